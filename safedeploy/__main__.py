@@ -1,0 +1,3 @@
+from safedeploy.cli.app import main
+
+main()

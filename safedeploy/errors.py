@@ -1,0 +1,68 @@
+"""One error family for everything a user can cause or the world can refuse.
+
+The CLI is the only place that catches these; it prints the message on one line and exits
+with the code DESIGN.md documents. Library code raises, it never exits.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANNOT_DECIDE = 3
+
+
+class SafedeployError(Exception):
+    """Root of every expected failure."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BadInputError(SafedeployError):
+    """Invalid file, argument or configuration: exit 2, nothing written."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class CatalogError(BadInputError):
+    """One or more services/*.yaml violations, each `file:line: field.path: message`."""
+
+    def __init__(self, violations: list[str]) -> None:
+        self.violations = violations
+        super().__init__("\n".join(violations))
+
+
+class NotAuthorizedError(BadInputError):
+    """Someone who is not an approver for the service tried to approve."""
+
+
+class IllegalTransitionError(BadInputError):
+    """An incident or proposal was asked to move along an edge the state machine lacks."""
+
+
+class StateLockedError(SafedeployError):
+    """Another run holds the state directory lock past the wait bound."""
+
+    exit_code = EXIT_CANNOT_DECIDE
+
+
+class CannotDecideError(SafedeployError):
+    """The data needed for a decision is missing or its source failed: exit 3."""
+
+    exit_code = EXIT_CANNOT_DECIDE
+
+
+class DataSourceError(CannotDecideError):
+    """Prometheus (or the embedded source) failed; names the URL and the query."""
+
+
+class GitError(SafedeployError):
+    """The environment repository refused or could not be reached."""
+
+    exit_code = EXIT_CANNOT_DECIDE
+
+
+class GitHubError(SafedeployError):
+    """The GitHub API refused or failed."""
+
+    exit_code = EXIT_CANNOT_DECIDE
