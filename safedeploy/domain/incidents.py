@@ -1,0 +1,239 @@
+"""Incidents as a table-driven state machine.
+
+An incident is reconstructed from its transitions alone, so every change, including a
+severity change that keeps the state, is recorded as a timestamped transition with an
+actor and a reason. Nothing here reads the clock or touches files.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Final, Literal, Self, get_args
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+
+from safedeploy.errors import BadInputError, IllegalTransitionError
+
+SCHEMA_VERSION: Final = 1
+
+IncidentState = Literal["detected", "investigating", "mitigated", "resolved", "postmortem-complete"]
+IncidentEvent = Literal[
+    "open",
+    "acknowledge",
+    "mitigate",
+    "resolve",
+    "complete-postmortem",
+    "escalate",
+    "update",
+]
+IncidentSeverity = Literal["slow-burn", "fast-burn", "exhausted"]
+
+STATES: tuple[IncidentState, ...] = get_args(IncidentState)
+EVENTS: tuple[IncidentEvent, ...] = get_args(IncidentEvent)
+SEVERITIES: tuple[IncidentSeverity, ...] = get_args(IncidentSeverity)
+ACTIVE_STATES: frozenset[IncidentState] = frozenset({"detected", "investigating", "mitigated"})
+
+# Every legal edge, and nothing else. "open" has no row: it creates an incident rather than
+# moving one. `escalate` and `update` keep the state and exist so that a severity change
+# lands in the history instead of silently overwriting a field.
+TRANSITIONS: dict[tuple[IncidentState, IncidentEvent], IncidentState] = {
+    ("detected", "acknowledge"): "investigating",
+    # An approved rollback may land before anyone acknowledged the page.
+    ("detected", "mitigate"): "mitigated",
+    ("investigating", "mitigate"): "mitigated",
+    ("mitigated", "resolve"): "resolved",
+    ("resolved", "complete-postmortem"): "postmortem-complete",
+    ("detected", "escalate"): "detected",
+    ("investigating", "escalate"): "investigating",
+    ("mitigated", "escalate"): "mitigated",
+    ("detected", "update"): "detected",
+    ("investigating", "update"): "investigating",
+    ("mitigated", "update"): "mitigated",
+}
+
+# Ids become file names; a single lowercase charset without dots rules out path
+# separators, "..", hidden files and case-folding collisions on macOS in one check.
+SAFE_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?$")
+SERVICE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+INCIDENT_ID_RE = re.compile(r"^(?P<service>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-\d{8}t\d{4}z$")
+
+_SEVERITY_RANK: dict[IncidentSeverity, int] = {"slow-burn": 1, "fast-burn": 2, "exhausted": 3}
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+def is_safe_id(value: str) -> bool:
+    return SAFE_ID_RE.fullmatch(value) is not None
+
+
+def check_id(value: str, what: str = "id") -> str:
+    if not is_safe_id(value):
+        raise BadInputError(
+            f"{what} {value!r} is not file-name safe: use lowercase letters, digits and '-'"
+        )
+    return value
+
+
+def _check_safe_id(value: str) -> str:
+    if not is_safe_id(value):
+        raise ValueError("must be lowercase letters, digits and '-' (no dots or slashes)")
+    return value
+
+
+def _check_service(value: str) -> str:
+    if SERVICE_RE.fullmatch(value) is None:
+        raise ValueError("must be a DNS label: lowercase letters, digits and '-'")
+    return value
+
+
+SafeId = Annotated[str, AfterValidator(_check_safe_id)]
+ServiceName = Annotated[str, AfterValidator(_check_service)]
+
+
+def incident_id(service: str, opened_at: datetime) -> str:
+    """`checkout-20261101t0000z`: stable across runs, so a rerun finds the same file."""
+    _check_service(service)
+    return f"{service}-{opened_at.astimezone(UTC):%Y%m%dt%H%Mz}"
+
+
+class Transition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: UtcDatetime
+    event: IncidentEvent
+    from_state: IncidentState | None
+    to_state: IncidentState
+    actor: str
+    reason: str
+    severity: IncidentSeverity
+
+
+class Incident(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: SafeId
+    service: ServiceName
+    state: IncidentState
+    severity: IncidentSeverity
+    opened_at: UtcDatetime
+    updated_at: UtcDatetime
+    slos: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+
+    @model_validator(mode="after")
+    def _history_matches_summary(self) -> Self:
+        # The summary fields are a cache of the history; a hand edit that lets them drift
+        # would make replay disagree with the file, so refuse it at load time.
+        if not self.transitions:
+            raise ValueError("transitions must hold at least the opening transition")
+        first, last = self.transitions[0], self.transitions[-1]
+        if first.event != "open" or first.from_state is not None:
+            raise ValueError("the first transition must be the 'open' event")
+        if self.id != incident_id(self.service, self.opened_at):
+            raise ValueError(f"id must be {incident_id(self.service, self.opened_at)!r}")
+        if first.at != self.opened_at or last.at != self.updated_at:
+            raise ValueError("opened_at/updated_at must match the first/last transition")
+        if last.to_state != self.state or last.severity != self.severity:
+            raise ValueError("state and severity must match the last transition")
+        for before, after in zip(self.transitions, self.transitions[1:], strict=False):
+            if after.at < before.at:
+                raise ValueError("transitions must be in time order")
+            if after.from_state != before.to_state:
+                raise ValueError("each transition must start where the previous one ended")
+        return self
+
+
+def is_active(incident: Incident) -> bool:
+    return incident.state in ACTIVE_STATES
+
+
+def open_incident(
+    service: str,
+    severity: IncidentSeverity,
+    slos: tuple[str, ...],
+    at: datetime,
+    *,
+    actor: str,
+    reason: str,
+) -> Incident:
+    opening = Transition(
+        at=at,
+        event="open",
+        from_state=None,
+        to_state="detected",
+        actor=actor,
+        reason=reason,
+        severity=severity,
+    )
+    return Incident(
+        id=incident_id(service, at),
+        service=service,
+        state="detected",
+        severity=severity,
+        opened_at=opening.at,
+        updated_at=opening.at,
+        slos=tuple(sorted(set(slos))),
+        transitions=(opening,),
+    )
+
+
+def next_state(
+    incident: Incident,
+    event: IncidentEvent,
+    at: datetime,
+    actor: str,
+    reason: str,
+    *,
+    severity: IncidentSeverity | None = None,
+    slos: tuple[str, ...] = (),
+) -> Incident:
+    """Apply one event; `severity` and `slos` matter only for escalate and update.
+
+    `update` with nothing new returns the incident unchanged, so a reconcile that sees the
+    same breach again writes nothing and the history does not grow on every run.
+    """
+    target = TRANSITIONS.get((incident.state, event))
+    if target is None:
+        raise IllegalTransitionError(
+            f"incident {incident.id}: cannot {event} from state {incident.state}"
+        )
+    at_utc = _to_utc(at)
+    if at_utc < incident.updated_at:
+        raise IllegalTransitionError(
+            f"incident {incident.id}: {event} at {at_utc.isoformat()} is before the last "
+            f"transition at {incident.updated_at.isoformat()}"
+        )
+    new_severity = severity or incident.severity
+    new_slos = tuple(sorted(set(incident.slos) | set(slos)))
+    if event == "escalate" and _SEVERITY_RANK[new_severity] <= _SEVERITY_RANK[incident.severity]:
+        raise IllegalTransitionError(
+            f"incident {incident.id}: cannot escalate from {incident.severity} "
+            f"to {new_severity} in state {incident.state}"
+        )
+    if event == "update" and new_severity == incident.severity and new_slos == incident.slos:
+        return incident
+    step = Transition(
+        at=at_utc,
+        event=event,
+        from_state=incident.state,
+        to_state=target,
+        actor=actor,
+        reason=reason,
+        severity=new_severity,
+    )
+    return incident.model_copy(
+        update={
+            "state": target,
+            "severity": new_severity,
+            "slos": new_slos,
+            "updated_at": at_utc,
+            "transitions": (*incident.transitions, step),
+        }
+    )

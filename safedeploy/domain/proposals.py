@@ -1,0 +1,194 @@
+"""Action proposals: inert records until a human approves one.
+
+The id is derived from the incident and the kind, so "at most one proposal per
+(incident, kind)" holds by construction: a second reconcile computes the same id and
+finds the file already there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final, Literal, Self, get_args
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from safedeploy.domain.incidents import SafeId, ServiceName, UtcDatetime, check_id
+from safedeploy.errors import IllegalTransitionError
+
+SCHEMA_VERSION: Final = 1
+
+ProposalKind = Literal["rollback-rollout", "promote-canary", "block-promotion"]
+ProposalStatus = Literal["proposed", "approved", "rejected", "failed"]
+ProposalEvent = Literal["approve", "reject", "fail"]
+TargetKind = Literal["rollout", "helm", "kustomize"]
+
+KINDS: tuple[ProposalKind, ...] = get_args(ProposalKind)
+STATUSES: tuple[ProposalStatus, ...] = get_args(ProposalStatus)
+EVENTS: tuple[ProposalEvent, ...] = get_args(ProposalEvent)
+
+# Approved and rejected are final. A failed approval (push refused, GitHub down) may be
+# retried, fail again, or be given up on.
+TRANSITIONS: dict[tuple[ProposalStatus, ProposalEvent], ProposalStatus] = {
+    ("proposed", "approve"): "approved",
+    ("proposed", "reject"): "rejected",
+    ("proposed", "fail"): "failed",
+    ("failed", "approve"): "approved",
+    ("failed", "fail"): "failed",
+    ("failed", "reject"): "rejected",
+}
+
+
+class VersionChange(BaseModel):
+    """Move one image version in the environment repo (rollback or promotion)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    kind: TargetKind
+    from_version: str
+    to_version: str
+
+
+class PauseChange(BaseModel):
+    """Hold promotion where it is."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    paused: Literal[True] = True
+
+
+TargetChange = VersionChange | PauseChange
+
+
+class Approval(BaseModel):
+    """Who acted, and what the environment repo said back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by: str
+    at: UtcDatetime
+    branch: str | None = None
+    pr_url: str | None = None
+    error: str | None = None
+
+
+class ProposalTransition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: UtcDatetime
+    event: ProposalEvent
+    from_status: ProposalStatus
+    to_status: ProposalStatus
+    actor: str
+    reason: str
+
+
+class Proposal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: SafeId
+    kind: ProposalKind
+    service: ServiceName
+    incident_id: SafeId
+    status: ProposalStatus
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    rule: str
+    reason: str
+    change: TargetChange
+    approval: Approval | None = None
+    transitions: tuple[ProposalTransition, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.id != proposal_id(self.incident_id, self.kind):
+            raise ValueError(f"id must be {proposal_id(self.incident_id, self.kind)!r}")
+        if (self.kind == "block-promotion") != isinstance(self.change, PauseChange):
+            raise ValueError("block-promotion pauses; the other kinds change a version")
+        expected = self.transitions[-1].to_status if self.transitions else "proposed"
+        if self.status != expected:
+            raise ValueError(f"status must be {expected!r}, the end of its transitions")
+        stamps = [self.created_at, *(t.at for t in self.transitions)]
+        if stamps != sorted(stamps) or stamps[-1] != self.updated_at:
+            raise ValueError("transitions must be in time order and end at updated_at")
+        return self
+
+
+def proposal_id(incident_id: str, kind: ProposalKind) -> str:
+    return check_id(f"{incident_id}-{kind}", "proposal id")
+
+
+def new_proposal(
+    kind: ProposalKind,
+    service: str,
+    incident_id: str,
+    change: TargetChange,
+    *,
+    rule: str,
+    reason: str,
+    at: datetime,
+) -> Proposal:
+    return Proposal(
+        id=proposal_id(incident_id, kind),
+        kind=kind,
+        service=service,
+        incident_id=incident_id,
+        status="proposed",
+        created_at=at,
+        updated_at=at,
+        rule=rule,
+        reason=reason,
+        change=change,
+    )
+
+
+def next_status(
+    proposal: Proposal,
+    event: ProposalEvent,
+    at: datetime,
+    actor: str,
+    reason: str,
+    *,
+    branch: str | None = None,
+    pr_url: str | None = None,
+    error: str | None = None,
+) -> Proposal:
+    """Apply one event. `approve` records the branch and pull request; `fail` the error."""
+    target = TRANSITIONS.get((proposal.status, event))
+    if target is None:
+        raise IllegalTransitionError(
+            f"proposal {proposal.id}: cannot {event} from status {proposal.status}"
+        )
+    step = ProposalTransition(
+        at=at,
+        event=event,
+        from_status=proposal.status,
+        to_status=target,
+        actor=actor,
+        reason=reason,
+    )
+    if step.at < proposal.updated_at:
+        raise IllegalTransitionError(
+            f"proposal {proposal.id}: {event} at {step.at.isoformat()} is before the last "
+            f"change at {proposal.updated_at.isoformat()}"
+        )
+    if event == "fail" and not error:
+        raise IllegalTransitionError(f"proposal {proposal.id}: fail needs the error")
+    approval: Approval | None = None
+    if event != "reject":
+        approval = Approval(
+            by=actor,
+            at=step.at,
+            branch=branch,
+            pr_url=pr_url,
+            error=error if event == "fail" else None,
+        )
+    return proposal.model_copy(
+        update={
+            "status": target,
+            "updated_at": step.at,
+            "approval": approval,
+            "transitions": (*proposal.transitions, step),
+        }
+    )
