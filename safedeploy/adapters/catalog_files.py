@@ -1,0 +1,240 @@
+"""Reads `services/*.yaml` into the catalog, turning every problem into `file:line: path: msg`.
+
+This is the one place where service files meet the models: YAML and pydantic errors are
+converted here, with the line of the offending key, so a user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from safedeploy.domain import catalog as models
+from safedeploy.errors import CatalogError
+
+MAX_FILE_BYTES = 1024 * 1024
+# Aliases are legal YAML, but expanded they can multiply a small file into billions of
+# nodes ("billion laughs"); no honest service definition comes near this.
+MAX_NODES = 20_000
+
+PathKey = tuple[str | int, ...]
+
+_MISSING_MESSAGES: dict[PathKey, str] = {
+    ("metadata", "owner"): "every service needs an owner",
+    ("metadata", "name"): "every service needs a name",
+    ("spec", "slos"): "every service needs at least one SLO",
+    ("spec", "rollback"): "every service needs a rollback strategy",
+    ("spec", "deployment"): "every service needs a canary deployment strategy",
+    ("spec", "target"): "every service needs a target in the environment repo",
+}
+
+
+class _Violation(Exception):
+    def __init__(self, line: int, path: str, message: str) -> None:
+        self.line, self.path, self.message = line, path, message
+        super().__init__(message)
+
+
+def service_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories to their YAML files, in a stable order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(path)
+    return files
+
+
+def load_catalog(paths: Iterable[Path], *, strict_file_names: bool = True) -> models.Catalog:
+    """Every service in `paths`, or CatalogError listing every violation of every file."""
+    violations: list[str] = []
+    services: list[models.Service] = []
+    defined_in: dict[str, Path] = {}
+    for file in service_files(paths):
+        shown = _display(file)
+        try:
+            service, lines = _load_one(file)
+        except _Violation as v:
+            violations.append(f"{shown}:{v.line}: {v.path}: {v.message}")
+            continue
+        except CatalogError as e:
+            violations.extend(e.violations)
+            continue
+        line = lines.get(("metadata", "name"), 1)
+        if service.name in defined_in:
+            violations.append(
+                f"{shown}:{line}: metadata.name: service {service.name!r} is also defined in "
+                f"{_display(defined_in[service.name])}"
+            )
+            continue
+        if strict_file_names and file.stem != service.name:
+            violations.append(
+                f"{shown}:{line}: metadata.name: {service.name!r} must match the file name "
+                f"({file.stem}{file.suffix}); services live in services/<name>.yaml"
+            )
+            continue
+        defined_in[service.name] = file
+        services.append(service)
+    if violations:
+        raise CatalogError(violations)
+    return models.Catalog(services=tuple(services))
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_one(file: Path) -> tuple[models.Service, dict[PathKey, int]]:
+    data, lines = parse_yaml_file(file)
+    try:
+        return models.Service.model_validate(data), lines
+    except ValidationError as exc:
+        shown = _display(file)
+        raise CatalogError(
+            [f"{shown}:{line}: {path}: {msg}" for line, path, msg in _explain(exc, lines)]
+        ) from None
+
+
+def parse_yaml_file(file: Path) -> tuple[Any, dict[PathKey, int]]:
+    """Plain data from one YAML document plus the line of every key and item."""
+    raw = _read_bytes(file)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _Violation(line, "(file)", f"not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise _Violation(1, "(file)", "the file is empty")
+    document = _compose(text)
+    lines: dict[PathKey, int] = {}
+    budget = [MAX_NODES]
+    data = _plain(document, (), lines, budget)
+    if not isinstance(data, dict):
+        raise _Violation(
+            1, "(document)", "expected a mapping with apiVersion, kind, metadata, spec"
+        )
+    return data, lines
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _Violation(1, "(file)", f"{size} bytes is over the limit of {MAX_FILE_BYTES}")
+        return file.read_bytes()
+    except OSError as exc:
+        raise _Violation(1, "(file)", f"cannot read: {exc.strerror}") from None
+
+
+def _compose(text: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        documents = list(yaml.load_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise _Violation(line, "(yaml)", " ".join(str(problem).split())) from None
+    except (YAMLError, RecursionError, ValueError) as exc:
+        raise _Violation(1, "(yaml)", " ".join(str(exc).split())[:200]) from None
+    if len(documents) != 1:
+        raise _Violation(1, "(yaml)", f"expected one YAML document, found {len(documents)}")
+    return documents[0]
+
+
+def _plain(node: Any, path: PathKey, lines: dict[PathKey, int], budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Violation(1, "(yaml)", f"more than {MAX_NODES} nodes once aliases are expanded")
+    if isinstance(node, dict):
+        result: dict[str, Any] = {}
+        for key, value in node.items():
+            child = (*path, str(key))
+            position = _position(node, "key", key)
+            if position is not None:
+                lines[child] = position
+            result[str(key)] = _plain(value, child, lines, budget)
+        return result
+    if isinstance(node, list):
+        items: list[Any] = []
+        for index, value in enumerate(node):
+            child = (*path, index)
+            position = _position(node, "item", index)
+            if position is not None:
+                lines[child] = position
+            items.append(_plain(value, child, lines, budget))
+        return items
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return str(node)
+
+
+def _position(container: Any, what: str, key: object) -> int | None:
+    try:
+        line, _ = getattr(container.lc, what)(key)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+    return int(line) + 1
+
+
+def _explain(exc: ValidationError, lines: dict[PathKey, int]) -> list[tuple[int, str, str]]:
+    explained = []
+    for error in exc.errors(include_url=False):
+        loc: PathKey = tuple(error["loc"])
+        explained.append((_line_of(loc, lines), _dotted(loc) or "(document)", _message(error)))
+    return explained
+
+
+def _line_of(loc: PathKey, lines: dict[PathKey, int]) -> int:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _dotted(loc: PathKey) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _message(error: Any) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        return _MISSING_MESSAGES.get(loc, "this field is required")
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, _known_fields(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown field {name!r}{hint}"
+    if loc[-2:] == ("deployment", "strategy") and kind == "literal_error":
+        return "the deployment strategy must be 'canary' so a release can be judged early"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _known_fields() -> list[str]:
+    names: set[str] = set()
+    for value in vars(models).values():
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            names.update(value.model_fields)
+    return sorted(names)

@@ -1,0 +1,91 @@
+"""`safedeploy.toml` plus environment overrides: the only place configuration is read.
+
+Secrets never live in the file: the GitHub token is read from the environment by the
+adapter that needs it, and nothing here writes configuration back.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from safedeploy.errors import BadInputError
+
+CONFIG_FILE = "safedeploy.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PrometheusSettings(_Section):
+    url: str | None = None
+    timeout: float = Field(default=10.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    service_label: str = "service"
+    metrics_file: str | None = Field(
+        default=None, description="OpenMetrics history for the embedded source."
+    )
+
+
+class EnvironmentSettings(_Section):
+    repo: str | None = None
+    cache: str = ".safedeploy-cache"
+
+
+class GitHubSettings(_Section):
+    repo: str | None = None
+    api_url: str = "https://api.github.com"
+    provider: str = Field(default="git", pattern="^(git|github)$")
+
+
+class NotifySettings(_Section):
+    webhook_url: str | None = None
+
+
+class Settings(_Section):
+    prometheus: PrometheusSettings = PrometheusSettings()
+    environment: EnvironmentSettings = EnvironmentSettings()
+    github: GitHubSettings = GitHubSettings()
+    notify: NotifySettings = NotifySettings()
+
+
+_ENV: dict[str, tuple[str, str]] = {
+    "SAFEDEPLOY_PROMETHEUS_URL": ("prometheus", "url"),
+    "SAFEDEPLOY_PROMETHEUS_TIMEOUT": ("prometheus", "timeout"),
+    "SAFEDEPLOY_METRICS_FILE": ("prometheus", "metrics_file"),
+    "SAFEDEPLOY_ENV_REPO": ("environment", "repo"),
+    "SAFEDEPLOY_GITHUB_REPO": ("github", "repo"),
+    "SAFEDEPLOY_GITHUB_API_URL": ("github", "api_url"),
+    "SAFEDEPLOY_PROVIDER": ("github", "provider"),
+    "SAFEDEPLOY_WEBHOOK_URL": ("notify", "webhook_url"),
+}
+
+
+def load_settings(state: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `<state>/safedeploy.toml` (optional) with environment overrides."""
+    env = os.environ if environ is None else environ
+    file = state / CONFIG_FILE
+    data: dict[str, dict[str, object]] = {}
+    if file.exists():
+        try:
+            loaded = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"{file}: invalid TOML: {exc}") from None
+        for section, values in loaded.items():
+            if not isinstance(values, dict):
+                raise BadInputError(f"{file}: {section}: expected a [{section}] table")
+            data[section] = dict(values)
+    for name, (section, key) in _ENV.items():
+        if env.get(name):
+            data.setdefault(section, {})[key] = env[name]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise BadInputError(f"{file}: {where}: {error['msg']}") from None

@@ -1,0 +1,122 @@
+"""The `safedeploy` command: parse, call one use case, render. No logic lives here.
+
+Use cases and renderers are imported inside each command so that `safedeploy --help` and
+`--version` do not pay for pydantic models, httpx, GitPython or PyGithub.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.exceptions import TyperException
+
+from safedeploy import __version__
+from safedeploy.errors import EXIT_BAD_INPUT, SafedeployError
+
+app = typer.Typer(
+    name="safedeploy",
+    help="Reliability control plane for GitOps: SLOs, error budgets, burn rates, incidents "
+    "and human-approved rollbacks through pull requests.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"safedeploy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="State directory (default: $SAFEDEPLOY_STATE or the current directory).",
+            file_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ctx.obj = state or Path(os.environ.get("SAFEDEPLOY_STATE") or ".")
+
+
+def state_dir(ctx: typer.Context) -> Path:
+    root = ctx.find_root().obj
+    return root if isinstance(root, Path) else Path(".")
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Service files or folders (default: services/).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check service definitions against the structural policy."""
+    from safedeploy.cli import views
+    from safedeploy.usecases.catalog import validate as run
+
+    catalog = run(state_dir(ctx), paths or [])
+    views.catalog_summary(catalog, as_json=as_json)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the state directory.")] = Path(
+        "."
+    ),
+) -> None:
+    """Create a state directory with a commented safedeploy.toml and one example service."""
+    from safedeploy.cli import views
+    from safedeploy.usecases.catalog import init as run
+
+    views.created(run(directory))
+
+
+@app.command()
+def schema(
+    name: Annotated[str, typer.Argument(help="Which schema: service.")] = "service",
+) -> None:
+    """Print a published JSON Schema (for editors and CI)."""
+    from safedeploy.schemas import read_schema
+
+    sys.stdout.write(read_schema(name))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: the one place that maps errors to exit codes."""
+    from safedeploy.adapters.terminal import print_error
+
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except SafedeployError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print_error(line)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(130)
+    except TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print_error(exc.format_message())
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,257 @@
+"""The service catalog: what "healthy" means for each service, as its owners write it.
+
+The models are the structural policy. Every service has an owner, at least one SLO, a
+rollback strategy and a canary deployment strategy; objectives lie inside (0, 1) (percent is
+accepted and normalised); names are safe identifiers. The JSON Schema published in
+`safedeploy/schemas/service.schema.json` is generated from these classes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from safedeploy.domain.durations import Duration, parse_duration
+from safedeploy.domain.selectors import SelectorText
+
+API_VERSION = "safedeploy.dev/v1"
+_SAFE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_PERSON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _safe_name(value: str) -> str:
+    if not _SAFE_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a safe name: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (no '/', '..' or leading '.')"
+        )
+    return value
+
+
+def _person(value: str) -> str:
+    if not _PERSON.fullmatch(value):
+        raise ValueError(f"{value!r} is not a user or team name")
+    return value
+
+
+def _relative_path(value: str) -> str:
+    parts = value.split("/")
+    if not value or value.startswith("/") or ".." in parts or "\\" in value or "\0" in value:
+        raise ValueError(f"{value!r} must be a relative path inside the repository without '..'")
+    return value
+
+
+SafeName = Annotated[str, AfterValidator(_safe_name)]
+Person = Annotated[str, AfterValidator(_person)]
+RepoPath = Annotated[str, AfterValidator(_relative_path)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Metadata(_Model):
+    name: SafeName
+    owner: Person = Field(description="The team or person accountable for the service.")
+    approvers: tuple[Person, ...] = Field(
+        default=(), description="Who may approve a proposal for this service."
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Target(_Model):
+    """Where a decision lands in the environment repository."""
+
+    repo: str | None = Field(
+        default=None, description="Environment repo URL or path; default environment.repo."
+    )
+    path: RepoPath = Field(description="The manifest file inside the environment repo.")
+    kind: Literal["rollout", "helm", "kustomize"]
+    container: str | None = Field(
+        default=None, description="rollout: the container whose image is the version."
+    )
+    values_key: str = Field(
+        default="image.tag", description="helm: the dotted key of the image tag."
+    )
+    image: str | None = Field(
+        default=None, description="kustomize: the images[].name whose newTag is the version."
+    )
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Target:
+        if self.kind == "kustomize" and not self.image:
+            raise ValueError("a kustomize target needs 'image': the images[].name to edit")
+        return self
+
+
+class Deployment(_Model):
+    strategy: Literal["canary"] = Field(
+        description="Only canary deliveries can be judged before they reach everyone."
+    )
+    steps: tuple[Annotated[int, Field(gt=0, le=100)], ...] = (20, 50, 100)
+    canary_label: str = Field(
+        default="version",
+        description="Label that tells canary from stable series (e.g. rollouts_pod_template_hash).",
+    )
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        if not steps:
+            raise ValueError("a canary needs at least one step")
+        if list(steps) != sorted(set(steps)):
+            raise ValueError("canary steps must strictly increase")
+        if steps[-1] != 100:
+            raise ValueError("the last canary step must be 100")
+        return steps
+
+
+class Rollback(_Model):
+    strategy: Literal["revert-image"] = Field(
+        description="revert-image: set the image back to the last stable version."
+    )
+
+
+class SLI(_Model):
+    """Availability (errors over total) or latency (histogram under a threshold)."""
+
+    errors: SelectorText | None = None
+    total: SelectorText | None = None
+    histogram: SelectorText | None = Field(
+        default=None, description="The histogram's base name (without _bucket) and labels."
+    )
+    threshold: float | None = Field(
+        default=None, gt=0, description="Seconds; must be one of the histogram's bucket bounds."
+    )
+    buckets: tuple[float, ...] | None = Field(
+        default=None, description="The histogram's bucket bounds, to check the threshold."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SLI:
+        availability = self.errors is not None or self.total is not None
+        latency = self.histogram is not None or self.threshold is not None
+        if availability == latency:
+            raise ValueError(
+                "give either 'errors' and 'total' (availability) "
+                "or 'histogram' and 'threshold' (latency)"
+            )
+        if availability and (self.errors is None or self.total is None):
+            raise ValueError("an availability SLI needs both 'errors' and 'total'")
+        if latency and (self.histogram is None or self.threshold is None):
+            raise ValueError("a latency SLI needs both 'histogram' and 'threshold'")
+        if self.histogram is not None and self.histogram.metric.endswith("_bucket"):
+            raise ValueError("'histogram' names the base metric, without the _bucket suffix")
+        if self.buckets is not None and self.threshold not in self.buckets:
+            raise ValueError(f"threshold {self.threshold} is not a bucket bound {self.buckets}")
+        return self
+
+    @property
+    def kind(self) -> Literal["availability", "latency"]:
+        return "availability" if self.errors is not None else "latency"
+
+
+class BurnRateAlert(_Model):
+    """One row of the multiwindow, multi-burn-rate table."""
+
+    severity: Literal["fast-burn", "slow-burn"]
+    long: Duration
+    short: Duration
+    factor: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _short_inside_long(self) -> BurnRateAlert:
+        if parse_duration(self.short) >= parse_duration(self.long):
+            raise ValueError("the short window must be shorter than the long one")
+        return self
+
+
+class SLO(_Model):
+    name: SafeName
+    objective: float = Field(
+        gt=0, lt=100, description="Target ratio in (0, 1); a percent such as 99.9 is accepted."
+    )
+    period: Duration = "30d"
+    min_events: int = Field(
+        default=100, ge=1, description="Fewer events than this in a window make it unknown."
+    )
+    sli: SLI
+    alerts: tuple[BurnRateAlert, ...] | None = Field(
+        default=None, description="Override the default burn-rate windows and factors."
+    )
+
+    @field_validator("objective")
+    @classmethod
+    def _ratio(cls, value: float) -> float:
+        ratio = value / 100 if value >= 1 else value
+        if not 0 < ratio < 1:
+            raise ValueError("the objective must be inside (0, 1), or a percent below 100")
+        return round(ratio, 12)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if not parse_duration("1d") <= parse_duration(value) <= parse_duration("90d"):
+            raise ValueError("the SLO period must be between 1d and 90d (usually 28d or 30d)")
+        return value
+
+
+class Policy(_Model):
+    max_burn_rate: float = Field(
+        default=2.0, gt=0, description="Block promotion when a burn rate exceeds this."
+    )
+    budget_safety_margin: float = Field(
+        default=0.1, ge=0, lt=1, description="Block promotion under this budget remaining."
+    )
+    freeze: Duration = Field(default="24h", description="Freeze length once exhausted.")
+    canary_max_error_ratio: float = Field(default=0.02, gt=0, lt=1)
+    stable_period: Duration = Field(
+        default="1h", description="All SLOs normal this long resolves a mitigated incident."
+    )
+
+
+class ServiceSpec(_Model):
+    target: Target
+    deployment: Deployment
+    rollback: Rollback
+    slos: tuple[SLO, ...] = Field(min_length=1)
+    policy: Policy = Policy()
+
+    @field_validator("slos")
+    @classmethod
+    def _unique_slo_names(cls, slos: tuple[SLO, ...]) -> tuple[SLO, ...]:
+        seen: set[str] = set()
+        for slo in slos:
+            if slo.name in seen:
+                raise ValueError(f"SLO name {slo.name!r} is used twice")
+            seen.add(slo.name)
+        return slos
+
+
+class Service(_Model):
+    """One `services/<name>.yaml` file."""
+
+    apiVersion: Literal["safedeploy.dev/v1"]  # noqa: N815 - the Kubernetes spelling users write
+    kind: Literal["Service"]
+    metadata: Metadata
+    spec: ServiceSpec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+class Catalog(_Model):
+    services: tuple[Service, ...]
+
+    def get(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)

@@ -1,0 +1,3 @@
+from safedeploy.schemas import write_all
+
+write_all()
