@@ -1,0 +1,243 @@
+"""Append-only, hash-chained audit streams: `audit/<stream>.log`, one JSON object a line.
+
+Each line carries the hash of the line before it (`prev`) and a sha256 over its own
+canonical JSON without `hash`, so editing, removing or reordering a line breaks the chain
+at a point `verify` can name. Truncating the tail cannot be detected from the file alone;
+the current state in `incidents/` and `action-proposals/` is what catches that on replay.
+
+Appends run on every reconcile against streams that only grow, so they read the last line
+by seeking from the end, never the history. Callers hold the state store lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Final, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+
+from safedeploy.domain.incidents import UtcDatetime
+from safedeploy.errors import BadInputError
+
+Stream = Literal["metrics", "budget", "incidents", "governance"]
+STREAMS: tuple[Stream, ...] = get_args(Stream)
+GENESIS: Final = "0" * 64
+FIELDS: Final = frozenset({"seq", "at", "stream", "event", "data", "prev", "hash"})
+TAIL_CHUNK: Final = 4096
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    at: UtcDatetime
+    stream: Stream
+    event: str
+    data: dict[str, JsonValue]
+    prev: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """`line` and `problem` name the first break; both are None for an intact stream."""
+
+    stream: Stream
+    lines: int
+    line: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def format_at(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def canonical(record: Mapping[str, object]) -> bytes:
+    # Sorted keys and no whitespace: the same record always hashes the same, whichever
+    # code wrote it. NaN has no JSON spelling, so it is refused rather than smuggled in.
+    return json.dumps(
+        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def seal(
+    *, seq: int, at: datetime, stream: Stream, event: str, data: Mapping[str, object], prev: str
+) -> tuple[bytes, str]:
+    """The line to write (newline included) and its hash."""
+    record = {
+        "seq": seq,
+        "at": format_at(at),
+        "stream": stream,
+        "event": event,
+        "data": data,
+        "prev": prev,
+    }
+    digest = hashlib.sha256(canonical(record)).hexdigest()
+    return canonical({**record, "hash": digest}) + b"\n", digest
+
+
+def _last_line(f: BinaryIO, size: int) -> bytes:
+    """The final line of a non-empty file, read backwards in growing chunks."""
+    end, chunk, buf = size, TAIL_CHUNK, b""
+    while True:
+        start = max(0, end - chunk)
+        f.seek(start)
+        buf = f.read(end - start) + buf
+        end = start
+        cut = buf.rfind(b"\n", 0, len(buf) - 1)
+        if cut >= 0:
+            return buf[cut + 1 :]
+        if start == 0:
+            return buf
+        chunk *= 2
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class AuditLog:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def path(self, stream: Stream) -> Path:
+        if stream not in STREAMS:
+            raise BadInputError(f"unknown audit stream {stream!r}: one of {', '.join(STREAMS)}")
+        return self.directory / f"{stream}.log"
+
+    def _display(self, stream: Stream) -> str:
+        return f"{self.directory.name}/{stream}.log"
+
+    def append(
+        self, stream: Stream, event: str, data: Mapping[str, object], at: datetime
+    ) -> AuditEntry:
+        path = self.path(stream)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        created = not path.exists()
+        with open(path, "a+b") as f:
+            size = f.seek(0, os.SEEK_END)
+            seq, prev = self._next_link(stream, f, size) if size else (1, GENESIS)
+            line, _ = seal(seq=seq, at=at, stream=stream, event=event, data=data, prev=prev)
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+        if created:
+            _fsync_dir(self.directory)
+        return AuditEntry.model_validate_json(line)
+
+    def _next_link(self, stream: Stream, f: BinaryIO, size: int) -> tuple[int, str]:
+        last = _last_line(f, size)
+        if not last.endswith(b"\n"):
+            raise BadInputError(
+                f"{self._display(stream)}: last line is incomplete (an interrupted write?); "
+                "run verify before appending"
+            )
+        try:
+            record = json.loads(last)
+            return int(record["seq"]) + 1, str(record["hash"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadInputError(
+                f"{self._display(stream)}: last line is not an audit entry ({exc}); run verify"
+            ) from exc
+
+    def entries(self, stream: Stream) -> Iterator[AuditEntry]:
+        """Every entry in order, for replay. Parses, but does not check the chain."""
+        path = self.path(stream)
+        if not path.exists():
+            return
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                try:
+                    yield AuditEntry.model_validate_json(raw)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    field = ".".join(str(p) for p in first["loc"]) or "line"
+                    raise BadInputError(
+                        f"{self._display(stream)}:{number}: field {field}: {first['msg']}"
+                    ) from exc
+
+    def verify(self, stream: Stream) -> VerifyReport:
+        """Read the whole stream once, in constant memory, and name the first break."""
+        path = self.path(stream)
+        if not path.exists():
+            return VerifyReport(stream=stream, lines=0)
+        prev_hash, count = GENESIS, 0
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                count = number
+                link = _check_line(raw, number, stream, prev_hash)
+                if isinstance(link, _Break):
+                    return VerifyReport(stream, number, link.line, link.problem)
+                seq, prev_hash = link
+                if seq != number:
+                    return VerifyReport(stream, number, number, _seq_problem(path, number, seq))
+        return VerifyReport(stream=stream, lines=count)
+
+
+@dataclass(frozen=True)
+class _Break:
+    line: int
+    problem: str
+
+
+def _check_line(
+    raw: bytes, number: int, stream: Stream, prev_hash: str
+) -> _Break | tuple[int, str]:
+    """The line's (seq, hash), or the first problem with it other than its sequence."""
+    if not raw.endswith(b"\n"):
+        return _Break(number, "incomplete line (an interrupted write?)")
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        return _Break(number, f"not JSON ({exc}): the line was edited")
+    if not isinstance(record, dict) or set(record) != FIELDS:
+        return _Break(number, f"fields must be exactly {sorted(FIELDS)}: the line was edited")
+    claimed = record.pop("hash")
+    if hashlib.sha256(canonical(record)).hexdigest() != claimed:
+        return _Break(number, "hash does not match the line's content: the line was edited")
+    seq = record["seq"]
+    if record["stream"] != stream:
+        return _Break(number, f"belongs to stream {record['stream']!r}, not {stream!r}")
+    if not isinstance(seq, int):
+        return _Break(number, "seq is not an integer: the line was edited")
+    if number == 1 and seq == 1 and record["prev"] != GENESIS:
+        return _Break(number, "the first line's prev is not the genesis hash: it was edited")
+    if seq == number and record["prev"] != prev_hash:
+        # A self-consistent line whose link no longer matches: the line before it was
+        # rewritten along with a freshly computed hash.
+        return _Break(
+            number - 1, f"changed after line {number} was written: its hash is not that line's prev"
+        )
+    return seq, str(claimed)
+
+
+def _seq_problem(path: Path, number: int, seq: int) -> str:
+    if seq < number:
+        return f"seq {seq} at line {number}: lines were reordered"
+    # A gap is a removal unless a missing seq turns up further down, which is a reordering.
+    # Only reached once a break is found, so the extra pass costs nothing on intact streams.
+    with open(path, "rb") as f:
+        for raw in f:
+            try:
+                later = json.loads(raw).get("seq")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(later, int) and number <= later < seq:
+                return f"seq {seq} where {number} was expected: lines were reordered"
+    return f"seq {seq} where {number} was expected: {seq - number} line(s) removed before it"
