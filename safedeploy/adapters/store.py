@@ -1,0 +1,215 @@
+"""The state directory on disk: atomic JSON files, one lock, and the audit streams.
+
+Every write replaces a whole file atomically so that a crash leaves either the old or the
+new version, never half of one, and a reviewer reading the pull request sees a complete
+document. Paths are checked after resolving symlinks so that a state directory cloned
+from somewhere untrusted cannot make a write land outside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Final, Generic, TypeVar
+
+import filelock
+from pydantic import BaseModel, ValidationError
+
+from safedeploy.adapters.audit import AuditEntry, AuditLog, Stream
+from safedeploy.domain.incidents import Incident, is_safe_id
+from safedeploy.domain.proposals import Proposal
+from safedeploy.errors import BadInputError, StateLockedError
+
+INCIDENTS_DIR: Final = "incidents"
+PROPOSALS_DIR: Final = "action-proposals"
+AUDIT_DIR: Final = "audit"
+LOCK_FILE: Final = "control-plane/state/.lock"
+DEFAULT_LOCK_TIMEOUT: Final = 10.0
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[M]):
+    """What a directory scan found: the valid files, and one error per invalid file."""
+
+    items: tuple[M, ...]
+    errors: tuple[BadInputError, ...]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Temp file beside the target, fsync, rename over it, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp creates 0600; these files are meant to be read and committed.
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def validation_message(display: str, error: ValidationError) -> str:
+    """One line: the file, the first failing field and why, and how many more there are."""
+    errors = error.errors()
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(document)"
+    message = " ".join(str(first["msg"]).split())
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{display}: field {field}: {message}{more}"
+
+
+def parse_model(display: str, raw: bytes, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadInputError(validation_message(display, exc)) from exc
+
+
+class StateStore:
+    def __init__(self, root: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.root = root.resolve()
+        self.lock_timeout = lock_timeout
+        self._lock = filelock.FileLock(self.root / LOCK_FILE)
+        self.audit_log = AuditLog(self.root / AUDIT_DIR)
+
+    # -- locking -------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the directory lock so two runs (cron, a human) cannot interleave writes."""
+        lock_path = self.resolve(LOCK_FILE)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=self.lock_timeout)
+        except filelock.Timeout as exc:
+            raise StateLockedError(
+                f"state directory {self.root} is locked by another run ({LOCK_FILE}); "
+                f"gave up after {self.lock_timeout:g}s, retry when it finishes"
+            ) from exc
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    @property
+    def is_locked(self) -> bool:
+        return self._lock.is_locked
+
+    def _require_lock(self) -> None:
+        # A write without the lock is a bug in the caller, not something a user caused.
+        if not self._lock.is_locked:
+            raise RuntimeError("state writes must happen inside StateStore.lock()")
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def resolve(self, relative: str) -> Path:
+        """`relative` under the root, refusing anything that resolves outside it."""
+        parts = PurePosixPath(relative)
+        if parts.is_absolute() or ".." in parts.parts:
+            raise BadInputError(f"{relative}: path must stay inside the state directory")
+        resolved = (self.root / parts).resolve()
+        if not resolved.is_relative_to(self.root):
+            raise BadInputError(
+                f"{relative}: resolves to {resolved}, outside the state directory {self.root}"
+            )
+        return resolved
+
+    def _entity_path(self, directory: str, entity_id: str) -> str:
+        if not is_safe_id(entity_id):
+            raise BadInputError(
+                f"{directory}: id {entity_id!r} is not file-name safe "
+                "(lowercase letters, digits and '-')"
+            )
+        return f"{directory}/{entity_id}.json"
+
+    # -- generic JSON files --------------------------------------------------------------
+
+    def write_model(self, relative: str, model: BaseModel) -> Path:
+        if "schema_version" not in type(model).model_fields:
+            raise TypeError(f"{type(model).__name__} has no schema_version; every file needs one")
+        self._require_lock()
+        path = self.resolve(relative)
+        atomic_write_bytes(path, (model.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        return path
+
+    def read_model(self, relative: str, model: type[M]) -> M | None:
+        """The file parsed as `model`, or None when it does not exist."""
+        path = self.resolve(relative)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise BadInputError(f"{relative}: cannot read: {exc.strerror}") from exc
+        return parse_model(relative, raw, model)
+
+    def _load_dir(self, directory: str, model: type[M]) -> Loaded[M]:
+        base = self.resolve(directory)
+        if not base.is_dir():
+            return Loaded((), ())
+        items: list[M] = []
+        errors: list[BadInputError] = []
+        for path in sorted(base.glob("*.json")):
+            try:
+                item = self._read_entity(directory, path.stem, model)
+            except BadInputError as exc:
+                errors.append(exc)
+                continue
+            if item is not None:
+                items.append(item)
+        return Loaded(tuple(items), tuple(errors))
+
+    def _read_entity(self, directory: str, entity_id: str, model: type[M]) -> M | None:
+        relative = self._entity_path(directory, entity_id)
+        item = self.read_model(relative, model)
+        found = getattr(item, "id", entity_id)
+        if found != entity_id:
+            raise BadInputError(f"{relative}: field id: {found!r} does not match the file name")
+        return item
+
+    # -- incidents and proposals ---------------------------------------------------------
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        return self._read_entity(INCIDENTS_DIR, incident_id, Incident)
+
+    def write_incident(self, incident: Incident) -> Path:
+        return self.write_model(self._entity_path(INCIDENTS_DIR, incident.id), incident)
+
+    def load_incidents(self) -> Loaded[Incident]:
+        return self._load_dir(INCIDENTS_DIR, Incident)
+
+    def get_proposal(self, proposal_id: str) -> Proposal | None:
+        return self._read_entity(PROPOSALS_DIR, proposal_id, Proposal)
+
+    def write_proposal(self, proposal: Proposal) -> Path:
+        return self.write_model(self._entity_path(PROPOSALS_DIR, proposal.id), proposal)
+
+    def load_proposals(self) -> Loaded[Proposal]:
+        return self._load_dir(PROPOSALS_DIR, Proposal)
+
+    # -- audit ---------------------------------------------------------------------------
+
+    def append_audit(
+        self, stream: Stream, event: str, data: Mapping[str, object], at: datetime
+    ) -> AuditEntry:
+        self._require_lock()
+        self.resolve(f"{AUDIT_DIR}/{stream}.log")
+        return self.audit_log.append(stream, event, data, at)
