@@ -1,0 +1,281 @@
+"""The environment repository: read a target's history, propose one change as a branch.
+
+safedeploy never touches the cluster; it pushes a branch that ArgoCD applies once merged.
+Commits are built with plumbing (a private index, commit-tree, push of a sha) so the
+cached clone has no working tree that could drift, and nothing but the one file changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+from safedeploy.errors import BadInputError, GitError
+
+if TYPE_CHECKING:
+    from git import Repo
+
+BRANCH_PREFIX = "safedeploy/"
+TRAILER = "Safedeploy-Proposal"
+_TRAILER_LINE = re.compile(rf"^{TRAILER}:\s*(?P<id>\S+)\s*$", re.MULTILINE)
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_TIMEOUT_SECONDS = 120
+
+
+class Identity(NamedTuple):
+    name: str = "safedeploy"
+    email: str = "safedeploy@localhost"
+
+
+DEFAULT_IDENTITY = Identity()
+
+
+class VersionAt(NamedTuple):
+    """The version a file held from this commit on."""
+
+    sha: str
+    committed_at: datetime
+    version: str
+
+
+class ProposedChange(NamedTuple):
+    branch: str
+    sha: str
+    created: bool
+
+
+def redact(text: str) -> str:
+    """Drop credentials embedded in URLs (https://user:token@host) from any text."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def display_remote(remote: str) -> str:
+    parts = urlsplit(remote)
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=host))
+    return redact(remote)
+
+
+def _git_failure(exc: Exception) -> str:
+    """The last meaningful line git wrote, without credentials."""
+    stderr = getattr(exc, "stderr", "") or ""
+    lines = [ln.strip() for ln in str(stderr).splitlines() if ln.strip()]
+    lines = [ln.removeprefix("stderr: ").strip("'").strip() for ln in lines]
+    return redact(lines[-1]) if lines else type(exc).__name__
+
+
+class EnvRepo:
+    """A cached clone of one environment repository; the network is used on first need."""
+
+    def __init__(
+        self,
+        remote: str,
+        cache_dir: Path,
+        *,
+        identity: Identity = DEFAULT_IDENTITY,
+        timeout_seconds: int = _TIMEOUT_SECONDS,
+    ) -> None:
+        # A relative local path would otherwise resolve against the cache directory.
+        self.remote = str(Path(remote).resolve()) if Path(remote).exists() else remote
+        self.identity = identity
+        self._timeout = timeout_seconds
+        digest = hashlib.sha256(remote.encode()).hexdigest()[:16]
+        self._dir = cache_dir / f"env-{digest}"
+        self._repo: Repo | None = None
+        self._default_branch: str | None = None
+
+    @property
+    def shown_remote(self) -> str:
+        return display_remote(self.remote)
+
+    # --- syncing ----------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Clone into the cache, or fetch if the clone is there, and find the default branch."""
+        import git
+
+        env = self._env()
+        try:
+            if (self._dir / "HEAD").exists():
+                repo = git.Repo(self._dir)
+            else:
+                # A bare repository with a plain remote: refs land under origin/, and the
+                # fetch below is the one network step, under the timeout.
+                repo = git.Repo.init(self._dir, mkdir=True, bare=True)
+                repo.git.remote("add", "origin", self.remote, env=env)
+            repo.git.fetch(
+                "--prune", "--quiet", "origin", env=env, kill_after_timeout=self._timeout
+            )
+        except (git.GitCommandError, git.InvalidGitRepositoryError, OSError) as exc:
+            raise GitError(
+                f"cannot fetch environment repo {self.shown_remote}: {_git_failure(exc)}"
+            ) from None  # git's own error repeats the URL, credentials included
+        self._repo = repo
+        self._default_branch = self._find_default_branch(repo)
+
+    def _find_default_branch(self, repo: Repo) -> str:
+        import git
+
+        try:
+            head = str(
+                repo.git.ls_remote(
+                    "--symref", "origin", "HEAD", env=self._env(), kill_after_timeout=self._timeout
+                )
+            )
+        except git.GitCommandError:
+            head = ""
+        found = re.search(r"^ref: refs/heads/(\S+)\s+HEAD", head, re.MULTILINE)
+        candidates = [found.group(1)] if found else []
+        candidates += ["main", "master"]
+        remote_branches = {ref.remote_head for ref in repo.remote("origin").refs}
+        for branch in candidates:
+            if branch in remote_branches:
+                return branch
+        raise GitError(f"{self.shown_remote}: no default branch (origin/HEAD, main or master)")
+
+    def _ready(self) -> Repo:
+        if self._repo is None:
+            self.sync()
+        assert self._repo is not None
+        return self._repo
+
+    @property
+    def default_branch(self) -> str:
+        self._ready()
+        assert self._default_branch is not None
+        return self._default_branch
+
+    def _env(self) -> dict[str, str]:
+        # Never wait on a credential prompt: cron has no terminal.
+        return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+
+    # --- reading ----------------------------------------------------------------------
+
+    def read_file(self, path: str, ref: str | None = None) -> str:
+        """The file as the default branch (or `ref`) holds it on the remote."""
+        import git
+
+        repo = self._ready()
+        rev = ref or f"origin/{self.default_branch}"
+        try:
+            text: str = repo.git.show(f"{rev}:{path}", strip_newline_in_stdout=False)
+        except git.GitCommandError as exc:
+            raise BadInputError(f"{self.shown_remote}: {path}: not found on {rev}") from exc
+        return text
+
+    def versions_of(self, path: str, reader: Callable[[str], str]) -> list[VersionAt]:
+        """Versions of a target file, oldest first, one entry per change of version.
+
+        The last entry is what runs now; the one before it is the last stable version.
+        """
+        import git
+
+        repo = self._ready()
+        rev = f"origin/{self.default_branch}"
+        log = repo.git.log(rev, "--format=%H %ct", "--", path)
+        history: list[VersionAt] = []
+        for line in reversed(log.splitlines()):
+            sha, stamp = line.split()
+            try:
+                text = repo.git.show(f"{sha}:{path}", strip_newline_in_stdout=False)
+            except git.GitCommandError:
+                continue  # the commit deleted the file
+            try:
+                version = reader(text)
+            except BadInputError as exc:
+                raise BadInputError(f"{path} at commit {sha[:12]}: {exc}") from exc
+            if history and history[-1].version == version:
+                continue
+            history.append(VersionAt(sha, datetime.fromtimestamp(int(stamp), tz=UTC), version))
+        return history
+
+    # --- proposing --------------------------------------------------------------------
+
+    def propose_change(self, branch: str, path: str, new_text: str, message: str) -> ProposedChange:
+        """Push `branch` with one commit setting `path` to `new_text`, once per proposal."""
+        proposal_id = branch.removeprefix(BRANCH_PREFIX)
+        if not branch.startswith(BRANCH_PREFIX) or not proposal_id:
+            raise BadInputError(f"branch {branch!r}: must be {BRANCH_PREFIX}<proposal-id>")
+        self.sync()  # always from the up-to-date default branch
+        existing = self._commit_for(branch, proposal_id)
+        if existing is not None:
+            return ProposedChange(branch, existing, created=False)
+        base = f"origin/{self.default_branch}"
+        if self.read_file(path) == new_text:
+            raise BadInputError(
+                f"{self.shown_remote}: {path} on {self.default_branch} already has the "
+                "proposed content; nothing to commit"
+            )
+        sha = self._commit(base, path, new_text, _with_trailer(message, proposal_id))
+        self._push(sha, branch)
+        return ProposedChange(branch, sha, created=True)
+
+    def _commit_for(self, branch: str, proposal_id: str) -> str | None:
+        """The commit of this proposal already on the remote branch, if any."""
+        repo = self._ready()
+        refs = {ref.remote_head: ref for ref in repo.remote("origin").refs}
+        if branch not in refs:
+            return None
+        # A record separator that cannot occur in a commit message.
+        log = repo.git.log(f"origin/{branch}", "-n", "50", "--format=%H%n%B%x1e")
+        for record in log.split("\x1e"):
+            sha, _, body = record.strip().partition("\n")
+            if any(m.group("id") == proposal_id for m in _TRAILER_LINE.finditer(body)):
+                return str(sha)
+        return None
+
+    def _commit(self, base: str, path: str, new_text: str, message: str) -> str:
+        repo = self._ready()
+        mode = repo.git.ls_tree(base, "--", path).split(" ", 1)[0] or "100644"
+        env = {
+            **self._env(),
+            "GIT_AUTHOR_NAME": self.identity.name,
+            "GIT_AUTHOR_EMAIL": self.identity.email,
+            "GIT_COMMITTER_NAME": self.identity.name,
+            "GIT_COMMITTER_EMAIL": self.identity.email,
+        }
+        with tempfile.TemporaryDirectory() as scratch:
+            source = Path(scratch) / "new"
+            source.write_bytes(new_text.encode())
+            env["GIT_INDEX_FILE"] = str(Path(scratch) / "index")
+            blob = repo.git.hash_object("-w", str(source), env=env)
+            repo.git.read_tree(base, env=env)
+            repo.git.update_index("--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+            tree = repo.git.write_tree(env=env)
+        sha: str = repo.git.commit_tree(tree, "-p", base, "-m", message, env=env)
+        return sha
+
+    def _push(self, sha: str, branch: str) -> None:
+        import git
+
+        repo = self._ready()
+        try:
+            repo.git.push(
+                "origin",
+                f"{sha}:refs/heads/{branch}",
+                env=self._env(),
+                kill_after_timeout=self._timeout,
+            )
+        except git.GitCommandError as exc:
+            detail = _git_failure(exc)
+            stderr = str(getattr(exc, "stderr", ""))
+            if "non-fast-forward" in stderr or "fetch first" in stderr or "rejected" in stderr:
+                raise GitError(
+                    f"push of {branch} to {self.shown_remote} rejected: the branch moved on "
+                    f"the remote ({detail})"
+                ) from None
+            raise GitError(f"push of {branch} to {self.shown_remote} failed: {detail}") from None
+
+
+def _with_trailer(message: str, proposal_id: str) -> str:
+    if any(m.group("id") == proposal_id for m in _TRAILER_LINE.finditer(message)):
+        return message
+    return f"{message.rstrip()}\n\n{TRAILER}: {proposal_id}\n"
