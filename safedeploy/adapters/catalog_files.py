@@ -33,7 +33,7 @@ _MISSING_MESSAGES: dict[PathKey, str] = {
 }
 
 
-class _Violation(Exception):
+class _ViolationError(Exception):
     def __init__(self, line: int, path: str, message: str) -> None:
         self.line, self.path, self.message = line, path, message
         super().__init__(message)
@@ -59,7 +59,7 @@ def load_catalog(paths: Iterable[Path], *, strict_file_names: bool = True) -> mo
         shown = _display(file)
         try:
             service, lines = _load_one(file)
-        except _Violation as v:
+        except _ViolationError as v:
             violations.append(f"{shown}:{v.line}: {v.path}: {v.message}")
             continue
         except CatalogError as e:
@@ -110,15 +110,15 @@ def parse_yaml_file(file: Path) -> tuple[Any, dict[PathKey, int]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise _Violation(line, "(file)", f"not valid UTF-8 (byte {exc.start})") from None
+        raise _ViolationError(line, "(file)", f"not valid UTF-8 (byte {exc.start})") from None
     if not text.strip():
-        raise _Violation(1, "(file)", "the file is empty")
+        raise _ViolationError(1, "(file)", "the file is empty")
     document = _compose(text)
     lines: dict[PathKey, int] = {}
     budget = [MAX_NODES]
     data = _plain(document, (), lines, budget)
     if not isinstance(data, dict):
-        raise _Violation(
+        raise _ViolationError(
             1, "(document)", "expected a mapping with apiVersion, kind, metadata, spec"
         )
     return data, lines
@@ -128,10 +128,10 @@ def _read_bytes(file: Path) -> bytes:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _Violation(1, "(file)", f"{size} bytes is over the limit of {MAX_FILE_BYTES}")
+            raise _ViolationError(1, "(file)", f"{size} bytes is over the limit of {MAX_FILE_BYTES}")
         return file.read_bytes()
     except OSError as exc:
-        raise _Violation(1, "(file)", f"cannot read: {exc.strerror}") from None
+        raise _ViolationError(1, "(file)", f"cannot read: {exc.strerror}") from None
 
 
 def _compose(text: str) -> Any:
@@ -145,18 +145,18 @@ def _compose(text: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
-        raise _Violation(line, "(yaml)", " ".join(str(problem).split())) from None
+        raise _ViolationError(line, "(yaml)", " ".join(str(problem).split())) from None
     except (YAMLError, RecursionError, ValueError) as exc:
-        raise _Violation(1, "(yaml)", " ".join(str(exc).split())[:200]) from None
+        raise _ViolationError(1, "(yaml)", " ".join(str(exc).split())[:200]) from None
     if len(documents) != 1:
-        raise _Violation(1, "(yaml)", f"expected one YAML document, found {len(documents)}")
+        raise _ViolationError(1, "(yaml)", f"expected one YAML document, found {len(documents)}")
     return documents[0]
 
 
 def _plain(node: Any, path: PathKey, lines: dict[PathKey, int], budget: list[int]) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise _Violation(1, "(yaml)", f"more than {MAX_NODES} nodes once aliases are expanded")
+        raise _ViolationError(1, "(yaml)", f"more than {MAX_NODES} nodes once aliases are expanded")
     if isinstance(node, dict):
         result: dict[str, Any] = {}
         for key, value in node.items():

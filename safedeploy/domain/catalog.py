@@ -56,7 +56,8 @@ RepoPath = Annotated[str, AfterValidator(_relative_path)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Defaults go through the same normalisation as user values (24h is stored as 1d).
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 class Metadata(_Model):
@@ -192,7 +193,9 @@ class SLO(_Model):
     @field_validator("objective")
     @classmethod
     def _ratio(cls, value: float) -> float:
-        ratio = value / 100 if value >= 1 else value
+        if value == 1:
+            raise ValueError("an objective of 1 (100%) leaves no error budget")
+        ratio = value / 100 if value > 1 else value
         if not 0 < ratio < 1:
             raise ValueError("the objective must be inside (0, 1), or a percent below 100")
         return round(ratio, 12)

@@ -1,0 +1,47 @@
+"""Builders for the test inputs many tests share: service definitions first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+VALID_SERVICE = """\
+apiVersion: safedeploy.dev/v1
+kind: Service
+metadata:
+  name: {name}
+  owner: team-{name}
+  approvers: [alice]
+spec:
+  target:
+    path: apps/{name}/rollout.yaml
+    kind: rollout
+    container: {name}
+  deployment:
+    strategy: canary
+    steps: [20, 50, 100]
+  rollback:
+    strategy: revert-image
+  slos:
+    - name: availability
+      objective: 0.999
+      period: 30d
+      sli:
+        errors: http_requests_total{{service="{name}", code=~"5.."}}
+        total: http_requests_total{{service="{name}"}}
+    - name: latency
+      objective: 99
+      sli:
+        histogram: http_request_duration_seconds{{service="{name}"}}
+        threshold: 0.3
+"""
+
+
+def service_yaml(name: str = "checkout") -> str:
+    return VALID_SERVICE.format(name=name)
+
+
+def write_service(folder: Path, name: str = "checkout", text: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(service_yaml(name) if text is None else text, encoding="utf-8")
+    return path

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+
+from safedeploy.domain.catalog import SLO, Service
+from safedeploy.domain.durations import format_duration, parse_duration
+from safedeploy.domain.selectors import parse_selector
+from testing.builders import service_yaml
+
+
+def _data() -> Any:
+    return YAML(typ="safe").load(service_yaml())
+
+
+def test_valid_service_parses_and_normalises_percent() -> None:
+    service = Service.model_validate(_data())
+    assert service.name == "checkout"
+    assert [s.objective for s in service.spec.slos] == [0.999, 0.99]
+    assert service.spec.slos[1].period == "30d"
+    assert service.spec.slos[0].sli.kind == "availability"
+    assert service.spec.slos[1].sli.kind == "latency"
+
+
+@pytest.mark.parametrize("objective", [0, 1, 100, -0.5, 150])
+def test_objective_outside_the_open_interval_is_refused(objective: float) -> None:
+    data = _data()
+    data["spec"]["slos"][0]["objective"] = objective
+    with pytest.raises(ValidationError):
+        Service.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("metadata", "name"), "../../etc/passwd"),
+        (("metadata", "name"), ".hidden"),
+        (("metadata", "name"), "a/b"),
+        (("metadata", "name"), "Checkout"),
+        (("spec", "slos", 0, "name"), "avail..ability/x"),
+        (("spec", "deployment", "strategy"), "rolling"),
+        (("spec", "deployment", "steps"), [50, 20, 100]),
+        (("spec", "deployment", "steps"), [20, 50]),
+        (("spec", "target", "path"), "../outside.yaml"),
+        (("spec", "target", "path"), "/etc/passwd"),
+        (("spec", "target", "kind"), "deployment"),
+        (("spec", "rollback", "strategy"), "pray"),
+        (("spec", "slos"), []),
+        (("spec", "slos", 0, "period"), "400d"),
+        (("spec", "slos", 0, "period"), "thirty days"),
+        (("spec", "slos", 0, "min_events"), 0),
+        (("spec", "slos", 0, "sli", "errors"), 'http_requests_total{service="x"} or vector(1)'),
+        (("spec", "slos", 0, "sli", "total"), 'http_requests_total{service="a\\"}"}'),
+        (("spec", "slos", 0, "sli", "total"), 'http_requests_total{service="a}"}'),
+        (("spec", "slos", 0, "sli", "errors"), 'http_requests_total{code=~"5(."}'),
+        (("spec", "slos", 1, "sli", "histogram"), "http_request_duration_seconds_bucket"),
+        (("spec", "policy"), {"max_burn_rate": -1}),
+        (("spec", "policy"), {"budget_safety_margin": 1.5}),
+    ],
+)
+def test_each_structural_rule_has_a_breaking_fixture(
+    path: tuple[str | int, ...], value: object
+) -> None:
+    data = _data()
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(ValidationError):
+        Service.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [("metadata", "owner"), ("spec", "rollback"), ("spec", "deployment"), ("spec", "slos")],
+)
+def test_required_parts_of_the_structural_policy(missing: tuple[str, str]) -> None:
+    data = _data()
+    del data[missing[0]][missing[1]]
+    with pytest.raises(ValidationError) as info:
+        Service.model_validate(data)
+    assert any(tuple(e["loc"]) == missing for e in info.value.errors())
+
+
+def test_latency_threshold_must_be_a_listed_bucket() -> None:
+    data = _data()
+    data["spec"]["slos"][1]["sli"]["buckets"] = [0.1, 0.25, 0.5]
+    with pytest.raises(ValidationError, match="not a bucket bound"):
+        Service.model_validate(data)
+
+
+def test_sli_must_be_exactly_one_kind() -> None:
+    data = _data()
+    data["spec"]["slos"][0]["sli"]["threshold"] = 0.3
+    with pytest.raises(ValidationError, match="either"):
+        Service.model_validate(data)
+
+
+def test_duplicate_slo_names_are_refused() -> None:
+    data = _data()
+    data["spec"]["slos"][1]["name"] = "availability"
+    with pytest.raises(ValidationError, match="used twice"):
+        Service.model_validate(data)
+
+
+def test_unknown_field_is_refused() -> None:
+    data = _data()
+    data["spec"]["slos"][0]["objectve"] = 0.99
+    with pytest.raises(ValidationError, match="objectve"):
+        Service.model_validate(data)
+
+
+def test_burn_rate_override_needs_short_inside_long() -> None:
+    data = _data()
+    data["spec"]["slos"][0]["alerts"] = [
+        {"severity": "fast-burn", "long": "5m", "short": "1h", "factor": 14.4}
+    ]
+    with pytest.raises(ValidationError, match="shorter"):
+        Service.model_validate(data)
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.sampled_from("smhdw"))
+def test_duration_round_trip(amount: int, unit: str) -> None:
+    seconds = parse_duration(f"{amount}{unit}")
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_selector_parse_render_round_trip_or_clean_error(value: str) -> None:
+    text = f'm{{service="{value}"}}'
+    try:
+        selector = parse_selector(text)
+    except ValueError:
+        return
+    assert parse_selector(selector.render()) == selector
+    assert selector.equality("service") == value
+
+
+def test_slo_objective_percent_equivalence() -> None:
+    base = _data()["spec"]["slos"][0]
+    assert (
+        SLO.model_validate({**base, "objective": 99.9}).objective
+        == SLO.model_validate({**base, "objective": 0.999}).objective
+    )
