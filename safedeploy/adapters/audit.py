@@ -128,6 +128,7 @@ class AuditLog:
         self, stream: Stream, event: str, data: Mapping[str, object], at: datetime
     ) -> AuditEntry:
         path = self.path(stream)
+        format_at(at)  # refuse a naive time before touching the file
         self.directory.mkdir(parents=True, exist_ok=True)
         created = not path.exists()
         with open(path, "a+b") as f:
