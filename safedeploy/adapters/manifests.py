@@ -110,7 +110,7 @@ def _dump(yaml: YAML, documents: list[Any], original: str, path: str, field: str
     if not original.endswith("\n"):
         edited = edited.rstrip("\n")
     _ensure_minimal(original, edited, path, field)
-    return edited
+    return _keep_comment_gaps(original, edited)
 
 
 def _ensure_minimal(before: str, after: str, path: str, field: str) -> None:
@@ -127,6 +127,26 @@ def _ensure_minimal(before: str, after: str, path: str, field: str) -> None:
         f"{path}: {field}: changing it would reformat other lines of the file; "
         "edit this file by hand"
     )
+
+
+def _keep_comment_gaps(before: str, after: str) -> str:
+    """Keep the spaces before a trailing comment as written, not ruamel's comment column."""
+    old_lines = before.splitlines(keepends=True)
+    new_lines = after.splitlines(keepends=True)
+    if len(old_lines) != len(new_lines):
+        return after
+    for number, (old, new) in enumerate(zip(old_lines, new_lines, strict=True)):
+        if old != new:
+            new_lines[number] = _with_gap_of(old, new)
+    return "".join(new_lines)
+
+
+def _with_gap_of(old: str, new: str) -> str:
+    for match in re.finditer(r"(?<=\S)(\s+)(#.*)$", old, re.DOTALL):
+        comment = match.group(2)
+        if new.endswith(comment) and new[: -len(comment)].endswith((" ", "\t")):
+            return new[: -len(comment)].rstrip(" \t") + match.group(1) + comment
+    return new
 
 
 def _child(node: Any, key: str, path: str, field: str) -> Any:
