@@ -69,7 +69,10 @@ def _git_failure(exc: Exception) -> str:
     stderr = getattr(exc, "stderr", "") or ""
     lines = [ln.strip() for ln in str(stderr).splitlines() if ln.strip()]
     lines = [ln.removeprefix("stderr: ").strip("'").strip() for ln in lines]
-    return redact(lines[-1]) if lines else type(exc).__name__
+    # git's first "fatal:"/"error:" line says what went wrong; the rest is advice.
+    causes = [ln for ln in lines if ln.startswith(("fatal:", "error:", "! ["))]
+    chosen = causes[0] if causes else (lines[-1] if lines else type(exc).__name__)
+    return redact(chosen)
 
 
 class EnvRepo:
@@ -269,8 +272,8 @@ class EnvRepo:
             stderr = str(getattr(exc, "stderr", ""))
             if "non-fast-forward" in stderr or "fetch first" in stderr or "rejected" in stderr:
                 raise GitError(
-                    f"push of {branch} to {self.shown_remote} rejected: the branch moved on "
-                    f"the remote ({detail})"
+                    f"push of {branch} to {self.shown_remote} rejected (non-fast-forward): the "
+                    f"remote branch holds commits this proposal did not make ({detail})"
                 ) from None
             raise GitError(f"push of {branch} to {self.shown_remote} failed: {detail}") from None
 
