@@ -46,10 +46,12 @@ def test_gaps_beyond_the_threshold_extrapolate_half_an_interval() -> None:
 
 
 def test_zero_point_limit_applies_before_the_threshold_in_2_42() -> None:
-    # First value 5 and slope 10/min: the counter was 0 thirty seconds before the first
-    # sample, sooner than the 50 s gap to the range start, so only 30 s is added.
-    times, values = regular([5, 15, 25], start=50)
-    assert increase(times, values, 0, 170) == pytest.approx(20 * (120 + 30) / 120)
+    # First value 8 and slope 10/min: the counter was 0 forty-eight seconds before the
+    # first sample. The 100 s gap to the range start is over the 66 s threshold, but 2.42
+    # limits it to 48 s first and then extrapolates those 48 s; later versions would add
+    # only half an interval (30 s) and give 25. A real 2.42 server answers 28.
+    times, values = regular([8, 18, 28], start=100)
+    assert increase(times, values, -100, 220) == pytest.approx(28)
 
 
 def test_counter_reset_adds_the_value_before_the_drop() -> None:
