@@ -335,7 +335,8 @@ def github_server() -> Iterator[FakeGitHub]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     fake.add_repo("acme/env")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll keeps shutdown, and so each test's teardown, fast.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake
