@@ -128,7 +128,9 @@ def _read_bytes(file: Path) -> bytes:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise _ViolationError(1, "(file)", f"{size} bytes is over the limit of {MAX_FILE_BYTES}")
+            raise _ViolationError(
+                1, "(file)", f"{size} bytes is over the limit of {MAX_FILE_BYTES}"
+            )
         return file.read_bytes()
     except OSError as exc:
         raise _ViolationError(1, "(file)", f"cannot read: {exc.strerror}") from None

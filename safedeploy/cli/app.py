@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ import typer
 from typer.exceptions import TyperException
 
 from safedeploy import __version__
-from safedeploy.errors import EXIT_BAD_INPUT, SafedeployError
+from safedeploy.errors import EXIT_BAD_INPUT, BadInputError, SafedeployError
 
 app = typer.Typer(
     name="safedeploy",
@@ -95,6 +96,42 @@ def schema(
     from safedeploy.schemas import read_schema
 
     sys.stdout.write(read_schema(name))
+
+
+slo_app = typer.Typer(help="Service level objectives: SLIs, budgets, burn rates.")
+app.add_typer(slo_app, name="slo")
+
+AtOption = Annotated[
+    str | None,
+    typer.Option("--at", help="Evaluate at this RFC 3339 instant (default: now)."),
+]
+
+
+def instant(value: str | None) -> datetime:
+    from safedeploy.domain.instants import parse_instant
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise BadInputError(f"--at: {exc}") from None
+
+
+@slo_app.command("status")
+def slo_status(
+    ctx: typer.Context,
+    services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
+    at: AtOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """SLI, burn rate per window, budget left and severity of every SLO."""
+    from safedeploy.cli.slo_views import render_slo_status
+    from safedeploy.usecases.slo_status import slo_status as run
+
+    report = run(state_dir(ctx), services or [], instant(at))
+    render_slo_status(report.services, source=report.source, as_json=as_json)
+    return report.exit_code
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,8 @@ def parse_duration(text: str) -> int:
 
 def format_duration(seconds: int) -> str:
     """The shortest exact spelling, so `3600` reads `1h` in tables and PromQL."""
-    for unit in ("w", "d", "h", "m"):
+    # Weeks are parsed but never printed: SLO periods read as 28d, the way SREs say them.
+    for unit in ("d", "h", "m"):
         if seconds % _UNITS[unit] == 0 and seconds >= _UNITS[unit]:
             return f"{seconds // _UNITS[unit]}{unit}"
     return f"{seconds}s"

@@ -1,0 +1,44 @@
+"""The embedded metrics source: Prometheus's `sum(increase(...))` over an OpenMetrics file.
+
+Used when no Prometheus is configured. It follows Prometheus 2.42's `increase()` exactly
+(counter resets, extrapolation at the window edges), so one file gives the same numbers
+read here or backfilled into a real Prometheus with promtool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from safedeploy.adapters.openmetrics import Matcher, SeriesStore, load_openmetrics
+from safedeploy.domain.increase import increase
+from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.selectors import Selector
+
+
+class EmbeddedSource:
+    def __init__(self, store: SeriesStore, description: str) -> None:
+        self._store = store
+        self.description = description
+
+    @classmethod
+    def from_file(cls, path: Path) -> EmbeddedSource:
+        return cls(load_openmetrics(path), f"embedded metrics from {path}")
+
+    def increases(
+        self, queries: Sequence[IncreaseQuery], at: datetime
+    ) -> Mapping[IncreaseQuery, Measurement]:
+        end = at.timestamp()
+        return {q: self._increase(q.selector, end - q.window, end) for q in queries}
+
+    def _increase(self, selector: Selector, start: float, end: float) -> Measurement:
+        matchers = [Matcher.of(m.label, m.op, m.value) for m in selector.matchers]
+        total: float | None = None
+        for series in self._store.select(selector.metric, matchers):
+            value = increase(series.times, series.values, start, end)
+            if value is not None:
+                total = value if total is None else total + value
+        if total is None:
+            return Measurement.empty()
+        return Measurement.of(total)

@@ -1,0 +1,201 @@
+"""Prometheus (or Thanos, Mimir) over its HTTP API: instant queries, batched by layout.
+
+Services whose selectors share a metric and label layout are answered together by one
+`sum by (<service label>)` query per window, so the number of requests grows with the
+number of windows and layouts, never with the number of services. One HTTP connection
+serves the whole evaluation: connection setup, not Prometheus, dominates naive clients.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from safedeploy.domain.durations import format_duration
+from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.selectors import Matcher, Selector
+
+if TYPE_CHECKING:
+    import httpx
+
+_RETRYABLE_STATUS = {500, 502, 503, 504}
+
+
+class _Sample(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    metric: dict[str, str]
+    value: tuple[float, str]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    resultType: Literal["vector"]  # noqa: N815 - the API's spelling
+    result: list[_Sample]
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["success", "error"]
+    data: _Data | None = None
+    errorType: str | None = None  # noqa: N815
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One PromQL query and which of the asked queries each output series answers."""
+
+    promql: str
+    group_label: str | None
+    members: Mapping[str | None, tuple[IncreaseQuery, ...]]
+
+
+def plan(queries: Sequence[IncreaseQuery], service_label: str) -> list[Batch]:
+    """Group queries that differ only in the service label's value into one query each."""
+    groups: dict[tuple[int, Selector], dict[str, list[IncreaseQuery]]] = {}
+    single: list[IncreaseQuery] = []
+    for query in dict.fromkeys(queries):
+        value = query.selector.equality(service_label)
+        if value is None:
+            single.append(query)
+            continue
+        key = (query.window, query.selector.without(service_label))
+        groups.setdefault(key, {}).setdefault(value, []).append(query)
+    batches: list[Batch] = []
+    for (window, layout), by_value in groups.items():
+        values = sorted(by_value)
+        if len(values) == 1:
+            matcher = Matcher(label=service_label, op="=", value=values[0])
+        else:
+            matcher = Matcher(
+                label=service_label, op="=~", value="|".join(re.escape(v) for v in values)
+            )
+        batches.append(
+            Batch(
+                promql=f"sum by ({service_label}) "
+                f"(increase({layout.render(extra=(matcher,))}[{format_duration(window)}]))",
+                group_label=service_label,
+                members={v: tuple(by_value[v]) for v in values},
+            )
+        )
+    for query in single:
+        batches.append(
+            Batch(
+                promql=f"sum(increase({query.selector.render()}[{format_duration(query.window)}]))",
+                group_label=None,
+                members={None: (query,)},
+            )
+        )
+    return batches
+
+
+@dataclass
+class PrometheusSource:
+    url: str
+    timeout: float = 10.0
+    retries: int = 2
+    service_label: str = "service"
+    backoff: float = 0.2
+    transport: httpx.BaseTransport | None = None
+    requests_made: int = field(default=0, init=False)
+
+    @property
+    def description(self) -> str:
+        return f"Prometheus at {self.url}"
+
+    def increases(
+        self, queries: Sequence[IncreaseQuery], at: datetime
+    ) -> Mapping[IncreaseQuery, Measurement]:
+        import httpx
+
+        results: dict[IncreaseQuery, Measurement] = {}
+        with httpx.Client(
+            base_url=self.url.rstrip("/"), timeout=self.timeout, transport=self.transport
+        ) as client:
+            for batch in plan(queries, self.service_label):
+                results.update(self._answer(client, batch, at))
+        return results
+
+    def _answer(
+        self, client: httpx.Client, batch: Batch, at: datetime
+    ) -> dict[IncreaseQuery, Measurement]:
+        outcome = self._query(client, batch.promql, at)
+        if isinstance(outcome, str):
+            failed = Measurement.failed(outcome)
+            return {q: failed for members in batch.members.values() for q in members}
+        by_value: dict[str | None, Measurement] = {}
+        for sample in outcome:
+            key = sample.metric.get(batch.group_label) if batch.group_label else None
+            by_value[key] = _measurement(sample.value[1])
+        answers: dict[IncreaseQuery, Measurement] = {}
+        for value, members in batch.members.items():
+            measurement = by_value.get(value, Measurement.empty())
+            answers.update(dict.fromkeys(members, measurement))
+        return answers
+
+    def _query(self, client: httpx.Client, promql: str, at: datetime) -> list[_Sample] | str:
+        """The vector, or a one-line reason naming the URL and the query."""
+        import httpx
+
+        where = f"{self.url.rstrip('/')}/api/v1/query"
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            self.requests_made += 1
+            try:
+                response = client.post(
+                    "/api/v1/query", data={"query": promql, "time": f"{at.timestamp():.3f}"}
+                )
+            except httpx.TimeoutException:
+                problem = f"timed out after {self.timeout:g}s"
+                continue
+            except httpx.HTTPError as exc:
+                problem = f"cannot connect ({type(exc).__name__})"
+                continue
+            if response.status_code in _RETRYABLE_STATUS:
+                problem = f"HTTP {response.status_code}{_api_error(response)}"
+                continue
+            return _parse(response, where, promql)
+        return f"{where} failed for {promql}: {problem}"
+
+
+def _parse(response: httpx.Response, where: str, promql: str) -> list[_Sample] | str:
+    try:
+        body = _Response.model_validate_json(response.content)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        status = response.status_code
+        return f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}"
+    if body.status != "success" or body.data is None:
+        kind = body.errorType or "error"
+        return f"{where} refused {promql}: {kind}: {body.error or 'no detail'}"
+    return body.data.result
+
+
+def _api_error(response: httpx.Response) -> str:
+    try:
+        data: Any = response.json()
+    except ValueError:
+        return ""
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return f": {data['error']}"
+    return ""
+
+
+def _measurement(text: str) -> Measurement:
+    try:
+        value = float(text)
+    except ValueError:
+        return Measurement.failed(f"the source returned {text!r}")
+    return Measurement.of(value)

@@ -1,0 +1,49 @@
+"""What a metrics source answers: the increase of a counter selector over a window at T."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from safedeploy.domain.selectors import Selector
+
+
+class IncreaseQuery(BaseModel):
+    """`sum(increase(<selector>[<window>]))` evaluated at the instant of the evaluation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    selector: Selector
+    window: int  # seconds
+
+
+class Measurement(BaseModel):
+    """A value, or why there is none.
+
+    `empty` means the source answered and no series matched; `failed` means the source
+    could not answer. Neither ever turns into a number downstream.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["ok", "empty", "failed"]
+    value: float | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, value: float) -> Measurement:
+        if math.isnan(value) or math.isinf(value):
+            return cls.failed(f"the source returned {value}")
+        if value < 0:
+            return cls.failed(f"the source returned a negative increase ({value})")
+        return cls(status="ok", value=value)
+
+    @classmethod
+    def failed(cls, reason: str) -> Measurement:
+        return cls(status="failed", reason=reason)
+
+    @classmethod
+    def empty(cls, reason: str = "no series matched") -> Measurement:
+        return cls(status="empty", reason=reason)
