@@ -90,14 +90,30 @@ class SeriesStore:
         self._by_name: dict[str, list[Series]] = {}
         for one in series:
             self._by_name.setdefault(one.name, []).append(one)
+        # Built on first use per (name, label): thousands of services share one metric
+        # name, and most selections pin `service` with "=".
+        self._by_label: dict[tuple[str, str], dict[str, list[Series]]] = {}
 
     def select(self, name: str, matchers: Sequence[Matcher] = ()) -> list[Series]:
         """Every series called `name` whose labels satisfy all `matchers`."""
+        candidates: Sequence[Series] = self._by_name.get(name, ())
+        equal = next((m for m in matchers if m.op == "="), None)
+        if equal is not None and candidates:
+            candidates = self._label_index(name, equal.label).get(equal.value, ())
         return [
             one
-            for one in self._by_name.get(name, ())
+            for one in candidates
             if all(matcher.matches(one.label(matcher.label)) for matcher in matchers)
         ]
+
+    def _label_index(self, name: str, label: str) -> dict[str, list[Series]]:
+        index = self._by_label.get((name, label))
+        if index is None:
+            index = {}
+            for one in self._by_name[name]:
+                index.setdefault(one.label(label), []).append(one)
+            self._by_label[(name, label)] = index
+        return index
 
     def names(self) -> list[str]:
         """Metric names present, sorted."""
