@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from safedeploy.domain.selectors import Selector
 
@@ -29,7 +29,8 @@ class Measurement(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     status: Literal["ok", "empty", "failed"]
-    value: float | None = None
+    # Finite and non-negative by construction: a NaN or Inf can never reach the SLO math.
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     reason: str | None = None
 
     @classmethod

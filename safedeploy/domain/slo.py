@@ -80,10 +80,16 @@ class ServiceStatus(_Frozen):
         return "; ".join(f"{s.slo}: {s.reason}" for s in deciding)
 
 
+def error_budget(objective: float) -> float:
+    """`1 - objective` without the float residue (1 - 0.999 is 0.0010000000000000009), so
+    spending exactly the budget leaves exactly 0 and reads as exhausted."""
+    return round(1 - objective, 12)
+
+
 def window_status(
     counts: SLICounts, *, objective: float, min_events: int, window: str
 ) -> WindowStatus:
-    budget = 1 - objective
+    budget = error_budget(objective)
     total = counts.total
     if total.status != "ok" or total.value is None:
         return _unknown(f"{window}: no data for the total ({total.reason})")
@@ -138,7 +144,7 @@ def evaluate(service: str, slo: SLO, counts: Mapping[int, SLICounts], at: dateti
             window=format_duration(seconds),
         )
     period = parse_duration(slo.period)
-    budget = _budget(statuses.get(period), 1 - slo.objective)
+    budget = _budget(statuses.get(period), error_budget(slo.objective))
     verdicts = tuple(_row(row, statuses) for row in alert_rows(slo))
     severity, reason = _severity(budget, verdicts, statuses, slo.period)
     return SLOStatus(
