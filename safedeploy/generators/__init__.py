@@ -1,0 +1,6 @@
+"""Artifacts derived from the catalog for the tools around safedeploy: Prometheus rules,
+a Grafana dashboard, Argo Rollouts analysis templates; and OpenSLO imported into it.
+
+Each generator is a pure function from catalog models to plain data plus a renderer, so the
+output can be compared in tests and reviewed in a pull request.
+"""

@@ -1,0 +1,199 @@
+"""Prometheus recording and alerting rules for every SLO of the catalog.
+
+Names follow Sloth (`slo:sli_error:ratio_rate5m`, `slo:objective:ratio`, ...) so existing
+dashboards and habits carry over, with `service`, `slo` and `owner` labels. Every window is
+a ratio of increases over that window, the period included: Sloth averages the 5m ratios
+over the period, which weighs a quiet night like a busy day and drifts from the budget that
+`safedeploy slo status` reports. Alerts are the multiwindow, multi-burn-rate rows of
+`burnrate.alert_rows`: fast-burn rows page, slow-burn rows open a ticket.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from safedeploy.domain.burnrate import AlertRow, alert_rows, windows
+from safedeploy.domain.catalog import SLO, Service
+from safedeploy.domain.durations import format_duration, parse_duration
+from safedeploy.domain.selectors import Matcher, Selector
+from safedeploy.domain.sli_queries import le_pattern
+
+ERROR_RATIO = "slo:sli_error:ratio_rate"
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+PERIOD_DAYS = "slo:time_period:days"
+SEVERITY_LABEL = {"fast-burn": "page", "slow-burn": "ticket"}
+ALERT_NAME = {"fast-burn": "ErrorBudgetFastBurn", "slow-burn": "ErrorBudgetSlowBurn"}
+
+Rule = dict[str, Any]
+
+
+def error_ratio_record(window: int) -> str:
+    return f"{ERROR_RATIO}{format_duration(window)}"
+
+
+def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
+    return {"service": service.name, "slo": slo.name, "owner": service.metadata.owner}
+
+
+def series_selector(service: Service, slo: SLO, metric: str) -> str:
+    """A recorded series of one SLO; `owner` is left out so a change of owner keeps history."""
+    return Selector(
+        metric=metric,
+        matchers=(
+            Matcher(label="service", op="=", value=service.name),
+            Matcher(label="slo", op="=", value=slo.name),
+        ),
+    ).render()
+
+
+def error_ratio_expr(slo: SLO, window: int) -> str:
+    """Bad events over all events in `window`, from the raw counters.
+
+    Mirrors `domain.slo.window_status`: an error selector that matches nothing counts as
+    zero errors, and a latency SLI counts as bad every request above the threshold bucket.
+    """
+    sli = slo.sli
+    span = format_duration(window)
+    if sli.errors is not None and sli.total is not None:
+        errors = f"sum(increase({sli.errors.render()}[{span}]))"
+        total = f"sum(increase({sli.total.render()}[{span}]))"
+        return f"(\n  {errors}\n  or vector(0)\n)\n/\n{total}"
+    if sli.histogram is None or sli.threshold is None:
+        raise ValueError(f"SLO {slo.name!r} has neither an availability nor a latency SLI")
+    le = Matcher(label="le", op="=~", value=le_pattern(sli.threshold))
+    count = f"sum(increase({sli.histogram.render(metric=sli.histogram.metric + '_count')}[{span}]))"
+    good = sli.histogram.render(extra=(le,), metric=sli.histogram.metric + "_bucket")
+    return f"clamp_min(\n  {count}\n  - sum(increase({good}[{span}])),\n  0\n)\n/\n{count}"
+
+
+def recording_rules(service: Service, slo: SLO) -> list[Rule]:
+    """The error ratio of every window, then the budget left over the period.
+
+    The budget follows the ratios in the same group: rules of a group run in order at one
+    instant, so it never lags the period ratio by an evaluation the way another group would.
+    """
+    labels = slo_labels(service, slo)
+    budget = round(1 - slo.objective, 12)
+    period = series_selector(service, slo, error_ratio_record(parse_duration(slo.period)))
+    ratios: list[Rule] = [
+        {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": labels}
+        for w in windows(slo)
+    ]
+    remaining = {"record": BUDGET_REMAINING, "expr": f"1 - {period} / {budget!r}", "labels": labels}
+    return [*ratios, remaining]
+
+
+def metadata_rules(service: Service, slo: SLO) -> list[Rule]:
+    labels = slo_labels(service, slo)
+    budget = round(1 - slo.objective, 12)
+    days = parse_duration(slo.period) / 86400
+    return [
+        {"record": OBJECTIVE, "expr": f"vector({slo.objective!r})", "labels": labels},
+        {"record": ERROR_BUDGET, "expr": f"vector({budget!r})", "labels": labels},
+        {"record": PERIOD_DAYS, "expr": f"vector({days:g})", "labels": labels},
+    ]
+
+
+def burn_condition(service: Service, slo: SLO, row: AlertRow) -> str:
+    """Both windows of one row above the row's burn rate, as an error ratio."""
+    budget = round(1 - slo.objective, 12)
+    threshold = f"({row.factor:g} * {budget!r})"
+    long = series_selector(service, slo, error_ratio_record(row.long))
+    short = series_selector(service, slo, error_ratio_record(row.short))
+    return f"(\n  {long} > {threshold}\n  and\n  {short} > {threshold}\n)"
+
+
+def alerting_rules(service: Service, slo: SLO) -> list[Rule]:
+    rules: list[Rule] = []
+    for severity in ("fast-burn", "slow-burn"):
+        rows = [row for row in alert_rows(slo) if row.severity == severity]
+        if not rows:
+            continue
+        windows_text = ", ".join(f"{r.label} over {r.factor:g}x" for r in rows)
+        annotations = {
+            "summary": f"{service.name} {slo.name}: error budget {severity}",
+            "description": f"The {slo.name} SLO ({slo.objective * 100:g}% over {slo.period}) of "
+            f"{service.name} burns its error budget too fast: {windows_text}.",
+            "runbook": f"Run `safedeploy slo status {service.name}` for the burn rate per "
+            "window; if a release is rolling out, `safedeploy reconcile` proposes a rollback "
+            "for the owner to approve.",
+        }
+        runbook_url = service.metadata.labels.get("runbook_url")
+        if runbook_url:
+            annotations["runbook_url"] = runbook_url
+        rules.append(
+            {
+                "alert": ALERT_NAME[severity],
+                "expr": "\nor\n".join(burn_condition(service, slo, row) for row in rows),
+                "labels": {**slo_labels(service, slo), "severity": SEVERITY_LABEL[severity]},
+                "annotations": annotations,
+            }
+        )
+    return rules
+
+
+def rule_groups(service: Service) -> list[dict[str, Any]]:
+    """Three groups per service: ratios, metadata over them, alerts over them."""
+    name = f"safedeploy-{service.name}"
+    return [
+        {
+            "name": f"{name}-sli-recordings",
+            "rules": [r for slo in service.spec.slos for r in recording_rules(service, slo)],
+        },
+        {
+            "name": f"{name}-meta-recordings",
+            "rules": [r for slo in service.spec.slos for r in metadata_rules(service, slo)],
+        },
+        {
+            "name": f"{name}-alerts",
+            "rules": [r for slo in service.spec.slos for r in alerting_rules(service, slo)],
+        },
+    ]
+
+
+def render_rules(services: list[Service]) -> str:
+    """One Prometheus rule file, expressions spelled as readable blocks."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    def literal(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: literal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [literal(v) for v in value]
+        if isinstance(value, str) and "\n" in value:
+            return LiteralScalarString(value + "\n")
+        return value
+
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    document = {"groups": [g for s in services for g in rule_groups(s)]}
+    buffer = io.StringIO()
+    buffer.write(
+        "# Generated by `safedeploy generate rules` from services/*.yaml; edit those instead.\n"
+    )
+    yaml.dump(literal(document), buffer)
+    return buffer.getvalue()
+
+
+def generate_rules(state: Path, names: list[str], out: Path | None) -> tuple[str, list[Path]]:
+    """`safedeploy generate rules`: the rule text, and the files written (one per service)."""
+    from safedeploy.adapters.catalog_files import load_catalog
+    from safedeploy.adapters.store import atomic_write_bytes
+    from safedeploy.usecases.slo_status import select
+
+    services = select(load_catalog([state / "services"]), names)
+    if out is None:
+        return render_rules(services), []
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for service in services:
+        path = out / f"{service.name}.rules.yaml"
+        atomic_write_bytes(path, render_rules([service]).encode("utf-8"))
+        written.append(path)
+    return "", written
