@@ -1,0 +1,400 @@
+"""Approve or reject a proposal: the one path by which a decision reaches production.
+
+Approval pushes a branch with one minimal commit to the environment repo and, with the
+GitHub provider, opens a pull request; merging it is still a human act. Every step is
+idempotent (the commit trailer finds an earlier push, the open pull request is found by
+its branch), so a retry after a failure never opens a second branch or pull request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from safedeploy.adapters.catalog_files import load_catalog
+from safedeploy.adapters.settings import Settings, load_settings
+from safedeploy.adapters.state_layout import EVIDENCE, SERVICES
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain import approval_text
+from safedeploy.domain.approval_text import EVIDENCE_FILES, Evidence
+from safedeploy.domain.catalog import Service, Target
+from safedeploy.domain.incidents import Incident, UtcDatetime, check_id, next_state
+from safedeploy.domain.instants import format_instant
+from safedeploy.domain.proposals import (
+    PauseChange,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    next_status,
+)
+from safedeploy.errors import (
+    BadInputError,
+    GitError,
+    GitHubError,
+    IllegalTransitionError,
+    NotAuthorizedError,
+)
+from safedeploy.usecases.records import record_incident, record_proposal
+
+if TYPE_CHECKING:
+    from safedeploy.adapters.envrepo import EnvRepo
+    from safedeploy.adapters.github import GitHubClient, Throttle
+
+ACTOR_VARIABLE: Final = "GITHUB_ACTOR"
+SCHEMA_VERSION: Final = 1
+# An approval may land before anyone acknowledged the page; later states are left alone.
+_MITIGABLE: Final = frozenset({"detected", "investigating"})
+
+
+class ApprovalRecord(BaseModel):
+    """`evidence/incident-<id>/approval.json`: what the approval did, or why it failed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    proposal: str
+    incident: str
+    service: str
+    kind: ProposalKind
+    status: ProposalStatus
+    by: str
+    at: UtcDatetime
+    remote: str
+    base: str | None = None
+    branch: str
+    path: str
+    commit: str | None = None
+    pr_url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    proposal: Proposal
+    incident: Incident
+    remote: str | None
+    commit: str | None = None
+    # False when this run found the branch or pull request of an earlier run.
+    created: bool = False
+    already_approved: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        approval = self.proposal.approval
+        return {
+            "proposal": self.proposal.id,
+            "status": self.proposal.status,
+            "service": self.proposal.service,
+            "incident": self.incident.id,
+            "incident_state": self.incident.state,
+            "by": approval.by if approval else None,
+            "at": format_instant(approval.at) if approval else None,
+            "branch": approval.branch if approval else None,
+            "pr_url": approval.pr_url if approval else None,
+            "remote": self.remote,
+            "commit": self.commit,
+            "created": self.created,
+            "already_approved": self.already_approved,
+        }
+
+
+@dataclass(frozen=True)
+class RejectionResult:
+    proposal: Proposal
+    already_rejected: bool
+
+    def as_json(self) -> dict[str, Any]:
+        last = self.proposal.transitions[-1] if self.proposal.transitions else None
+        return {
+            "proposal": self.proposal.id,
+            "status": self.proposal.status,
+            "service": self.proposal.service,
+            "incident": self.proposal.incident_id,
+            "by": last.actor if last else None,
+            "reason": last.reason if last else None,
+            "already_rejected": self.already_rejected,
+        }
+
+
+@dataclass(frozen=True)
+class _Context:
+    store: StateStore
+    settings: Settings
+    service: Service
+    proposal: Proposal
+    incident: Incident
+    actor: str
+
+
+def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, str]) -> _Context:
+    """Everything a decision needs, refusing bad input before anything is touched."""
+    check_id(proposal_id, "proposal id")
+    actor = (by or environ.get(ACTOR_VARIABLE) or "").strip()
+    if not actor:
+        raise BadInputError(f"who is approving? pass --by NAME or set {ACTOR_VARIABLE}")
+    store = StateStore(state)
+    proposal = store.get_proposal(proposal_id)
+    if proposal is None:
+        raise BadInputError(f"no proposal {proposal_id!r} in {store.root}/action-proposals")
+    services = store.resolve(SERVICES)
+    if not services.is_dir():
+        raise BadInputError(f"{services}: no such directory")
+    service = load_catalog([services]).get(proposal.service)
+    if service is None:
+        raise BadInputError(f"proposal {proposal.id}: service {proposal.service!r} is not defined")
+    if actor not in service.metadata.approvers:
+        allowed = ", ".join(service.metadata.approvers) or "nobody (metadata.approvers is empty)"
+        raise NotAuthorizedError(
+            f"{actor} may not decide on proposals for {service.name}; approvers: {allowed}"
+        )
+    incident = store.get_incident(proposal.incident_id)
+    if incident is None:
+        raise BadInputError(f"proposal {proposal.id}: incident {proposal.incident_id} not found")
+    return _Context(store, load_settings(state, environ), service, proposal, incident, actor)
+
+
+def approve(
+    state: Path,
+    proposal_id: str,
+    by: str | None,
+    at: datetime,
+    environ: Mapping[str, str],
+    *,
+    throttle: Throttle | None = None,
+) -> ApprovalResult:
+    ctx = _load(state, proposal_id, by, environ)
+    if ctx.proposal.status == "approved":
+        return ApprovalResult(ctx.proposal, ctx.incident, None, already_approved=True)
+    if ctx.proposal.status == "rejected":
+        raise IllegalTransitionError(
+            f"proposal {ctx.proposal.id} was rejected; it cannot be approved"
+        )
+    # Both transitions are checked before the environment repo sees anything, so a bad
+    # timestamp cannot leave a pushed branch without its record.
+    reason = f"approved {ctx.proposal.kind}"
+    next_status(ctx.proposal, "approve", at, ctx.actor, reason)
+    if ctx.incident.state in _MITIGABLE:
+        next_state(ctx.incident, "mitigate", at, ctx.actor, reason)
+    target = _target(ctx)
+    repo = _env_repo(state, ctx)
+    github = _github(ctx.settings, environ, throttle)  # a missing token refuses before a push
+    evidence = read_evidence(ctx.store, ctx.incident.id)
+    draft = ApprovalRecord(
+        proposal=ctx.proposal.id,
+        incident=ctx.incident.id,
+        service=ctx.service.name,
+        kind=ctx.proposal.kind,
+        status="approved",
+        by=ctx.actor,
+        at=at,
+        remote=repo.shown_remote,
+        branch=f"safedeploy/{ctx.proposal.id}",
+        path=target.path,
+    )
+    try:
+        draft, created = _push(ctx, repo, target, evidence, draft)
+        if github is not None:
+            draft, pr_created = _open_pull_request(ctx, github, target, evidence, draft)
+            created = created or pr_created
+    except (GitError, GitHubError) as exc:
+        _record_failure(ctx, draft.model_copy(update={"status": "failed", "error": str(exc)}))
+        raise type(exc)(
+            f"{exc}; proposal {ctx.proposal.id} is now failed, nothing else changed: "
+            f"fix the cause and run `safedeploy approve {ctx.proposal.id}` again"
+        ) from None
+    return _record_success(ctx, draft, created)
+
+
+def _push(
+    ctx: _Context, repo: EnvRepo, target: Target, evidence: Evidence, draft: ApprovalRecord
+) -> tuple[ApprovalRecord, bool]:
+    new_text = _edited(repo, ctx.proposal, target)
+    message = approval_text.commit_message(
+        ctx.proposal, ctx.incident, evidence, target_path=target.path, by=ctx.actor
+    )
+    pushed = repo.propose_change(draft.branch, target.path, new_text, message)
+    update = {"base": repo.default_branch, "commit": pushed.sha}
+    return draft.model_copy(update=update), pushed.created
+
+
+def _open_pull_request(
+    ctx: _Context,
+    github: GitHubClient,
+    target: Target,
+    evidence: Evidence,
+    draft: ApprovalRecord,
+) -> tuple[ApprovalRecord, bool]:
+    assert draft.base is not None  # set by _push
+    body = approval_text.pull_request_body(
+        ctx.proposal, ctx.incident, evidence, target_path=target.path, by=ctx.actor, at=draft.at
+    )
+    pull = github.find_or_open_pull_request(
+        draft.branch,
+        draft.base,
+        approval_text.pull_request_title(ctx.proposal, target.path),
+        body,
+        approval_text.labels(ctx.proposal, ctx.incident),
+    )
+    return draft.model_copy(update={"pr_url": pull.url}), pull.created
+
+
+def reject(
+    state: Path,
+    proposal_id: str,
+    by: str | None,
+    at: datetime,
+    environ: Mapping[str, str],
+    *,
+    reason: str,
+) -> RejectionResult:
+    """Close a proposal without action; the incident is left as it is."""
+    if not reason.strip():
+        raise BadInputError("--reason: say why the proposal is rejected")
+    ctx = _load(state, proposal_id, by, environ)
+    if ctx.proposal.status == "rejected":
+        return RejectionResult(ctx.proposal, already_rejected=True)
+    rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
+    with ctx.store.lock():
+        _require_unchanged(ctx)
+        record_proposal(ctx.store, rejected, "proposal-rejected", at)
+    return RejectionResult(rejected, already_rejected=False)
+
+
+# --- the change ----------------------------------------------------------------------------
+
+
+def _target(ctx: _Context) -> Target:
+    target = ctx.service.spec.target
+    change = ctx.proposal.change
+    if isinstance(change, PauseChange):
+        if target.kind != "rollout":
+            raise BadInputError(
+                f"proposal {ctx.proposal.id}: block-promotion pauses an Argo Rollout; "
+                f"{ctx.service.name} is delivered by {target.kind}"
+            )
+        return target
+    return target.model_copy(update={"path": change.path, "kind": change.kind})
+
+
+def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> str:
+    from safedeploy.adapters import manifests
+
+    text = repo.read_file(target.path)
+    change = proposal.change
+    if isinstance(change, PauseChange):
+        return manifests.set_paused(text, True, path=target.path)
+    current = manifests.read_version(text, target)
+    if proposal.kind == "promote-canary":
+        # Promotion lifts the pause, and moves the version if the canary is not yet there.
+        text = manifests.set_paused(text, False, path=target.path)
+        if current == change.to_version:
+            return text
+    if current != change.from_version:
+        raise BadInputError(
+            f"proposal {proposal.id}: {target.path} on {repo.default_branch} runs {current}, "
+            f"not {change.from_version} as when the proposal was made; the environment moved "
+            "on, so nothing was changed (reject this proposal)"
+        )
+    return manifests.set_version(text, target, change.to_version)
+
+
+def _env_repo(state: Path, ctx: _Context) -> EnvRepo:
+    from safedeploy.adapters.envrepo import EnvRepo
+
+    remote = ctx.service.spec.target.repo or ctx.settings.environment.repo
+    if not remote:
+        raise BadInputError(
+            f"{ctx.service.name}: no environment repo: set spec.target.repo or "
+            "environment.repo in safedeploy.toml"
+        )
+    # A relative path in the state files means relative to the state directory, not to
+    # wherever cron happened to start.
+    local = state / remote
+    if "://" not in remote and not Path(remote).is_absolute() and local.exists():
+        remote = str(local.resolve())
+    return EnvRepo(remote, ctx.store.root / ctx.settings.environment.cache)
+
+
+def _github(
+    settings: Settings, environ: Mapping[str, str], throttle: Throttle | None
+) -> GitHubClient | None:
+    if settings.github.provider != "github":
+        return None
+    from safedeploy.adapters.github import DEFAULT_THROTTLE, GitHubClient
+
+    if not settings.github.repo:
+        raise BadInputError('github.repo: required when github.provider is "github"')
+    return GitHubClient.from_environment(
+        settings.github.repo,
+        settings.github.api_url,
+        environ,
+        throttle=throttle or DEFAULT_THROTTLE,
+    )
+
+
+# --- evidence and records ------------------------------------------------------------------
+
+
+def evidence_folder(incident_id: str) -> str:
+    return f"{EVIDENCE}/incident-{incident_id}/"
+
+
+def read_evidence(store: StateStore, incident_id: str) -> Evidence:
+    """The folder reconcile wrote; a missing or broken file is named, never fatal."""
+    folder = evidence_folder(incident_id)
+    directory = store.resolve(folder)
+    readme_path = directory / "README.md"
+    readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else None
+    documents: dict[str, object] = {}
+    problems: list[str] = []
+    for name in EVIDENCE_FILES:
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            documents[name] = json.loads(path.read_bytes())
+        except (ValueError, UnicodeDecodeError):
+            problems.append(f"`{folder}{name}`: not valid JSON, left out")
+    return Evidence(folder=folder, readme=readme, documents=documents, problems=tuple(problems))
+
+
+def _require_unchanged(ctx: _Context) -> None:
+    # Reads happened before the lock; another run may have moved the proposal since.
+    current = ctx.store.get_proposal(ctx.proposal.id)
+    if current != ctx.proposal:
+        status = current.status if current else "deleted"
+        raise IllegalTransitionError(
+            f"proposal {ctx.proposal.id} changed while this run worked (now {status}); run again"
+        )
+
+
+def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> ApprovalResult:
+    at = record.at
+    reason = f"approved {ctx.proposal.kind}: {record.branch}"
+    approved = next_status(
+        ctx.proposal, "approve", at, ctx.actor, reason, branch=record.branch, pr_url=record.pr_url
+    )
+    incident = ctx.incident
+    if incident.state in _MITIGABLE:
+        incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
+    with ctx.store.lock():
+        _require_unchanged(ctx)
+        record_proposal(ctx.store, approved, "proposal-approved", at)
+        record_incident(ctx.store, incident, "incident-mitigated", at)
+        ctx.store.write_model(f"{evidence_folder(incident.id)}approval.json", record)
+    return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
+
+
+def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
+    assert record.error is not None
+    reason = f"approval failed at {record.remote}"
+    failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
+    with ctx.store.lock():
+        _require_unchanged(ctx)
+        record_proposal(ctx.store, failed, "proposal-failed", record.at)
+        ctx.store.write_model(f"{evidence_folder(ctx.incident.id)}approval.json", record)
