@@ -134,6 +134,39 @@ def slo_status(
     return report.exit_code
 
 
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    services: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these services (repeatable).")
+    ] = None,
+    at: AtOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide and print, write nothing.")
+    ] = False,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for another run.")
+    ] = 10.0,
+    as_json: JsonOption = False,
+) -> int:
+    """Evaluate every service, drive incidents, emit proposals with evidence (cron job)."""
+    from safedeploy.cli.progress import service_progress
+    from safedeploy.cli.reconcile_views import render_reconcile
+    from safedeploy.usecases.reconcile import reconcile as run
+
+    with service_progress(enabled=not as_json) as progress:
+        result = run(
+            state_dir(ctx),
+            instant(at),
+            services or [],
+            dry_run=dry_run,
+            lock_timeout=lock_timeout,
+            progress=progress,
+        )
+    render_reconcile(result, as_json=as_json)
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the one place that maps errors to exit codes."""
     from safedeploy.adapters.terminal import print_error

@@ -38,6 +38,9 @@ class WindowStatus(_Frozen):
     error_ratio: float | None
     burn_rate: float | None
     reason: str | None = None
+    # Why a window is unknown: too little traffic is a fact about the service, no data is a
+    # failure of the source (exit 3, "could not decide").
+    cause: Literal["low-traffic", "no-data"] | None = None
 
 
 class Budget(_Frozen):
@@ -67,6 +70,11 @@ class SLOStatus(_Frozen):
     windows: dict[str, WindowStatus]
     alerts: tuple[RowVerdict, ...]
 
+    @property
+    def no_data(self) -> bool:
+        """The source failed or a series is missing: the SLO could not be decided."""
+        return any(w.cause == "no-data" for w in self.windows.values())
+
 
 class ServiceStatus(_Frozen):
     service: str
@@ -92,15 +100,16 @@ def window_status(
     budget = error_budget(objective)
     total = counts.total
     if total.status != "ok" or total.value is None:
-        return _unknown(f"{window}: no data for the total ({total.reason})")
+        return _unknown(f"{window}: no data for the total ({total.reason})", "no-data")
     if total.value < min_events:
         return _unknown(
             f"{window}: {total.value:.0f} events, fewer than min_events {min_events}",
+            "low-traffic",
             total=total.value,
         )
     errors = _errors(counts, total.value, window)
     if isinstance(errors, str):
-        return _unknown(errors, total=total.value)
+        return _unknown(errors, "no-data", total=total.value)
     ratio = min(max(errors / total.value, 0.0), 1.0)
     return WindowStatus(
         total=total.value,
@@ -127,9 +136,17 @@ def _errors(counts: SLICounts, total: float, window: str) -> float | str:
     return max(total - counts.good.value, 0.0)
 
 
-def _unknown(reason: str, total: float | None = None) -> WindowStatus:
+def _unknown(
+    reason: str, cause: Literal["low-traffic", "no-data"], total: float | None = None
+) -> WindowStatus:
     return WindowStatus(
-        total=total, errors=None, sli=None, error_ratio=None, burn_rate=None, reason=reason
+        total=total,
+        errors=None,
+        sli=None,
+        error_ratio=None,
+        burn_rate=None,
+        reason=reason,
+        cause=cause,
     )
 
 

@@ -19,25 +19,28 @@ def record_incident(store: StateStore, incident: Incident, event: str, at: datet
     """Write the incident and its audit line; a no-op when nothing changed."""
     if store.get_incident(incident.id) == incident:
         return
-    store.write_incident(incident)
+    # The audit line first: a crash before the file is written is repaired by the next run
+    # (the file still differs, so it is written then); the other order could leave a file
+    # that no audit line explains.
     store.append_audit(
         "incidents",
         event,
         {"incident": incident.model_dump(mode="json"), "service": incident.service},
         at,
     )
+    store.write_incident(incident)
 
 
 def record_proposal(store: StateStore, proposal: Proposal, event: str, at: datetime) -> None:
     if store.get_proposal(proposal.id) == proposal:
         return
-    store.write_proposal(proposal)
     store.append_audit(
         "governance",
         event,
         {"proposal": proposal.model_dump(mode="json"), "service": proposal.service},
         at,
     )
+    store.write_proposal(proposal)
 
 
 def snapshot_of(data: dict[str, Any], key: str) -> dict[str, Any] | None:

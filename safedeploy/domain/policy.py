@@ -1,0 +1,160 @@
+"""Runtime release policy: may this service promote a canary now? Each rule names its numbers.
+
+A rule that fails on known numbers blocks. A rule that cannot be evaluated (unknown data)
+never allows: with nothing failing and something unknown, the verdict is "cannot decide".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from safedeploy.domain.catalog import Service
+from safedeploy.domain.instants import format_instant
+from safedeploy.domain.slo import ServiceStatus, SLOStatus
+
+Decision = Literal["GREEN", "RED", "UNKNOWN"]
+
+
+class RuleResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    outcome: Literal["pass", "fail", "unknown"]
+    detail: str
+    value: float | None = None
+    threshold: float | None = None
+
+
+class PolicyVerdict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str
+    at: datetime
+    decision: Decision
+    reason: str
+    rules: tuple[RuleResult, ...]
+
+    @property
+    def failed(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.rules if r.outcome == "fail")
+
+
+def promotion_verdict(
+    service: Service, status: ServiceStatus, freeze_until: datetime | None, at: datetime
+) -> PolicyVerdict:
+    policy = service.spec.policy
+    rules: list[RuleResult] = []
+    for slo in status.slos:
+        remaining = slo.budget.remaining
+        if remaining is None:
+            rules.append(
+                RuleResult(
+                    rule="budget-exhausted",
+                    outcome="unknown",
+                    detail=f"{slo.slo}: budget unknown ({slo.reason})",
+                )
+            )
+            continue
+        rules.append(
+            RuleResult(
+                rule="budget-exhausted",
+                outcome="fail" if remaining <= 0 else "pass",
+                detail=f"{slo.slo}: {remaining:.1%} of the {slo.period} budget left (limit 0%)",
+                value=remaining,
+                threshold=0.0,
+            )
+        )
+        rules.append(
+            RuleResult(
+                rule="budget-safety-margin",
+                outcome="fail" if remaining < policy.budget_safety_margin else "pass",
+                detail=(
+                    f"{slo.slo}: {remaining:.1%} budget left, "
+                    f"margin {policy.budget_safety_margin:.0%}"
+                ),
+                value=remaining,
+                threshold=policy.budget_safety_margin,
+            )
+        )
+        rules.extend(_burn_rules(slo, policy.max_burn_rate))
+    frozen = freeze_until is not None and freeze_until > at
+    rules.append(
+        RuleResult(
+            rule="freeze-window",
+            outcome="fail" if frozen else "pass",
+            detail=(
+                f"release freeze until {format_instant(freeze_until)}"
+                if frozen and freeze_until is not None
+                else "no release freeze"
+            ),
+        )
+    )
+    return _verdict(service.name, at, tuple(rules))
+
+
+def _burn_rules(status: SLOStatus, limit: float) -> list[RuleResult]:
+    """The long windows of the alert table: recent enough to matter, long enough to be fair."""
+    slo = status.slo
+    results: list[RuleResult] = []
+    long_windows = sorted(
+        {a.windows.split("/")[0] for a in status.alerts}, key=list(status.windows).index
+    )
+    for name in long_windows:
+        window = status.windows.get(name)
+        if window is None or window.burn_rate is None:
+            results.append(
+                RuleResult(
+                    rule="max-burn-rate",
+                    outcome="unknown",
+                    detail=f"{slo}: {name} burn rate unknown",
+                    threshold=limit,
+                )
+            )
+            continue
+        results.append(
+            RuleResult(
+                rule="max-burn-rate",
+                outcome="fail" if window.burn_rate > limit else "pass",
+                detail=f"{slo}: {name} burn rate {window.burn_rate:.2f}, limit {limit:g}",
+                value=window.burn_rate,
+                threshold=limit,
+            )
+        )
+    return results
+
+
+def _verdict(service: str, at: datetime, rules: tuple[RuleResult, ...]) -> PolicyVerdict:
+    failed = [r for r in rules if r.outcome == "fail"]
+    unknown = [r for r in rules if r.outcome == "unknown"]
+    if failed:
+        return PolicyVerdict(
+            service=service,
+            at=at,
+            decision="RED",
+            reason=f"{failed[0].rule}: {failed[0].detail}",
+            rules=rules,
+        )
+    if unknown:
+        return PolicyVerdict(
+            service=service,
+            at=at,
+            decision="UNKNOWN",
+            reason=f"cannot decide: {unknown[0].detail}",
+            rules=rules,
+        )
+    return PolicyVerdict(
+        service=service, at=at, decision="GREEN", reason="every release rule passes", rules=rules
+    )
+
+
+def freeze_after(
+    exhausted: bool, current: datetime | None, at: datetime, length: int
+) -> datetime | None:
+    """The freeze end: `length` seconds after the last run that saw the budget exhausted."""
+    if not exhausted:
+        return current
+    candidate = at + timedelta(seconds=length)
+    return candidate if current is None or candidate > current else current

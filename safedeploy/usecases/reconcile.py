@@ -1,0 +1,274 @@
+"""`safedeploy reconcile`: evaluate, decide, and write durable, reviewable state.
+
+Idempotent by construction: every file is written only when its bytes change and audit
+lines are appended only for changes (and once per evaluated instant for metrics and
+budget), so cron can run this every minute and a rerun at the same instant changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.domain.catalog import Service
+from safedeploy.domain.control import ServiceControl
+from safedeploy.domain.decisions import Decision, decide, needs_versions
+from safedeploy.domain.evidence import documents, folder
+from safedeploy.domain.incidents import Incident, is_active
+from safedeploy.domain.instants import format_instant
+from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.slo import ServiceStatus
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
+from safedeploy.usecases.records import record_incident, record_proposal
+
+if TYPE_CHECKING:
+    from safedeploy.adapters.target_versions import TargetVersions
+
+CONTROL_DIR = "control-plane/state/services"
+LAST_RUN = "control-plane/state/last-reconcile.json"
+
+
+@dataclass
+class ReconcileResult:
+    at: datetime
+    dry_run: bool
+    decisions: list[Decision] = field(default_factory=list)
+    created_incidents: list[str] = field(default_factory=list)
+    created_proposals: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.errors:
+            return EXIT_BAD_INPUT
+        return EXIT_CANNOT_DECIDE if self.undecided else EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": format_instant(self.at),
+            "dry_run": self.dry_run,
+            "services": [
+                {
+                    "service": d.service,
+                    "severity": d.severity,
+                    "reason": d.reason,
+                    "incident": d.incident.id if d.incident else None,
+                    "incident_state": d.incident.state if d.incident else None,
+                    "proposals": [p.id for p in d.proposals],
+                    "freeze_until": _instant(d.control.freeze_until),
+                    "decision": d.verdict.decision,
+                    "notes": list(d.notes),
+                }
+                for d in self.decisions
+            ],
+            "created": {"incidents": self.created_incidents, "proposals": self.created_proposals},
+            "errors": self.errors,
+            "undecided": self.undecided,
+        }
+
+
+def _instant(value: datetime | None) -> str | None:
+    return format_instant(value) if value is not None else None
+
+
+def reconcile(
+    state: Path,
+    at: datetime,
+    names: list[str],
+    *,
+    dry_run: bool = False,
+    lock_timeout: float = 10.0,
+    progress: Callable[[str], None] | None = None,
+) -> ReconcileResult:
+    from safedeploy.adapters.catalog_files import load_catalog
+    from safedeploy.adapters.settings import load_settings
+    from safedeploy.adapters.sources import open_source
+    from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.usecases.slo_status import evaluate_services, select
+
+    catalog = load_catalog([state / "services"])
+    services = select(catalog, names)
+    settings = load_settings(state)
+    # Prometheus is read before the lock is taken: a slow source must not hold other runs.
+    statuses = evaluate_services(services, open_source(settings, state), at)
+    store = StateStore(state, lock_timeout=lock_timeout)
+    versions = TargetVersions(settings, state)
+    result = ReconcileResult(at=at, dry_run=dry_run)
+    with store.lock():
+        incidents = store.load_incidents()
+        proposals = store.load_proposals()
+        result.errors += [str(e) for e in (*incidents.errors, *proposals.errors)]
+        broken = _broken_services(store, services, incidents.items, proposals.items)
+        for service, status in zip(services, statuses, strict=True):
+            if progress is not None:
+                progress(service.name)
+            if service.name in broken:
+                result.errors.append(
+                    f"{service.name}: not reconciled: {broken[service.name]} is invalid"
+                )
+                continue
+            decision = _decide_one(
+                store,
+                service,
+                status,
+                incidents=incidents.items,
+                proposals=proposals.items,
+                versions=versions,
+            )
+            result.decisions.append(decision)
+            if status.severity == "unknown" and any(s.no_data for s in status.slos):
+                result.undecided.append(f"{service.name}: {status.reason}")
+            if any("cannot resolve" in n for n in decision.notes):
+                result.undecided.append(f"{service.name}: {decision.notes[0]}")
+            if decision.incident_change == "opened" and decision.incident is not None:
+                result.created_incidents.append(decision.incident.id)
+            result.created_proposals += [p.id for p in decision.new_proposals]
+            if not dry_run:
+                _apply(store, decision, status)
+        if not dry_run:
+            _write_if_changed(store, LAST_RUN, _last_run(result))
+    return result
+
+
+def _decide_one(
+    store: StateStore,
+    service: Service,
+    status: ServiceStatus,
+    *,
+    incidents: tuple[Incident, ...],
+    proposals: tuple[Proposal, ...],
+    versions: TargetVersions,
+) -> Decision:
+    active = [i for i in incidents if i.service == service.name and is_active(i)]
+    incident = max(active, key=lambda i: i.opened_at) if active else None
+    mine = tuple(p for p in proposals if incident is not None and p.incident_id == incident.id)
+    control = store.read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
+    control = control or ServiceControl(service=service.name)
+    found = versions.versions(service) if needs_versions(status, mine) else None
+    return decide(
+        service,
+        status,
+        incident=incident,
+        proposals=mine,
+        control=control,
+        versions=found,
+        at=status.at,
+    )
+
+
+def _broken_services(
+    store: StateStore,
+    services: list[Service],
+    incidents: tuple[Incident, ...],
+    proposals: tuple[Proposal, ...],
+) -> dict[str, str]:
+    """Services owning a state file that failed to load: they are skipped, not guessed at."""
+    good = {f"incidents/{i.id}.json" for i in incidents}
+    good |= {f"action-proposals/{p.id}.json" for p in proposals}
+    broken: dict[str, str] = {}
+    for directory in ("incidents", "action-proposals"):
+        base = store.root / directory
+        if not base.is_dir():
+            continue
+        for path in base.glob("*.json"):
+            relative = f"{directory}/{path.name}"
+            if relative in good:
+                continue
+            for service in services:
+                if path.stem.startswith(f"{service.name}-"):
+                    broken.setdefault(service.name, relative)
+    return broken
+
+
+def _apply(store: StateStore, decision: Decision, status: ServiceStatus) -> None:
+    at = decision.at
+    previous = store.read_model(f"{CONTROL_DIR}/{decision.service}.json", ServiceControl)
+    if previous is None or previous.evaluated_at != at:
+        _audit_evaluation(store, decision, status)
+    incident = decision.incident
+    if incident is not None and decision.incident_change is not None:
+        record_incident(store, incident, decision.incident_change, at)
+    for proposal in decision.new_proposals:
+        record_proposal(store, proposal, "proposed", at)
+    if incident is not None and (decision.incident_change or decision.new_proposals):
+        for name, content in documents(decision, status).items():
+            data = content if isinstance(content, str) else _json(content)
+            _write_if_changed(store, f"{folder(incident.id)}/{name}", data)
+    if previous != decision.control:
+        store.write_model(f"{CONTROL_DIR}/{decision.service}.json", decision.control)
+        if previous is not None and previous.freeze_until != decision.control.freeze_until:
+            store.append_audit(
+                "governance",
+                "freeze",
+                {
+                    "service": decision.service,
+                    "freeze_until": _instant(decision.control.freeze_until),
+                    "reason": decision.reason,
+                },
+                at,
+            )
+
+
+def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStatus) -> None:
+    store.append_audit(
+        "metrics",
+        "evaluated",
+        {
+            "service": decision.service,
+            "severity": decision.severity,
+            "slos": [
+                {
+                    "slo": s.slo,
+                    "severity": s.severity,
+                    "burn_rates": {w: v.burn_rate for w, v in s.windows.items()},
+                }
+                for s in status.slos
+            ],
+        },
+        decision.at,
+    )
+    store.append_audit(
+        "budget",
+        "budget",
+        {
+            "service": decision.service,
+            "decision": decision.verdict.decision,
+            "freeze_until": _instant(decision.control.freeze_until),
+            "slos": [
+                {"slo": s.slo, "consumed": s.budget.consumed, "remaining": s.budget.remaining}
+                for s in status.slos
+            ],
+        },
+        decision.at,
+    )
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _write_if_changed(store: StateStore, relative: str, text: str) -> None:
+    path = store.resolve(relative)
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        pass
+    atomic_write_bytes(path, data)
+
+
+def _last_run(result: ReconcileResult) -> str:
+    summary = {
+        "schema_version": 1,
+        "at": format_instant(result.at),
+        "services": {d.service: d.severity for d in result.decisions},
+        "exit_code": result.exit_code,
+    }
+    return _json(summary)
