@@ -111,7 +111,7 @@ def instant(value: str | None) -> datetime:
     from safedeploy.domain.instants import parse_instant
 
     if value is None:
-        return datetime.now(UTC)
+        return datetime.now(UTC).replace(microsecond=0)
     try:
         return parse_instant(value)
     except ValueError as exc:
@@ -164,6 +164,112 @@ def reconcile(
             progress=progress,
         )
     render_reconcile(result, as_json=as_json)
+    return result.exit_code
+
+
+incidents_app = typer.Typer(help="Incidents: one state machine per service.")
+proposals_app = typer.Typer(help="Action proposals: inert until a human approves them.")
+audit_app = typer.Typer(help="The hash-chained audit log.")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(proposals_app, name="proposals")
+app.add_typer(audit_app, name="audit")
+ServiceFilter = Annotated[str | None, typer.Option("--service", help="Only this service.")]
+ActiveOnly = Annotated[bool, typer.Option("--active", help="Only open ones.")]
+
+
+@incidents_app.command("list")
+def incidents_list(
+    ctx: typer.Context,
+    service: ServiceFilter = None,
+    active: ActiveOnly = False,
+    as_json: JsonOption = False,
+) -> int:
+    """List incidents."""
+    from safedeploy.cli.state_views import incidents_table
+    from safedeploy.usecases.state_queries import listing
+
+    found = listing(state_dir(ctx), service, active)
+    incidents_table(found.incidents, found.errors, as_json=as_json)
+    return EXIT_BAD_INPUT if found.errors else 0
+
+
+@incidents_app.command("show")
+def incidents_show(ctx: typer.Context, incident_id: str, as_json: JsonOption = False) -> None:
+    """Show one incident and its timestamped transitions."""
+    from safedeploy.cli.state_views import incident_detail
+    from safedeploy.usecases.state_queries import show_incident
+
+    incident_detail(show_incident(state_dir(ctx), incident_id), as_json=as_json)
+
+
+@incidents_app.command("transition")
+def incidents_transition(
+    ctx: typer.Context,
+    incident_id: str,
+    event: Annotated[str, typer.Argument(help="acknowledge|mitigate|resolve|complete-postmortem")],
+    by: Annotated[str, typer.Option("--by", envvar="GITHUB_ACTOR", help="Who moves it.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why.")],
+    at: AtOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move an incident along its lifecycle (illegal edges are refused)."""
+    from safedeploy.cli.state_views import incident_detail
+    from safedeploy.usecases.state_queries import transition_incident
+
+    moved = transition_incident(
+        state_dir(ctx), incident_id, event, by=by, reason=reason, at=instant(at)
+    )
+    incident_detail(moved, as_json=as_json)
+
+
+@proposals_app.command("list")
+def proposals_list(
+    ctx: typer.Context,
+    service: ServiceFilter = None,
+    active: ActiveOnly = False,
+    as_json: JsonOption = False,
+) -> int:
+    """List proposals."""
+    from safedeploy.cli.state_views import proposals_table
+    from safedeploy.usecases.state_queries import listing
+
+    found = listing(state_dir(ctx), service, active)
+    proposals_table(found.proposals, found.errors, as_json=as_json)
+    return EXIT_BAD_INPUT if found.errors else 0
+
+
+@proposals_app.command("show")
+def proposals_show(ctx: typer.Context, proposal_id: str, as_json: JsonOption = False) -> None:
+    """Show one proposal: the change, the rule, the approval."""
+    from safedeploy.cli.state_views import proposal_detail
+    from safedeploy.usecases.state_queries import show_proposal
+
+    proposal_detail(show_proposal(state_dir(ctx), proposal_id), as_json=as_json)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context, as_json: JsonOption = False) -> int:
+    """Check every audit stream's hash chain; name the first edited, removed or moved line."""
+    from safedeploy.cli.state_views import verify_reports
+    from safedeploy.usecases.audit_replay import verify
+
+    reports = verify(state_dir(ctx))
+    verify_reports(reports, as_json=as_json)
+    return 0 if all(r.ok for r in reports) else EXIT_BAD_INPUT
+
+
+@app.command()
+def replay(
+    ctx: typer.Context,
+    check: Annotated[bool, typer.Option("--check", help="Only compare; restore nothing.")] = False,
+    as_json: JsonOption = False,
+) -> int:
+    """Rebuild incidents/ and action-proposals/ from the audit log."""
+    from safedeploy.cli.state_views import replay_result
+    from safedeploy.usecases.audit_replay import replay as run
+
+    result = run(state_dir(ctx), check=check)
+    replay_result(result, check=check, as_json=as_json)
     return result.exit_code
 
 

@@ -1,0 +1,151 @@
+"""Renders incidents, proposals, audit verification and replay results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from safedeploy.adapters.audit import VerifyReport
+from safedeploy.adapters.terminal import print_error, print_json, stdout
+from safedeploy.cli.slo_views import SEVERITY_STYLE
+from safedeploy.domain.incidents import Incident
+from safedeploy.domain.instants import format_instant
+from safedeploy.domain.proposals import Proposal, VersionChange
+from safedeploy.usecases.audit_replay import ReplayResult
+
+
+def incidents_table(incidents: Sequence[Incident], errors: Sequence[str], *, as_json: bool) -> None:
+    for error in errors:
+        print_error(error)
+    if as_json:
+        print_json([i.model_dump(mode="json") for i in incidents])
+        return
+    table = Table(show_edge=False, pad_edge=False, title=f"{len(incidents)} incidents")
+    for column in ("incident", "service", "state", "severity", "opened", "updated", "SLOs"):
+        table.add_column(column)
+    for i in incidents:
+        table.add_row(
+            i.id,
+            i.service,
+            i.state,
+            Text(i.severity, style=SEVERITY_STYLE.get(i.severity, "")),
+            format_instant(i.opened_at),
+            format_instant(i.updated_at),
+            ", ".join(i.slos),
+        )
+    stdout().print(table)
+
+
+def incident_detail(incident: Incident, *, as_json: bool) -> None:
+    if as_json:
+        print_json(incident.model_dump(mode="json"))
+        return
+    console = stdout()
+    console.print(
+        Text.assemble(
+            (incident.id, "bold"),
+            f"  {incident.service}  {incident.state}  ",
+            (incident.severity, SEVERITY_STYLE.get(incident.severity, "")),
+        )
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("at", "event", "from", "to", "severity", "actor", "reason"):
+        table.add_column(column, overflow="fold")
+    for t in incident.transitions:
+        table.add_row(
+            format_instant(t.at),
+            t.event,
+            t.from_state or "-",
+            t.to_state,
+            t.severity,
+            t.actor,
+            t.reason,
+        )
+    console.print(table)
+    console.print(f"evidence: evidence/incident-{incident.id}/", style="dim")
+
+
+def proposals_table(proposals: Sequence[Proposal], errors: Sequence[str], *, as_json: bool) -> None:
+    for error in errors:
+        print_error(error)
+    if as_json:
+        print_json([p.model_dump(mode="json") for p in proposals])
+        return
+    table = Table(show_edge=False, pad_edge=False, title=f"{len(proposals)} proposals")
+    for column in ("proposal", "kind", "status", "service", "change", "rule"):
+        table.add_column(column, overflow="fold")
+    for p in proposals:
+        table.add_row(p.id, p.kind, p.status, p.service, change_text(p), p.rule)
+    stdout().print(table)
+
+
+def change_text(proposal: Proposal) -> str:
+    change = proposal.change
+    if isinstance(change, VersionChange):
+        return f"{change.path}: {change.from_version} -> {change.to_version}"
+    return "spec.paused: true"
+
+
+def proposal_detail(proposal: Proposal, *, as_json: bool) -> None:
+    if as_json:
+        print_json(proposal.model_dump(mode="json"))
+        return
+    console = stdout()
+    console.print(Text.assemble((proposal.id, "bold"), f"  {proposal.kind}  {proposal.status}"))
+    console.print(f"service: {proposal.service}   incident: {proposal.incident_id}")
+    console.print(f"change: {change_text(proposal)}")
+    console.print(f"rule: {proposal.rule}")
+    console.print(f"reason: {proposal.reason}", soft_wrap=True)
+    if proposal.approval is not None:
+        a = proposal.approval
+        console.print(
+            f"approval: by {a.by} at {format_instant(a.at)} branch {a.branch or '-'} "
+            f"pr {a.pr_url or '-'}" + (f" error: {a.error}" if a.error else "")
+        )
+    console.print(f"evidence: evidence/incident-{proposal.incident_id}/", style="dim")
+
+
+def verify_reports(reports: Sequence[VerifyReport], *, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            [
+                {
+                    "stream": r.stream,
+                    "lines": r.lines,
+                    "ok": r.ok,
+                    "line": r.line,
+                    "problem": r.problem,
+                }
+                for r in reports
+            ]
+        )
+        return
+    console = stdout()
+    for r in reports:
+        if r.ok:
+            console.print(f"audit/{r.stream}.log: {r.lines} lines, chain intact")
+        else:
+            print_error(f"audit/{r.stream}.log:{r.line}: {r.problem}")
+
+
+def replay_result(result: ReplayResult, *, check: bool, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "incidents": result.incidents,
+                "proposals": result.proposals,
+                "differences": result.differences,
+                "written": result.written,
+            }
+        )
+        return
+    for difference in result.differences:
+        print_error(difference)
+    console = stdout()
+    verb = "checked" if check else "replayed"
+    console.print(
+        f"{verb} {result.incidents} incidents and {result.proposals} proposals from the audit "
+        f"log: {len(result.differences)} differences, {len(result.written)} files restored"
+    )

@@ -1,0 +1,85 @@
+"""Audit verification and replay: the log is the history, the folders are its current state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safedeploy.adapters.audit import STREAMS, VerifyReport
+from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.domain.incidents import Incident
+from safedeploy.domain.proposals import Proposal
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK
+from safedeploy.usecases.records import snapshot_of
+
+
+def verify(state: Path) -> list[VerifyReport]:
+    log = StateStore(state).audit_log
+    return [log.verify(stream) for stream in STREAMS]
+
+
+@dataclass
+class ReplayResult:
+    incidents: int = 0
+    proposals: int = 0
+    differences: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_BAD_INPUT if self.differences and not self.written else EXIT_OK
+
+
+def replay(state: Path, *, check: bool) -> ReplayResult:
+    """Rebuild incidents/ and action-proposals/ from the audit log; compare or restore."""
+    store = StateStore(state)
+    rebuilt: dict[str, bytes] = {}
+    for entry in store.audit_log.entries("incidents"):
+        snapshot = snapshot_of(entry.data, "incident")
+        if snapshot is not None:
+            incident = Incident.model_validate(snapshot)
+            rebuilt[f"incidents/{incident.id}.json"] = _file_bytes(incident)
+    for entry in store.audit_log.entries("governance"):
+        snapshot = snapshot_of(entry.data, "proposal")
+        if snapshot is not None:
+            proposal = Proposal.model_validate(snapshot)
+            rebuilt[f"action-proposals/{proposal.id}.json"] = _file_bytes(proposal)
+    result = ReplayResult(
+        incidents=sum(1 for k in rebuilt if k.startswith("incidents/")),
+        proposals=sum(1 for k in rebuilt if k.startswith("action-proposals/")),
+    )
+    on_disk = {
+        f"{d}/{p.name}": p
+        for d in ("incidents", "action-proposals")
+        if (store.root / d).is_dir()
+        for p in sorted((store.root / d).glob("*.json"))
+    }
+    for relative, data in sorted(rebuilt.items()):
+        path = on_disk.get(relative)
+        if path is None:
+            result.differences.append(f"{relative}: in the audit log but missing on disk")
+        elif _normal(path.read_bytes()) != _normal(data):
+            result.differences.append(f"{relative}: differs from the audit log")
+    for relative in sorted(set(on_disk) - set(rebuilt)):
+        result.differences.append(f"{relative}: on disk but not in the audit log")
+    if not check and result.differences:
+        with store.lock():
+            for relative, data in sorted(rebuilt.items()):
+                target = store.resolve(relative)
+                if not target.exists() or _normal(target.read_bytes()) != _normal(data):
+                    atomic_write_bytes(target, data)
+                    result.written.append(relative)
+    return result
+
+
+def _file_bytes(model: Incident | Proposal) -> bytes:
+    return (model.model_dump_json(indent=2) + "\n").encode("utf-8")
+
+
+def _normal(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw

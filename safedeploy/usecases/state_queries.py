@@ -1,0 +1,83 @@
+"""Read and move incidents and proposals by hand: list, show, transition, reject."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
+from safedeploy.domain.proposals import Proposal
+from safedeploy.errors import BadInputError
+from safedeploy.usecases.records import record_incident
+
+HUMAN_EVENTS: dict[str, IncidentEvent] = {
+    "acknowledge": "acknowledge",
+    "mitigate": "mitigate",
+    "resolve": "resolve",
+    "complete-postmortem": "complete-postmortem",
+}
+
+
+@dataclass(frozen=True)
+class Listing:
+    incidents: tuple[Incident, ...]
+    proposals: tuple[Proposal, ...]
+    errors: tuple[str, ...]
+
+
+def listing(state: Path, service: str | None = None, active_only: bool = False) -> Listing:
+    store = StateStore(state)
+    incidents = store.load_incidents()
+    proposals = store.load_proposals()
+    wanted_incidents = tuple(
+        i
+        for i in incidents.items
+        if (service is None or i.service == service)
+        and (not active_only or i.state in ("detected", "investigating", "mitigated"))
+    )
+    wanted_proposals = tuple(
+        p
+        for p in proposals.items
+        if (service is None or p.service == service)
+        and (not active_only or p.status in ("proposed", "failed"))
+    )
+    errors = tuple(str(e) for e in (*incidents.errors, *proposals.errors))
+    return Listing(wanted_incidents, wanted_proposals, errors)
+
+
+def show_incident(state: Path, incident_id: str) -> Incident:
+    check_id(incident_id, "incident id")
+    incident = StateStore(state).get_incident(incident_id)
+    if incident is None:
+        raise BadInputError(f"incidents/{incident_id}.json: no such incident")
+    return incident
+
+
+def show_proposal(state: Path, proposal_id: str) -> Proposal:
+    check_id(proposal_id, "proposal id")
+    proposal = StateStore(state).get_proposal(proposal_id)
+    if proposal is None:
+        raise BadInputError(f"action-proposals/{proposal_id}.json: no such proposal")
+    return proposal
+
+
+def transition_incident(
+    state: Path, incident_id: str, event: str, *, by: str, reason: str, at: datetime
+) -> Incident:
+    if event not in HUMAN_EVENTS:
+        raise BadInputError(
+            f"event {event!r}: one of {', '.join(HUMAN_EVENTS)} (escalation is reconcile's job)"
+        )
+    if not by.strip() or not reason.strip():
+        raise BadInputError("--by and --reason are required: every transition names who and why")
+    check_id(incident_id, "incident id")
+    store = StateStore(state)
+    with store.lock():
+        incident = store.get_incident(incident_id)
+        if incident is None:
+            raise BadInputError(f"incidents/{incident_id}.json: no such incident")
+        moved = next_state(incident, HUMAN_EVENTS[event], at, by, reason)
+        record_incident(store, moved, event, at)
+    return moved
