@@ -23,6 +23,7 @@ from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.records import record_incident, record_proposal
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 CONTROL_DIR = "control-plane/state/services"
 LAST_RUN = "control-plane/state/last-reconcile.json"
+SUMMARY = "control-plane/state/summary.json"
 
 
 @dataclass
@@ -105,6 +107,7 @@ def reconcile(
         proposals = store.load_proposals()
         result.errors += [str(e) for e in (*incidents.errors, *proposals.errors)]
         broken = _broken_services(store, services, incidents.items, proposals.items)
+        fresh: list[ServiceSummary] = []
         for service, status in zip(services, statuses, strict=True):
             if progress is not None:
                 progress(service.name)
@@ -129,9 +132,14 @@ def reconcile(
             if decision.incident_change == "opened" and decision.incident is not None:
                 result.created_incidents.append(decision.incident.id)
             result.created_proposals += [p.id for p in decision.new_proposals]
+            fresh.append(service_summary(service, decision, status))
             if not dry_run:
                 _apply(store, decision, status)
         if not dry_run:
+            previous = store.read_model(SUMMARY, Summary) or Summary()
+            names_in_catalog = {s.name for s in catalog.services}
+            summary = merged(previous, fresh, names_in_catalog, at)
+            _write_if_changed(store, SUMMARY, summary.model_dump_json(indent=2) + "\n")
             _write_if_changed(store, LAST_RUN, _last_run(result))
     return result
 
