@@ -1,0 +1,148 @@
+"""A state directory holding one open incident and one proposal, as reconcile leaves it.
+
+Built from the domain functions and written through the state store under its lock, so
+approval tests start from the same files a real run would produce without running
+reconcile itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain.incidents import Incident, open_incident
+from safedeploy.domain.proposals import (
+    PauseChange,
+    Proposal,
+    ProposalKind,
+    TargetChange,
+    VersionChange,
+    new_proposal,
+)
+from safedeploy.usecases.records import record_incident, record_proposal
+from testing.builders import service_yaml, write_service
+from testing.gitrepos import ROLLOUT_PATH, EnvRemote
+
+OPENED_AT = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+APPROVED_AT = OPENED_AT + timedelta(minutes=20)
+RULE = "fast-burn: 1h/5m burn rate above 14.4"
+REASON = "availability burn 20.5x over 1h and 31.0x over 5m since checkout 1.5.0"
+
+README = """\
+# Incident checkout-20261101t0000z
+
+checkout availability is burning its error budget at 20.5x (1h) and 31.0x (5m).
+The error rate rose right after 1.5.0 replaced 1.4.2.
+"""
+
+SLO_EVIDENCE: list[dict[str, Any]] = [
+    {
+        "service": "checkout",
+        "slo": "availability",
+        "severity": "fast-burn",
+        "budget": {"consumed": 0.42, "remaining": 0.58},
+        "windows": {"5m": {"burn_rate": 31.0}, "1h": {"burn_rate": 20.5}},
+    }
+]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    state: Path
+    remote: EnvRemote
+    incident: Incident
+    proposal: Proposal
+    store: StateStore
+
+    @property
+    def evidence(self) -> Path:
+        return self.state / "evidence" / f"incident-{self.incident.id}"
+
+    @property
+    def branch(self) -> str:
+        return f"safedeploy/{self.proposal.id}"
+
+    def current_proposal(self) -> Proposal:
+        found = self.store.get_proposal(self.proposal.id)
+        assert found is not None
+        return found
+
+    def current_incident(self) -> Incident:
+        found = self.store.get_incident(self.incident.id)
+        assert found is not None
+        return found
+
+    def configure(self, **sections: dict[str, str]) -> None:
+        """Rewrite safedeploy.toml with these tables ({"github": {"provider": "github"}})."""
+        lines: list[str] = []
+        for name, values in sections.items():
+            lines.append(f"[{name}]")
+            lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+            lines.append("")
+        (self.state / "safedeploy.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def default_change(kind: ProposalKind) -> TargetChange:
+    if kind == "block-promotion":
+        return PauseChange()
+    if kind == "promote-canary":
+        return VersionChange(
+            path=ROLLOUT_PATH, kind="rollout", from_version="1.5.0", to_version="1.6.0"
+        )
+    return VersionChange(
+        path=ROLLOUT_PATH, kind="rollout", from_version="1.5.0", to_version="1.4.2"
+    )
+
+
+def build_scenario(
+    root: Path,
+    remote: EnvRemote,
+    *,
+    kind: ProposalKind = "rollback-rollout",
+    change: TargetChange | None = None,
+    approvers: tuple[str, ...] = ("alice",),
+    with_evidence: bool = True,
+) -> Scenario:
+    """`root/state` with services/checkout.yaml, safedeploy.toml, incident and proposal."""
+    state = root / "state"
+    listed = ", ".join(approvers)
+    write_service(
+        state / "services",
+        "checkout",
+        service_yaml("checkout").replace("approvers: [alice]", f"approvers: [{listed}]"),
+    )
+    incident = open_incident(
+        "checkout",
+        "fast-burn",
+        ("availability",),
+        OPENED_AT,
+        actor="safedeploy",
+        reason=REASON,
+    )
+    proposal = new_proposal(
+        kind,
+        "checkout",
+        incident.id,
+        change or default_change(kind),
+        rule=RULE,
+        reason=REASON,
+        at=OPENED_AT,
+    )
+    store = StateStore(state)
+    with store.lock():
+        record_incident(store, incident, "incident-opened", OPENED_AT)
+        record_proposal(store, proposal, "proposal-created", OPENED_AT)
+    scenario = Scenario(state, remote, incident, proposal, store)
+    scenario.configure(environment={"repo": remote.url})
+    if with_evidence:
+        scenario.evidence.mkdir(parents=True, exist_ok=True)
+        (scenario.evidence / "README.md").write_text(README, encoding="utf-8")
+        (scenario.evidence / "slo.json").write_text(json.dumps(SLO_EVIDENCE), encoding="utf-8")
+        (scenario.evidence / "proposal.json").write_text(
+            proposal.model_dump_json(indent=2), encoding="utf-8"
+        )
+    return scenario
