@@ -107,6 +107,9 @@ class PrometheusSource:
     backoff: float = 0.2
     transport: httpx.BaseTransport | None = None
     requests_made: int = field(default=0, init=False)
+    # Set when a query could not even connect: the queries after it fail at once, naming
+    # it, instead of each waiting through its own retries (minutes for a large catalog).
+    _unreachable: str | None = field(default=None, init=False, repr=False)
 
     @property
     def description(self) -> str:
@@ -118,6 +121,7 @@ class PrometheusSource:
         import httpx
 
         results: dict[IncreaseQuery, Measurement] = {}
+        self._unreachable = None
         with httpx.Client(
             base_url=self.url.rstrip("/"), timeout=self.timeout, transport=self.transport
         ) as client:
@@ -128,17 +132,24 @@ class PrometheusSource:
     def _answer(
         self, client: httpx.Client, batch: Batch, at: datetime
     ) -> dict[IncreaseQuery, Measurement]:
-        outcome = self._query(client, batch.promql, at)
+        where = f"{self.url.rstrip('/')}/api/v1/query"
+        outcome = (
+            f"{where} not asked {batch.promql}: {self._unreachable} on an earlier query"
+            if self._unreachable
+            else self._query(client, batch.promql, at)
+        )
         if isinstance(outcome, str):
             failed = Measurement.failed(outcome)
             return {q: failed for members in batch.members.values() for q in members}
         by_value: dict[str | None, Measurement] = {}
         for sample in outcome:
             key = sample.metric.get(batch.group_label) if batch.group_label else None
-            by_value[key] = _measurement(sample.value[1])
+            by_value[key] = _measurement(sample.value[1], f"{where} for {batch.promql}")
         answers: dict[IncreaseQuery, Measurement] = {}
         for value, members in batch.members.items():
-            measurement = by_value.get(value, Measurement.empty())
+            measurement = by_value.get(value) or Measurement.empty(
+                f"{where} returned no series{_for_value(batch, value)} for {batch.promql}"
+            )
             answers.update(dict.fromkeys(members, measurement))
         return answers
 
@@ -148,6 +159,7 @@ class PrometheusSource:
 
         where = f"{self.url.rstrip('/')}/api/v1/query"
         problem = ""
+        unreachable = False
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -156,16 +168,22 @@ class PrometheusSource:
                 response = client.post(
                     "/api/v1/query", data={"query": promql, "time": f"{at.timestamp():.3f}"}
                 )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                problem, unreachable = f"cannot connect ({type(exc).__name__})", True
+                continue
             except httpx.TimeoutException:
-                problem = f"timed out after {self.timeout:g}s"
+                problem, unreachable = f"timed out after {self.timeout:g}s", False
                 continue
             except httpx.HTTPError as exc:
-                problem = f"cannot connect ({type(exc).__name__})"
+                problem, unreachable = f"cannot connect ({type(exc).__name__})", False
                 continue
+            unreachable = False
             if response.status_code in _RETRYABLE_STATUS:
                 problem = f"HTTP {response.status_code}{_api_error(response)}"
                 continue
             return _parse(response, where, promql)
+        if unreachable:
+            self._unreachable = problem
         return f"{where} failed for {promql}: {problem}"
 
 
@@ -193,9 +211,16 @@ def _api_error(response: httpx.Response) -> str:
     return ""
 
 
-def _measurement(text: str) -> Measurement:
+def _for_value(batch: Batch, value: str | None) -> str:
+    return f" with {batch.group_label}={value!r}" if batch.group_label else ""
+
+
+def _measurement(text: str, context: str) -> Measurement:
+    """The sample's value; a non-number, NaN, Inf or negative one fails, naming the query."""
     try:
-        value = float(text)
+        measurement = Measurement.of(float(text))
     except ValueError:
-        return Measurement.failed(f"the source returned {text!r}")
-    return Measurement.of(value)
+        return Measurement.failed(f"{context}: the source returned {text!r}")
+    if measurement.status == "failed":
+        return Measurement.failed(f"{context}: {measurement.reason}")
+    return measurement

@@ -1,0 +1,517 @@
+"""PrometheusSource against a real Prometheus (parity, PromQL ratios, batching, escaping),
+and against a local HTTP server for the faults a real Prometheus will not produce."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from safedeploy.adapters.catalog_files import load_catalog
+from safedeploy.adapters.embedded_source import EmbeddedSource
+from safedeploy.adapters.prometheus import PrometheusSource, plan
+from safedeploy.domain.catalog import SLO, Service
+from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.selectors import Matcher, Selector
+from safedeploy.domain.sli_queries import queries_for
+from safedeploy.usecases.slo_status import evaluate_services
+from testing.builders import write_service
+from testing.history import DEFAULT_SCENARIOS, WINDOWS, History, synthetic_scenarios
+from testing.prometheus import RunningPrometheus, backfill, serve
+
+AT = datetime(2026, 11, 1, tzinfo=UTC)
+UNALIGNED = timedelta(seconds=17.25)
+
+
+def slos(service: str) -> tuple[SLO, SLO]:
+    availability = SLO.model_validate(
+        {
+            "name": "availability",
+            "objective": 0.999,
+            "sli": {
+                "errors": f'http_requests_total{{service="{service}", code=~"5.."}}',
+                "total": f'http_requests_total{{service="{service}"}}',
+            },
+        }
+    )
+    latency = SLO.model_validate(
+        {
+            "name": "latency",
+            "objective": 0.99,
+            "sli": {
+                "histogram": f'http_request_duration_seconds{{service="{service}"}}',
+                "threshold": 0.3,
+            },
+        }
+    )
+    return availability, latency
+
+
+def all_queries(services: list[str]) -> list[IncreaseQuery]:
+    wanted: dict[IncreaseQuery, None] = {}
+    for service in services:
+        for slo in slos(service):
+            for per_window in queries_for(slo).values():
+                wanted.update(dict.fromkeys(per_window.all()))
+    return list(wanted)
+
+
+def relative_difference(a: float, b: float) -> float:
+    scale = max(abs(a), abs(b))
+    return abs(a - b) / scale if scale else 0.0
+
+
+def promql_scalar(url: str, promql: str, at: datetime) -> float | None:
+    response = httpx.get(
+        f"{url}/api/v1/query", params={"query": promql, "time": f"{at.timestamp():.3f}"}
+    )
+    body = response.json()
+    assert body["status"] == "success", body
+    result = body["data"]["result"]
+    return float(result[0]["value"][1]) if result else None
+
+
+# Against the real Prometheus
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize(("shift", "tolerance"), [(timedelta(0), 1e-6), (UNALIGNED, 1e-3)])
+def test_increases_match_the_embedded_source(
+    prometheus: RunningPrometheus, shift: timedelta, tolerance: float
+) -> None:
+    services = [s.service for s in DEFAULT_SCENARIOS]
+    queries = all_queries(services)
+    at = prometheus.at - shift
+    server = PrometheusSource(prometheus.url).increases(queries, at)
+    embedded = EmbeddedSource.from_file(prometheus.history.path).increases(queries, at)
+    assert server.keys() == embedded.keys() == set(queries)
+    compared = 0
+    for query in queries:
+        ours, theirs = server[query], embedded[query]
+        assert ours.status == theirs.status, (query, ours, theirs)
+        if ours.status == "ok":
+            assert ours.value is not None and theirs.value is not None
+            assert relative_difference(ours.value, theirs.value) <= tolerance, query
+            compared += 1
+    windows_seen = {q.window for q in queries}
+    assert windows_seen == set(WINDOWS.values())
+    # Every service has traffic in every window except the errors of a few: most compared.
+    assert compared >= len(queries) - 2 * len(WINDOWS)
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize("service", ["checkout", "payments", "search", "inventory", "resetting"])
+def test_ratios_match_promql(prometheus: RunningPrometheus, service: str) -> None:
+    source = PrometheusSource(prometheus.url)
+    queries = queries_for(slos(service)[0])
+    answers = source.increases(all_queries([service]), prometheus.at)
+    for window, pair in queries.items():
+        assert pair.errors is not None
+        total, errors = answers[pair.total], answers[pair.errors]
+        assert total.status == "ok" and total.value is not None
+        name = next(n for n, s in WINDOWS.items() if s == window)
+        expected = promql_scalar(
+            prometheus.url,
+            f'sum(increase(http_requests_total{{service="{service}",code=~"5.."}}[{name}]))'
+            f' / sum(increase(http_requests_total{{service="{service}"}}[{name}]))',
+            prometheus.at,
+        )
+        if errors.status == "empty":
+            assert expected is None, (service, name)
+            continue
+        assert errors.value is not None and expected is not None
+        assert relative_difference(errors.value / total.value, expected) <= 1e-9, name
+        # And both recover what the generator meant, up to Prometheus's extrapolation.
+        intended = prometheus.intended[service][name]
+        assert intended.error_ratio is not None
+        if intended.errors >= 50:
+            assert relative_difference(expected, intended.error_ratio) <= 0.05, name
+
+
+@pytest.mark.prometheus
+def test_requests_do_not_grow_with_services(prometheus: RunningPrometheus) -> None:
+    few = PrometheusSource(prometheus.url)
+    few_answers = few.increases(all_queries(["checkout", "payments", "search"]), prometheus.at)
+    many = PrometheusSource(prometheus.url)
+    names = [s.service for s in synthetic_scenarios(50)]
+    many_queries = all_queries(names)
+    many_answers = many.increases(many_queries, prometheus.at)
+    # 8 windows x 4 layouts (errors, total, bucket, count), whatever the number of services.
+    assert few.requests_made == many.requests_made == 32
+    assert len(many_answers) == len(many_queries) == 50 * 2 * 2 * 8
+    assert all(m.status == "ok" for m in few_answers.values())
+
+
+def test_plan_groups_by_layout_and_escapes_regex_values() -> None:
+    selector = Selector(metric="m", matchers=(Matcher(label="code", op="=~", value="5.."),))
+    queries = [
+        IncreaseQuery(
+            selector=Selector(
+                metric="m", matchers=(*selector.matchers, Matcher(label="service", op="=", value=v))
+            ),
+            window=300,
+        )
+        for v in ("a.b", 'q"x', "p|q")
+    ]
+    (batch,) = plan(queries, "service")
+    assert batch.promql == (
+        'sum by (service) (increase(m{code=~"5..", service=~"a\\\\.b|p\\\\|q|q\\"x"}[5m]))'
+    )
+    assert set(batch.members) == {"a.b", 'q"x', "p|q"}
+
+
+ODD_SERVICES = {"a.b": 1, "aXb": 2, 'quote"d': 3, "back\\slash": 4, "p|q": 5, "(paren": 6}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@pytest.fixture(scope="module")
+def odd_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
+    """Label values with regex and quoting characters, each at its own rate per minute."""
+    workdir = tmp_path_factory.mktemp("odd-labels")
+    end = int(AT.timestamp())
+    times = range(end - 7_200 + 60, end + 1, 60)
+    lines = ["# TYPE http_requests counter"]
+    for service, rate in ODD_SERVICES.items():
+        prefix = f'http_requests_total{{service="{_escape(service)}"}}'
+        lines += [f"{prefix} {1000 + rate * i} {t}" for i, t in enumerate(times)]
+    lines.append("# EOF")
+    path = workdir / "history.om"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    backfill(path, workdir / "data")
+    history = History(path, times[0], end, 60, (), {}, len(ODD_SERVICES), 0)
+    with serve(workdir / "data", history) as running:
+        yield running
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize("batched", [True, False])
+def test_label_values_are_escaped(odd_prometheus: RunningPrometheus, batched: bool) -> None:
+    def query(service: str) -> IncreaseQuery:
+        matcher = Matcher(label="service", op="=", value=service)
+        return IncreaseQuery(
+            selector=Selector(metric="http_requests_total", matchers=(matcher,)), window=3_600
+        )
+
+    source = PrometheusSource(odd_prometheus.url)
+    if batched:
+        answers = dict(source.increases([query(s) for s in ODD_SERVICES], AT))
+    else:
+        answers = {}
+        for service in ODD_SERVICES:
+            answers.update(source.increases([query(service)], AT))
+    assert source.requests_made == (1 if batched else len(ODD_SERVICES))
+    for service, rate in ODD_SERVICES.items():
+        measurement = answers[query(service)]
+        assert measurement.status == "ok", (service, measurement)
+        assert measurement.value == pytest.approx(60 * rate, rel=1e-9), service
+
+
+# Faults from a local HTTP server
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    delay: float = 0.0  # before anything is sent
+    pause: float = 0.0  # between the first half of the body and the rest
+
+
+def vector(*samples: tuple[dict[str, str], str], result_type: str = "vector") -> bytes:
+    result = [{"metric": labels, "value": [1_790_000_000, value]} for labels, value in samples]
+    return json.dumps(
+        {"status": "success", "data": {"resultType": result_type, "result": result}}
+    ).encode()
+
+
+@dataclass
+class FaultServer:
+    url: str
+    queries: list[str]
+    script: list[Callable[[str], Reply]]
+
+    def answer(self, *replies: Reply | Callable[[str], Reply]) -> None:
+        """Replies in turn, the last one for every later request."""
+        self.script[:] = [r if callable(r) else _always(r) for r in replies]
+
+
+def _always(reply: Reply) -> Callable[[str], Reply]:
+    return lambda _promql: reply
+
+
+@pytest.fixture
+def fault_server() -> Iterator[FaultServer]:
+    stopping = threading.Event()
+    server_state = FaultServer("", [], [lambda _q: Reply(body=vector())])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            form = parse_qs(self.rfile.read(length).decode())
+            promql = form.get("query", [""])[0]
+            index = len(server_state.queries)
+            server_state.queries.append(promql)
+            reply = server_state.script[min(index, len(server_state.script) - 1)](promql)
+            if stopping.wait(reply.delay):
+                return
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            half = len(reply.body) // 2
+            self.wfile.write(reply.body[:half])
+            self.wfile.flush()
+            if stopping.wait(reply.pause):
+                return
+            self.wfile.write(reply.body[half:])
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server_state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def source_for(url: str, **options: float) -> PrometheusSource:
+    return PrometheusSource(
+        url,
+        timeout=options.get("timeout", 2.0),
+        retries=int(options.get("retries", 2)),
+        backoff=0.01,
+    )
+
+
+CHECKOUT_TOTAL = IncreaseQuery(
+    selector=Selector(
+        metric="http_requests_total", matchers=(Matcher(label="service", op="=", value="checkout"),)
+    ),
+    window=3_600,
+)
+PROMQL = 'sum by (service) (increase(http_requests_total{service="checkout"}[1h]))'
+
+
+def one(source: PrometheusSource) -> Measurement:
+    return source.increases([CHECKOUT_TOTAL], AT)[CHECKOUT_TOTAL]
+
+
+def assert_names_url_and_query(measurement: Measurement, url: str, *fragments: str) -> None:
+    assert measurement.status in {"failed", "empty"}
+    assert measurement.value is None
+    reason = measurement.reason or ""
+    assert f"{url}/api/v1/query" in reason, reason
+    assert PROMQL in reason, reason
+    for fragment in fragments:
+        assert fragment in reason, reason
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_connection_refused() -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    source = source_for(url)
+    measurement = one(source)
+    assert measurement.status == "failed"
+    assert_names_url_and_query(measurement, url, "cannot connect (ConnectError)")
+    assert source.requests_made == 3
+
+
+def test_hang_past_the_timeout(fault_server: FaultServer) -> None:
+    fault_server.answer(Reply(body=vector(({"service": "checkout"}, "5")), delay=3.0))
+    source = source_for(fault_server.url, timeout=0.3, retries=1)
+    measurement = one(source)
+    assert measurement.status == "failed"
+    assert_names_url_and_query(measurement, fault_server.url, "timed out after 0.3s")
+    assert len(fault_server.queries) == 2
+
+
+def test_slow_body(fault_server: FaultServer) -> None:
+    fault_server.answer(Reply(body=vector(({"service": "checkout"}, "5")), pause=3.0))
+    source = source_for(fault_server.url, timeout=0.3, retries=0)
+    measurement = one(source)
+    assert measurement.status == "failed"
+    assert_names_url_and_query(measurement, fault_server.url, "timed out after 0.3s")
+
+
+def test_error_then_success_is_retried(fault_server: FaultServer) -> None:
+    fault_server.answer(
+        Reply(status=500, body=b'{"status":"error","error":"overloaded"}'),
+        Reply(body=vector(({"service": "checkout"}, "1234.5"))),
+    )
+    source = source_for(fault_server.url)
+    measurement = one(source)
+    assert measurement == Measurement.of(1234.5)
+    assert source.requests_made == len(fault_server.queries) == 2
+    assert fault_server.queries == [PROMQL, PROMQL]
+
+
+def test_unavailable_every_time(fault_server: FaultServer) -> None:
+    fault_server.answer(Reply(status=503, body=b"busy"))
+    source = source_for(fault_server.url, retries=3)
+    measurement = one(source)
+    assert_names_url_and_query(measurement, fault_server.url, "HTTP 503")
+    assert measurement.status == "failed"
+    assert source.requests_made == len(fault_server.queries) == 4
+
+
+STATUS_ERROR = (
+    b'{"status":"error","errorType":"bad_data","error":"1:1: parse error: unexpected end"}'
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "fragment"),
+    [
+        (Reply(body=b"<html>proxy login</html>"), "invalid body"),
+        (Reply(status=400, body=STATUS_ERROR), "bad_data: 1:1: parse error"),
+        (Reply(body=vector(({}, "5"), result_type="matrix")), "resultType"),
+        (
+            Reply(
+                body=b'{"status":"success","data":{"resultType":"scalar",'
+                b'"result":[1790000000,"5"]}}'
+            ),
+            "invalid body",
+        ),
+        (Reply(body=vector(({"service": "checkout"}, "NaN"))), "the source returned nan"),
+        (Reply(body=vector(({"service": "checkout"}, "+Inf"))), "the source returned inf"),
+        (Reply(body=vector(({"service": "checkout"}, "-3"))), "negative increase"),
+        (Reply(body=vector(({"service": "checkout"}, "many"))), "the source returned 'many'"),
+    ],
+    ids=[
+        "garbage",
+        "status-error",
+        "matrix",
+        "scalar",
+        "nan",
+        "inf",
+        "negative",
+        "not-a-number",
+    ],
+)
+def test_bad_answers_fail_naming_url_and_query(
+    fault_server: FaultServer, reply: Reply, fragment: str
+) -> None:
+    fault_server.answer(reply)
+    source = source_for(fault_server.url)
+    measurement = one(source)
+    assert measurement.status == "failed"
+    assert_names_url_and_query(measurement, fault_server.url, fragment)
+    # A well-formed refusal is not retried; only transport errors and 5xx are.
+    assert source.requests_made == 1
+
+
+def test_empty_vector_is_empty_naming_url_and_query(fault_server: FaultServer) -> None:
+    fault_server.answer(Reply(body=vector()))
+    measurement = one(source_for(fault_server.url))
+    assert measurement.status == "empty"
+    assert_names_url_and_query(measurement, fault_server.url, "no series with service='checkout'")
+
+
+# The same faults at the SLO level: unknown with the reason, never normal or a breach
+
+
+def catalog(tmp_path: Path, *names: str) -> list[Service]:
+    for name in names:
+        write_service(tmp_path / "services", name)
+    return list(load_catalog([tmp_path / "services"]).services)
+
+
+def healthy_for(*services: str) -> Callable[[str], Reply]:
+    """Every query answered for `services` only: 1000 requests, no error, none slow."""
+
+    def reply(promql: str) -> Reply:
+        value = "0" if 'code=~"5.."' in promql else "1000"
+        return Reply(body=vector(*(({"service": s}, value) for s in services)))
+
+    return reply
+
+
+FAULTS: dict[str, tuple[Reply, str]] = {
+    "garbage": (Reply(body=b"not json"), "invalid body"),
+    "status-error": (Reply(status=422, body=STATUS_ERROR), "bad_data"),
+    "matrix": (Reply(body=vector(result_type="matrix")), "resultType"),
+    "nan": (Reply(body=vector(({"service": "a"}, "NaN"), ({"service": "b"}, "NaN"))), "nan"),
+    "inf": (Reply(body=vector(({"service": "a"}, "+Inf"), ({"service": "b"}, "+Inf"))), "inf"),
+    "empty": (Reply(body=vector()), "returned no series"),
+    "503": (Reply(status=503, body=b""), "HTTP 503"),
+    "hang": (Reply(body=vector(), delay=3.0), "timed out"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_faults_make_every_slo_unknown(
+    fault_server: FaultServer, tmp_path: Path, fault: str
+) -> None:
+    reply, fragment = FAULTS[fault]
+    fault_server.answer(reply)
+    source = source_for(fault_server.url, timeout=0.1, retries=0)
+    statuses = evaluate_services(catalog(tmp_path, "a", "b"), source, AT)
+    for service in statuses:
+        assert service.severity == "unknown"
+        for slo in service.slos:
+            assert slo.severity == "unknown", (slo.slo, slo.reason)
+            assert f"{fault_server.url}/api/v1/query" in slo.reason
+            assert fragment in slo.reason, slo.reason
+            assert slo.budget.remaining is None
+            assert all(v.state == "unknown" for v in slo.alerts)
+
+
+def test_refused_connection_makes_every_slo_unknown_without_waiting(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    source = source_for(url, retries=2)
+    statuses = evaluate_services(catalog(tmp_path, "a", "b"), source, AT)
+    assert [s.severity for st in statuses for s in st.slos] == ["unknown"] * 4
+    for slo in (s for st in statuses for s in st.slos):
+        assert f"{url}/api/v1/query" in slo.reason and "cannot connect" in slo.reason
+        assert "sum by (service) (increase(" in slo.reason
+    # The first query used its retries; the 31 others were not sent to a closed port.
+    assert source.requests_made == 3
+
+
+def test_a_series_missing_for_one_service_only(fault_server: FaultServer, tmp_path: Path) -> None:
+    fault_server.answer(healthy_for("a"))
+    source = source_for(fault_server.url)
+    a, b = evaluate_services(catalog(tmp_path, "a", "b"), source, AT)
+    assert a.severity == "normal"
+    assert a.slos[0].windows["1h"].total == 1000 and a.slos[0].windows["1h"].sli == 1.0
+    assert b.severity == "unknown"
+    for slo in b.slos:
+        assert slo.severity == "unknown"
+        assert "no data for the total" in slo.reason
+        assert f"{fault_server.url}/api/v1/query returned no series with service='b'" in slo.reason
+    # One query per window and layout for both services: the batch is shared.
+    assert source.requests_made == len(fault_server.queries) == 32
+
+
+def test_a_transient_failure_is_absorbed(fault_server: FaultServer, tmp_path: Path) -> None:
+    fault_server.answer(Reply(status=502, body=b""), healthy_for("a"))
+    source = source_for(fault_server.url)
+    (a,) = evaluate_services(catalog(tmp_path, "a"), source, AT)
+    assert a.severity == "normal"
+    assert source.requests_made == 33
