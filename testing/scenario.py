@@ -39,15 +39,43 @@ checkout availability is burning its error budget at 20.5x (1h) and 31.0x (5m).
 The error rate rose right after 1.5.0 replaced 1.4.2.
 """
 
-SLO_EVIDENCE: list[dict[str, Any]] = [
-    {
+# The shapes reconcile writes (safedeploy/domain/evidence.py), cut to what approval reads.
+EVIDENCE_DOCUMENTS: dict[str, dict[str, Any]] = {
+    "decision.json": {
+        "schema_version": 1,
         "service": "checkout",
-        "slo": "availability",
         "severity": "fast-burn",
-        "budget": {"consumed": 0.42, "remaining": 0.58},
-        "windows": {"5m": {"burn_rate": 31.0}, "1h": {"burn_rate": 20.5}},
-    }
-]
+        "reason": REASON,
+        "alerts_fired": [
+            {
+                "slo": "availability",
+                "severity": "fast-burn",
+                "windows": "1h/5m",
+                "factor": 14.4,
+                "long_burn_rate": 20.5,
+                "short_burn_rate": 31.0,
+                "state": "breached",
+            }
+        ],
+    },
+    "slo.json": {
+        "schema_version": 1,
+        "service": "checkout",
+        "slos": [
+            {
+                "slo": "availability",
+                "severity": "fast-burn",
+                "budget": {"consumed": 0.42, "remaining": 0.58},
+                "windows": {"5m": {"burn_rate": 31.0}, "1h": {"burn_rate": 20.5}},
+            }
+        ],
+    },
+    "budget.json": {
+        "schema_version": 1,
+        "service": "checkout",
+        "slos": [{"slo": "availability", "consumed": 0.42, "remaining": 0.58}],
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -141,7 +169,8 @@ def build_scenario(
     if with_evidence:
         scenario.evidence.mkdir(parents=True, exist_ok=True)
         (scenario.evidence / "README.md").write_text(README, encoding="utf-8")
-        (scenario.evidence / "slo.json").write_text(json.dumps(SLO_EVIDENCE), encoding="utf-8")
+        for name, document in EVIDENCE_DOCUMENTS.items():
+            (scenario.evidence / name).write_text(json.dumps(document), encoding="utf-8")
         (scenario.evidence / "proposal.json").write_text(
             proposal.model_dump_json(indent=2), encoding="utf-8"
         )

@@ -71,6 +71,29 @@ def labels(proposal: Proposal, incident: Incident) -> tuple[str, ...]:
     return ("safedeploy", KIND_LABEL[proposal.kind], f"severity:{incident.severity}")
 
 
+def fired_alerts(evidence: Evidence) -> tuple[str, ...]:
+    """The burn-rate rows that fired, as decision.json (written by reconcile) lists them."""
+    decision = evidence.documents.get("decision.json")
+    alerts = decision.get("alerts_fired") if isinstance(decision, Mapping) else None
+    if not isinstance(alerts, list):
+        return ()
+    return tuple(_alert_text(alert) for alert in alerts if isinstance(alert, Mapping))
+
+
+def _alert_text(alert: Mapping[str, object]) -> str:
+    long, short = alert.get("long_burn_rate"), alert.get("short_burn_rate")
+    return (
+        f"{alert.get('slo')} {alert.get('windows')} ({alert.get('severity')}): burn rate "
+        f"{_rate(long)} long / {_rate(short)} short, threshold {alert.get('factor')}"
+    )
+
+
+def _rate(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.2f}x"
+    return "unknown"
+
+
 def burn_rates(evidence: Evidence) -> tuple[Figure, ...]:
     return _figures(evidence, "burn_rate")
 
@@ -134,12 +157,9 @@ def commit_message(
         f"Reason: {proposal.reason}",
         f"Change: {change_line(proposal, target_path)}",
     ]
-    rates = _figure_text(burn_rates(evidence), percent=False)
-    if rates:
-        lines.append(f"Burn rates: {'; '.join(rates)}")
-    budget = _figure_text(budget_remaining(evidence), percent=True)
-    if budget:
-        lines.append(f"Budget remaining: {'; '.join(budget)}")
+    lines += _block("Alerts fired", list(fired_alerts(evidence)))
+    lines += _block("Burn rates", _figure_text(burn_rates(evidence), percent=False))
+    lines += _block("Budget remaining", _figure_text(budget_remaining(evidence), percent=True))
     lines += [
         f"Evidence: {evidence.folder}",
         f"Approved by: {by}",
@@ -149,6 +169,10 @@ def commit_message(
         "",
     ]
     return "\n".join(lines)
+
+
+def _block(title: str, items: list[str]) -> list[str]:
+    return [f"{title}:", *(f"  {item}" for item in items)] if items else []
 
 
 def pull_request_title(proposal: Proposal, target_path: str) -> str:
@@ -178,6 +202,7 @@ def pull_request_body(
         f"- **Reason:** {proposal.reason}",
         f"- **Evidence folder:** `{evidence.folder}`",
     ]
+    parts += _section("Alerts fired", list(fired_alerts(evidence)))
     parts += _section("Burn rates", _figure_text(burn_rates(evidence), percent=False))
     parts += _section(
         "Error budget remaining", _figure_text(budget_remaining(evidence), percent=True)

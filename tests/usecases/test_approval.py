@@ -116,8 +116,16 @@ def test_commit_message_names_the_decision_and_its_numbers(scenario: Scenario) -
     assert lines[0] == "safedeploy: Roll back checkout to 1.4.2 (from 1.5.0)"
     assert f"Proposal: {scenario.proposal.id} (rollback-rollout)" in lines
     assert f"Rule: {RULE}" in lines
-    assert "Burn rates: availability 5m: 31.00x; availability 1h: 20.50x" in lines
-    assert "Budget remaining: availability: 58.0%" in lines
+    fired = lines.index("Alerts fired:")
+    assert lines[fired : fired + 7] == [
+        "Alerts fired:",
+        "  availability 1h/5m (fast-burn): burn rate 20.50x long / 31.00x short, threshold 14.4",
+        "Burn rates:",
+        "  availability 5m: 31.00x",
+        "  availability 1h: 20.50x",
+        "Budget remaining:",
+        "  availability: 58.0%",
+    ]
     assert f"Evidence: evidence/incident-{scenario.incident.id}/" in lines
     assert "Approved by: alice" in lines
     trailers = git(
@@ -251,10 +259,12 @@ def test_opens_one_labelled_pull_request_with_the_evidence(
     folder = f"evidence/incident-{scenario.incident.id}/"
     assert f"- **Rule that fired:** {RULE}" in body
     assert f"- **Evidence folder:** `{folder}`" in body
+    assert "- availability 1h/5m (fast-burn): burn rate 20.50x long / 31.00x short" in body
     assert "- availability 1h: 20.50x" in body
     assert "- availability: 58.0%" in body
     assert f"> {README.splitlines()[2]}" in body
-    assert f"- `{folder}slo.json`" in body
+    for name in ("budget.json", "decision.json", "proposal.json", "slo.json"):
+        assert f"- `{folder}{name}`" in body
     record = json.loads((scenario.evidence / "approval.json").read_text())
     assert record["pr_url"] == pull["html_url"]
     assert {r.headers.get("Authorization") for r in github_server.requests} == {f"token {TOKEN}"}
@@ -413,3 +423,18 @@ def test_an_approved_proposal_cannot_be_rejected(scenario: Scenario) -> None:
     run_approve(scenario)
     with pytest.raises(IllegalTransitionError, match="cannot reject from status approved"):
         reject(scenario.state, scenario.proposal.id, "alice", APPROVED_AT, {}, reason="late")
+
+
+def test_missing_or_broken_evidence_is_named_not_fatal(
+    scenario: Scenario, github_server: FakeGitHub
+) -> None:
+    environ = use_github(scenario, github_server)
+    (scenario.evidence / "README.md").unlink()
+    (scenario.evidence / "decision.json").write_text("{not json")
+    run_approve(scenario, environ=environ)
+    body = github_server.pulls["acme/env"][0]["body"]
+    folder = f"evidence/incident-{scenario.incident.id}/"
+    assert f"_No README.md in `{folder}`._" in body
+    assert f"- `{folder}decision.json`: not valid JSON, left out" in body
+    assert "Alerts fired" not in body
+    assert "- availability 1h: 20.50x" in body
