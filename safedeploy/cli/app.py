@@ -273,6 +273,11 @@ def replay(
     return result.exit_code
 
 
+from safedeploy.cli import approval_commands  # noqa: E402
+
+approval_commands.register(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the one place that maps errors to exit codes."""
     from safedeploy.adapters.terminal import print_error
