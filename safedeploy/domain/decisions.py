@@ -21,7 +21,7 @@ from safedeploy.domain.incidents import (
     next_state,
     open_incident,
 )
-from safedeploy.domain.policy import PolicyVerdict, freeze_after, promotion_verdict
+from safedeploy.domain.policy import PolicyVerdict, RuleResult, freeze_after, promotion_verdict
 from safedeploy.domain.proposals import (
     PauseChange,
     Proposal,
@@ -72,15 +72,19 @@ def decide(
     control: ServiceControl,
     versions: Versions | str | None,
     at: datetime,
+    extra_rules: tuple[RuleResult, ...] = (),
 ) -> Decision:
-    """`versions` is None when no rollback is needed, a string when it could not be read."""
+    """`versions` is None when no rollback is needed, a string when it could not be read.
+
+    `extra_rules` are the team's policy-as-code verdicts, folded into the release verdict.
+    """
     notes: list[str] = []
     severity = status.severity
     exhausted = any(s.severity == "exhausted" for s in status.slos)
     freeze_until = freeze_after(
         exhausted, control.freeze_until, at, parse_duration(service.spec.policy.freeze)
     )
-    verdict = promotion_verdict(service, status, freeze_until, at)
+    verdict = promotion_verdict(service, status, freeze_until, at, extra_rules)
     new_control = next_control(control, severity, freeze_until, at)
 
     change: IncidentChange | None = None

@@ -43,8 +43,13 @@ class PolicyVerdict(BaseModel):
 
 
 def promotion_verdict(
-    service: Service, status: ServiceStatus, freeze_until: datetime | None, at: datetime
+    service: Service,
+    status: ServiceStatus,
+    freeze_until: datetime | None,
+    at: datetime,
+    extra: tuple[RuleResult, ...] = (),
 ) -> PolicyVerdict:
+    """Built-in rules, then `extra` ones (the team's Rego denials), into one verdict."""
     policy = service.spec.policy
     rules: list[RuleResult] = []
     for slo in status.slos:
@@ -92,7 +97,7 @@ def promotion_verdict(
             ),
         )
     )
-    return _verdict(service.name, at, tuple(rules))
+    return _verdict(service.name, at, (*rules, *extra))
 
 
 def _burn_rules(status: SLOStatus, limit: float) -> list[RuleResult]:
@@ -158,3 +163,38 @@ def freeze_after(
         return current
     candidate = at + timedelta(seconds=length)
     return candidate if current is None or candidate > current else current
+
+
+def policy_input(
+    service: Service, status: ServiceStatus, freeze_until: datetime | None, at: datetime
+) -> dict[str, object]:
+    """The document team policies (Rego `deny` rules) are evaluated on."""
+    return {
+        "service": service.name,
+        "owner": service.metadata.owner,
+        "at": format_instant(at),
+        "severity": status.severity,
+        "freeze_until": format_instant(freeze_until) if freeze_until else None,
+        "policy": service.spec.policy.model_dump(mode="json"),
+        "deployment": service.spec.deployment.model_dump(mode="json"),
+        "slos": [
+            {
+                "slo": s.slo,
+                "objective": s.objective,
+                "period": s.period,
+                "severity": s.severity,
+                "reason": s.reason,
+                "budget_remaining": s.budget.remaining,
+                "budget_consumed": s.budget.consumed,
+                "burn_rates": {w: v.burn_rate for w, v in s.windows.items()},
+            }
+            for s in status.slos
+        ],
+    }
+
+
+def denial_rules(denials: list[tuple[str, str]]) -> tuple[RuleResult, ...]:
+    """(policy file, message) pairs as failed rules named after their file."""
+    return tuple(
+        RuleResult(rule=f"rego:{file}", outcome="fail", detail=message) for file, message in denials
+    )

@@ -21,6 +21,7 @@ from safedeploy.domain.decisions import Decision, decide, needs_versions
 from safedeploy.domain.evidence import documents, folder
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
+from safedeploy.domain.policy import denial_rules, policy_input
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
@@ -28,6 +29,7 @@ from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.records import record_incident, record_proposal
 
 if TYPE_CHECKING:
+    from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.target_versions import TargetVersions
 
 CONTROL_DIR = "control-plane/state/services"
@@ -89,6 +91,7 @@ def reconcile(
     progress: Callable[[str], None] | None = None,
 ) -> ReconcileResult:
     from safedeploy.adapters.catalog_files import load_catalog
+    from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.settings import load_settings
     from safedeploy.adapters.sources import open_source
     from safedeploy.adapters.target_versions import TargetVersions
@@ -101,6 +104,7 @@ def reconcile(
     statuses = evaluate_services(services, open_source(settings, state), at)
     store = StateStore(state, lock_timeout=lock_timeout)
     versions = TargetVersions(settings, state)
+    policies = RegoPolicies.load(state)
     result = ReconcileResult(at=at, dry_run=dry_run)
     with store.lock():
         incidents = store.load_incidents()
@@ -123,6 +127,7 @@ def reconcile(
                 incidents=incidents.items,
                 proposals=proposals.items,
                 versions=versions,
+                policies=policies,
             )
             result.decisions.append(decision)
             if status.severity == "unknown" and any(s.no_data for s in status.slos):
@@ -152,6 +157,7 @@ def _decide_one(
     incidents: tuple[Incident, ...],
     proposals: tuple[Proposal, ...],
     versions: TargetVersions,
+    policies: RegoPolicies,
 ) -> Decision:
     active = [i for i in incidents if i.service == service.name and is_active(i)]
     incident = max(active, key=lambda i: i.opened_at) if active else None
@@ -159,6 +165,7 @@ def _decide_one(
     control = store.read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
     control = control or ServiceControl(service=service.name)
     found = versions.versions(service) if needs_versions(status, mine) else None
+    document = policy_input(service, status, control.freeze_until, status.at)
     return decide(
         service,
         status,
@@ -167,6 +174,7 @@ def _decide_one(
         control=control,
         versions=found,
         at=status.at,
+        extra_rules=denial_rules(policies.denials(document)),
     )
 
 
