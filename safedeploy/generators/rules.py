@@ -19,6 +19,7 @@ from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.sli_queries import le_pattern
+from safedeploy.domain.slo import error_budget
 
 ERROR_RATIO = "slo:sli_error:ratio_rate"
 OBJECTIVE = "slo:objective:ratio"
@@ -50,24 +51,28 @@ def series_selector(service: Service, slo: SLO, metric: str) -> str:
     ).render()
 
 
-def error_ratio_expr(slo: SLO, window: int) -> str:
-    """Bad events over all events in `window`, from the raw counters.
+def error_ratio_expr(slo: SLO, window: int, by: str | None = None) -> str:
+    """Bad events over all events in `window`, from the raw counters, per `by` if given.
 
     Mirrors `domain.slo.window_status`: an error selector that matches nothing counts as
     zero errors, and a latency SLI counts as bad every request above the threshold bucket.
     """
     sli = slo.sli
     span = format_duration(window)
+    total_of = f"sum by ({by})" if by else "sum"
     if sli.errors is not None and sli.total is not None:
-        errors = f"sum(increase({sli.errors.render()}[{span}]))"
-        total = f"sum(increase({sli.total.render()}[{span}]))"
-        return f"(\n  {errors}\n  or vector(0)\n)\n/\n{total}"
+        errors = f"{total_of}(increase({sli.errors.render()}[{span}]))"
+        total = f"{total_of}(increase({sli.total.render()}[{span}]))"
+        # Series that never saw an error do not exist: fall back to zero, per group if any.
+        none = f"0 * {total}" if by else "vector(0)"
+        return f"(\n  {errors}\n  or {none}\n)\n/\n{total}"
     if sli.histogram is None or sli.threshold is None:
         raise ValueError(f"SLO {slo.name!r} has neither an availability nor a latency SLI")
     le = Matcher(label="le", op="=~", value=le_pattern(sli.threshold))
-    count = f"sum(increase({sli.histogram.render(metric=sli.histogram.metric + '_count')}[{span}]))"
+    count_selector = sli.histogram.render(metric=sli.histogram.metric + "_count")
+    count = f"{total_of}(increase({count_selector}[{span}]))"
     good = sli.histogram.render(extra=(le,), metric=sli.histogram.metric + "_bucket")
-    return f"clamp_min(\n  {count}\n  - sum(increase({good}[{span}])),\n  0\n)\n/\n{count}"
+    return f"clamp_min(\n  {count}\n  - {total_of}(increase({good}[{span}])),\n  0\n)\n/\n{count}"
 
 
 def recording_rules(service: Service, slo: SLO) -> list[Rule]:
@@ -77,7 +82,7 @@ def recording_rules(service: Service, slo: SLO) -> list[Rule]:
     instant, so it never lags the period ratio by an evaluation the way another group would.
     """
     labels = slo_labels(service, slo)
-    budget = round(1 - slo.objective, 12)
+    budget = error_budget(slo.objective)
     period = series_selector(service, slo, error_ratio_record(parse_duration(slo.period)))
     ratios: list[Rule] = [
         {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": labels}
@@ -89,7 +94,7 @@ def recording_rules(service: Service, slo: SLO) -> list[Rule]:
 
 def metadata_rules(service: Service, slo: SLO) -> list[Rule]:
     labels = slo_labels(service, slo)
-    budget = round(1 - slo.objective, 12)
+    budget = error_budget(slo.objective)
     days = parse_duration(slo.period) / 86400
     return [
         {"record": OBJECTIVE, "expr": f"vector({slo.objective!r})", "labels": labels},
@@ -100,7 +105,7 @@ def metadata_rules(service: Service, slo: SLO) -> list[Rule]:
 
 def burn_condition(service: Service, slo: SLO, row: AlertRow) -> str:
     """Both windows of one row above the row's burn rate, as an error ratio."""
-    budget = round(1 - slo.objective, 12)
+    budget = error_budget(slo.objective)
     threshold = f"({row.factor:g} * {budget!r})"
     long = series_selector(service, slo, error_ratio_record(row.long))
     short = series_selector(service, slo, error_ratio_record(row.short))
