@@ -1,0 +1,78 @@
+"""`safedeploy approve` and `safedeploy reject`: a human decides on one proposal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from safedeploy.cli.app import JsonOption, state_dir
+
+ProposalArgument = Annotated[
+    str, typer.Argument(metavar="PROPOSAL_ID", help="The proposal id (action-proposals/<id>.json).")
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who decides (default: $GITHUB_ACTOR); must be an approver."),
+]
+
+
+def approve(
+    ctx: typer.Context, proposal: ProposalArgument, by: ByOption = None, as_json: JsonOption = False
+) -> int:
+    """Approve a proposal: push its branch to the environment repo and open the pull request."""
+    import os
+    from datetime import UTC, datetime
+
+    from safedeploy.adapters.terminal import print_json, stdout
+    from safedeploy.usecases.approval import approve as run
+
+    result = run(state_dir(ctx), proposal, by, datetime.now(UTC), os.environ)
+    if as_json:
+        print_json(result.as_json())
+        return 0
+    data = result.as_json()
+    lines = [f"{data['proposal']}: approved by {data['by']}"]
+    if result.already_approved:
+        lines[0] += f" at {data['at']} already; nothing changed"
+    lines.append(f"branch {data['branch']}" + (f" on {data['remote']}" if data["remote"] else ""))
+    if data["pr_url"]:
+        lines.append(f"pull request {data['pr_url']}")
+    elif not result.already_approved:
+        lines.append("no pull request (github.provider is git): open one from this branch")
+    lines.append(f"incident {data['incident']}: {data['incident_state']}")
+    console = stdout()
+    for line in lines:
+        console.print(line, markup=False)
+    return 0
+
+
+def reject(
+    ctx: typer.Context,
+    proposal: ProposalArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why the proposal is closed.")],
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> int:
+    """Close a proposal without changing anything in the environment repo."""
+    import os
+    from datetime import UTC, datetime
+
+    from safedeploy.adapters.terminal import print_json, stdout
+    from safedeploy.usecases.approval import reject as run
+
+    result = run(state_dir(ctx), proposal, by, datetime.now(UTC), os.environ, reason=reason)
+    data = result.as_json()
+    if as_json:
+        print_json(data)
+    else:
+        done = "was already rejected" if result.already_rejected else "rejected"
+        stdout().print(
+            f"{data['proposal']}: {done} by {data['by']}: {data['reason']}", markup=False
+        )
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("approve")(approve)
+    app.command("reject")(reject)
