@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,21 +30,23 @@ def approve(
     result = run(state_dir(ctx), proposal, by, datetime.now(UTC), os.environ)
     if as_json:
         print_json(result.as_json())
-        return 0
-    data = result.as_json()
-    lines = [f"{data['proposal']}: approved by {data['by']}"]
-    if result.already_approved:
-        lines[0] += f" at {data['at']} already; nothing changed"
+    else:
+        console = stdout()
+        for line in _approval_lines(result.as_json(), already=result.already_approved):
+            console.print(line, markup=False)
+    return 0
+
+
+def _approval_lines(data: dict[str, Any], *, already: bool) -> list[str]:
+    first = f"{data['proposal']}: approved by {data['by']}"
+    lines = [f"{first} at {data['at']} already; nothing changed" if already else first]
     lines.append(f"branch {data['branch']}" + (f" on {data['remote']}" if data["remote"] else ""))
     if data["pr_url"]:
         lines.append(f"pull request {data['pr_url']}")
-    elif not result.already_approved:
+    elif not already:
         lines.append("no pull request (github.provider is git): open one from this branch")
     lines.append(f"incident {data['incident']}: {data['incident_state']}")
-    console = stdout()
-    for line in lines:
-        console.print(line, markup=False)
-    return 0
+    return lines
 
 
 def reject(

@@ -141,12 +141,9 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
     proposal = store.get_proposal(proposal_id)
     if proposal is None:
         raise BadInputError(f"no proposal {proposal_id!r} in {store.root}/action-proposals")
-    services = store.resolve(SERVICES)
-    if not services.is_dir():
-        raise BadInputError(f"{services}: no such directory")
-    service = load_catalog([services]).get(proposal.service)
-    if service is None:
-        raise BadInputError(f"proposal {proposal.id}: service {proposal.service!r} is not defined")
+    # Only this service's file: a broken definition of another service must not hold up
+    # a rollback.
+    service = _service(store, proposal)
     if actor not in service.metadata.approvers:
         allowed = ", ".join(service.metadata.approvers) or "nobody (metadata.approvers is empty)"
         raise NotAuthorizedError(
@@ -156,6 +153,19 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
     if incident is None:
         raise BadInputError(f"proposal {proposal.id}: incident {proposal.incident_id} not found")
     return _Context(store, load_settings(state, environ), service, proposal, incident, actor)
+
+
+def _service(store: StateStore, proposal: Proposal) -> Service:
+    for suffix in (".yaml", ".yml"):
+        file = store.resolve(f"{SERVICES}/{proposal.service}{suffix}")
+        if file.is_file():
+            found = load_catalog([file]).get(proposal.service)
+            if found is not None:
+                return found
+    raise BadInputError(
+        f"proposal {proposal.id}: service {proposal.service!r} has no {SERVICES}/"
+        f"{proposal.service}.yaml"
+    )
 
 
 def approve(

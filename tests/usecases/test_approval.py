@@ -438,3 +438,15 @@ def test_missing_or_broken_evidence_is_named_not_fatal(
     assert f"- `{folder}decision.json`: not valid JSON, left out" in body
     assert "Alerts fired" not in body
     assert "- availability 1h: 20.50x" in body
+
+
+def test_a_broken_definition_of_another_service_does_not_block(scenario: Scenario) -> None:
+    (scenario.state / "services" / "search.yaml").write_text("kind: [not a service\n")
+    assert run_approve(scenario).proposal.status == "approved"
+
+
+def test_a_proposal_for_an_undefined_service_is_refused(scenario: Scenario) -> None:
+    (scenario.state / "services" / "checkout.yaml").unlink()
+    with pytest.raises(BadInputError, match=r"has no services/checkout\.yaml"):
+        run_approve(scenario)
+    assert scenario.current_proposal().status == "proposed"
