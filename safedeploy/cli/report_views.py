@@ -1,0 +1,322 @@
+"""Renders report, explain and gate: a coloured table, Markdown for a PR, plain words, JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from safedeploy.adapters.terminal import stdout
+from safedeploy.cli.slo_views import SEVERITY_STYLE, budget_bar
+from safedeploy.domain.instants import format_instant
+from safedeploy.domain.proposals import Proposal, VersionChange
+from safedeploy.usecases.explain import Explanation, MeasuredSLO
+from safedeploy.usecases.gate import STATUS_CONTEXT, GateResult
+from safedeploy.usecases.report import Report, ReportService
+
+DECISION_STYLE = {"GREEN": "bold green", "RED": "bold red", "UNKNOWN": "bold yellow"}
+DECISION_MARK = {"GREEN": "🟢", "RED": "🔴", "UNKNOWN": "🟡"}
+BURN_WINDOWS = ("1h", "6h", "1d", "3d")
+FILE_WIDTH = 160
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def emit(renderable: RenderableType | str, out: Path | None) -> None:
+    """To the terminal (colour when it is one), or as plain text into `out`."""
+    if out is None:
+        if isinstance(renderable, str):
+            stdout().file.write(renderable)
+        else:
+            stdout().print(renderable)
+        return
+    text = renderable if isinstance(renderable, str) else plain(renderable)
+    out.write_text(text, encoding="utf-8")
+
+
+def plain(renderable: RenderableType, width: int = FILE_WIDTH) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, highlight=False).print(renderable)
+    return buffer.getvalue()
+
+
+def _when(value: datetime | None) -> str:
+    return format_instant(value) if value is not None else "-"
+
+
+def _pct(value: float | None, spec: str = ".1%") -> str:
+    return "unknown" if value is None else format(value, spec)
+
+
+def _burn(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _rule(reason: str) -> str:
+    """`budget-exhausted: availability: ...` -> `budget-exhausted`."""
+    head, sep, _ = reason.partition(":")
+    return head if sep and " " not in head else reason
+
+
+def _open(service: ReportService) -> str:
+    return ", ".join(f"{p.id} ({p.status or 'missing'})" for p in service.proposal_details) or "-"
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def report_json(report: Report) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_table(report: Report) -> RenderableType:
+    counts = _counts(report)
+    title = f"{len(report.services)} services at {_when(report.at)}: {counts}"
+    table = Table(title=title, show_lines=True, title_justify="left")
+    for name in ("service", "owner", "release", "severity", "SLO", "budget left"):
+        table.add_column(name, no_wrap=True)
+    for window in BURN_WINDOWS:
+        table.add_column(f"burn {window}", justify="right", no_wrap=True)
+    for name in ("freeze until", "incident", "proposals"):
+        table.add_column(name)
+    for service in report.services:
+        table.add_row(*_service_cells(service))
+    reasons = [
+        Text.assemble(
+            (f"{service.service} ", "bold"),
+            (service.decision, DECISION_STYLE[service.decision]),
+            f": {service.decision_reason}",
+        )
+        for service in report.services
+        if service.decision != "GREEN"
+    ]
+    return Group(table, *reasons)
+
+
+def _service_cells(service: ReportService) -> list[RenderableType]:
+    slos = service.slos
+    lines = Text("\n").join
+    return [
+        Text(service.service, style="bold"),
+        service.owner,
+        Text.assemble(
+            (service.decision, DECISION_STYLE[service.decision]),
+            "" if service.decision == "GREEN" else f"\n{_rule(service.decision_reason)}",
+        ),
+        Text(service.severity, style=SEVERITY_STYLE.get(service.severity, "")),
+        lines(Text(s.slo, style=SEVERITY_STYLE.get(s.severity, "")) for s in slos),
+        lines(budget_bar(s.budget_remaining) for s in slos),
+        *(lines(Text(_burn(s.burn_rates.get(window))) for s in slos) for window in BURN_WINDOWS),
+        Text(_when(service.freeze_until), style="bold red" if service.freeze_until else "dim"),
+        f"{service.incident} ({service.incident_state})" if service.incident else "-",
+        _open(service),
+    ]
+
+
+def _counts(report: Report) -> str:
+    found = [s.decision for s in report.services]
+    return ", ".join(f"{found.count(d)} {d}" for d in ("GREEN", "RED", "UNKNOWN") if d in found)
+
+
+def report_markdown(report: Report) -> str:
+    lines = [
+        "# SLO report",
+        "",
+        f"Summary of the last reconcile at {_when(report.at)}: {len(report.services)} "
+        f"services ({_counts(report) or 'none'}).",
+        "",
+        "| Service | Owner | Release | Severity | Budget left | Freeze until | Incident | "
+        "Proposals |",
+        "|---|---|---|---|---:|---|---|---|",
+    ]
+    for s in report.services:
+        incident = f"`{s.incident}` ({s.incident_state})" if s.incident else "-"
+        lines.append(
+            _row(
+                f"**{s.service}**",
+                s.owner,
+                f"{DECISION_MARK[s.decision]} {s.decision}",
+                s.severity,
+                _pct(s.budget_remaining),
+                _when(s.freeze_until),
+                incident,
+                _open(s),
+            )
+        )
+    blocked = [s for s in report.services if s.decision != "GREEN"]
+    if blocked:
+        lines += ["", "## Why not green", ""]
+        lines += [f"- **{s.service}** {s.decision}: {_md(s.decision_reason)}" for s in blocked]
+    lines += [
+        "",
+        "## SLOs",
+        "",
+        "| Service | SLO | Objective | Period | Severity | Budget left | "
+        + " | ".join(f"Burn {w}" for w in BURN_WINDOWS)
+        + " |",
+        "|---|---|---:|---|---|---:|" + "---:|" * len(BURN_WINDOWS),
+    ]
+    for s in report.services:
+        for slo in s.slos:
+            lines.append(
+                _row(
+                    s.service,
+                    slo.slo,
+                    f"{slo.objective:.3%}",
+                    slo.period,
+                    slo.severity,
+                    _pct(slo.budget_remaining),
+                    *(_burn(slo.burn_rates.get(w)) for w in BURN_WINDOWS),
+                )
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(_md(c) for c in cells) + " |"
+
+
+# --- explain -----------------------------------------------------------------------------
+
+
+def explain_text(found: Explanation) -> str:
+    lines: list[str] = []
+    incident = found.incident
+    if incident is None:
+        lines.append(f"Incident {found.incident_id}: its file incidents/ is missing.")
+    else:
+        opened = incident.transitions[0]
+        lines += [
+            f"Incident {incident.id}: {incident.service} is {incident.severity}, "
+            f"now {incident.state}.",
+            f"Opened {_when(opened.at)} by {opened.actor}: {opened.reason}",
+        ]
+    if found.decided_at or found.reason:
+        lines += ["", f"Last decision ({found.decided_at or 'time unknown'}): {found.reason}"]
+    lines += ["", "What was measured:"]
+    lines += [line for slo in found.measured for line in _measured(slo)] or ["  (no slo.json)"]
+    lines += ["", "Which rule fired:"]
+    lines += [
+        f"  {a.slo}: {a.severity} pair {a.windows}: burn rate {_burn(a.long_burn_rate)} "
+        f"(long) and {_burn(a.short_burn_rate)} (short), both must exceed {_num(a.factor)}"
+        for a in found.fired
+    ] or ["  no burn-rate alert fired"]
+    if found.policy is not None:
+        lines += ["", f"Release policy: {found.policy.decision}: {found.policy.reason}"]
+        lines += [
+            f"  {r.outcome.upper():7} {r.rule}: {r.detail}"
+            for r in found.policy.rules
+            if r.outcome != "pass"
+        ]
+    lines += ["", "What was proposed:"]
+    lines += [line for p in found.proposals for line in _proposed(p)] or ["  nothing"]
+    lines += ["", "Who approved and what changed in Git:"]
+    for a in found.approvals:
+        lines.append(f"  {a.proposal}: {a.status} by {a.by} at {a.at or '?'} ({a.source})")
+        lines += [f"    {k}: {v}" for k, v in _git_facts(a.__dict__).items()]
+    if not found.approvals:
+        lines.append("  no approval yet")
+    if incident is not None:
+        lines += ["", "History:"]
+        lines += [
+            f"  {_when(t.at)} {t.event}: {t.from_state or '-'} -> {t.to_state} by {t.actor}: "
+            f"{t.reason}"
+            for t in incident.transitions
+        ]
+    lines += [
+        "",
+        f"Evidence: {found.evidence_folder} ({', '.join(found.evidence_files) or 'empty'})",
+    ]
+    lines += [f"  problem: {p}" for p in found.problems]
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _measured(slo: MeasuredSLO) -> list[str]:
+    objective = _pct(slo.objective, ".3%")
+    lines = [
+        f"  {slo.slo} (objective {objective} over {slo.period or '?'}): {slo.severity}; "
+        f"budget {_pct(slo.consumed)} consumed, {_pct(slo.remaining)} left",
+    ]
+    for w in slo.windows:
+        events = "?" if w.total is None else f"{w.total:,.0f}"
+        sli, ratio = _pct(w.sli, ".3%"), _pct(w.error_ratio, ".3%")
+        lines.append(
+            f"    {w.window:>4}: SLI {sli}, error ratio {ratio}, "
+            f"burn rate {_burn(w.burn_rate)} over {events} events"
+        )
+    return lines
+
+
+def _proposed(proposal: Proposal) -> list[str]:
+    change = proposal.change
+    what = (
+        f"{change.path}: {change.from_version} -> {change.to_version} ({change.kind})"
+        if isinstance(change, VersionChange)
+        else "pause promotion"
+    )
+    return [
+        f"  {proposal.id}: {proposal.kind}, {proposal.status}",
+        f"    rule: {proposal.rule}",
+        f"    why: {proposal.reason}",
+        f"    change: {what}",
+    ]
+
+
+def _git_facts(approval: dict[str, Any]) -> dict[str, Any]:
+    keys = ("branch", "pr_url", "commit", "remote", "error")
+    return {k: approval[k] for k in keys if approval.get(k)}
+
+
+def explain_json(found: Explanation) -> str:
+    from dataclasses import asdict
+
+    data = asdict(found)
+    data["incident"] = found.incident.model_dump(mode="json") if found.incident else None
+    data["proposals"] = [p.model_dump(mode="json") for p in found.proposals]
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- gate --------------------------------------------------------------------------------
+
+
+def gate_text(result: GateResult) -> str:
+    lines = [result.message]
+    lines += [
+        f"  {r.outcome.upper():7} {r.rule}: {r.detail}"
+        for r in result.verdict.rules
+        if r.outcome != "pass"
+    ]
+    lines.append(f"  evaluated at {_when(result.verdict.at)} from {result.source}")
+    return "\n".join(lines) + "\n"
+
+
+def status_posted(state: str, sha: str) -> str:
+    return f"commit status {STATUS_CONTEXT} on {sha[:12]}: {state}\n"
+
+
+def gate_json(result: GateResult, posted: str | None) -> str:
+    verdict = result.verdict.model_dump(mode="json")
+    data = {
+        **verdict,
+        "allowed": result.verdict.decision == "GREEN",
+        "exit_code": result.exit_code,
+        "freeze_until": _when(result.freeze_until) if result.freeze_until else None,
+        "source": result.source,
+        "github_status": posted,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,106 @@
+"""`safedeploy gate SERVICE`: may this service promote now? For CI, with a commit status.
+
+The service is evaluated live against its metrics source at one instant, its freeze
+window is read from its control state, and the runtime policy decides. Unknown data never
+allows: the gate then says it cannot decide (exit 3) instead of failing open.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain.control import ServiceControl
+from safedeploy.domain.policy import PolicyVerdict, promotion_verdict
+from safedeploy.domain.slo import ServiceStatus
+from safedeploy.errors import EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
+
+if TYPE_CHECKING:
+    from safedeploy.adapters.github import StatusState, Throttle
+
+STATUS_CONTEXT: Final = "safedeploy/slo-gate"
+DESCRIPTION_LIMIT: Final = 140
+CONTROL_DIR: Final = "control-plane/state/services"
+
+_EXIT: Final = {"GREEN": EXIT_OK, "RED": EXIT_BLOCKED, "UNKNOWN": EXIT_CANNOT_DECIDE}
+_STATE: Final[dict[str, StatusState]] = {"GREEN": "success", "RED": "failure", "UNKNOWN": "error"}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: PolicyVerdict
+    status: ServiceStatus
+    source: str
+    freeze_until: datetime | None
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT[self.verdict.decision]
+
+    @property
+    def message(self) -> str:
+        word = {"GREEN": "allowed", "RED": "blocked", "UNKNOWN": "cannot decide"}
+        return f"{self.verdict.service}: promotion {word[self.verdict.decision]}: " + (
+            self.verdict.reason.removeprefix("cannot decide: ")
+        )
+
+
+def gate(state: Path, service_name: str, at: datetime) -> GateResult:
+    from safedeploy.adapters.catalog_files import load_catalog
+    from safedeploy.adapters.settings import load_settings
+    from safedeploy.adapters.sources import open_source
+    from safedeploy.usecases.slo_status import evaluate_services, select
+
+    service = select(load_catalog([state / "services"]), [service_name])[0]
+    source = open_source(load_settings(state), state)
+    [status] = evaluate_services([service], source, at)
+    control = StateStore(state).read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
+    freeze_until = control.freeze_until if control is not None else None
+    verdict = promotion_verdict(service, status, freeze_until, at)
+    return GateResult(verdict, status, source.description, freeze_until)
+
+
+def status_description(result: GateResult) -> str:
+    """GitHub refuses descriptions over 140 characters; cut with an ellipsis."""
+    text = result.message
+    if len(text) <= DESCRIPTION_LIMIT:
+        return text
+    return text[: DESCRIPTION_LIMIT - 1] + "…"
+
+
+def post_github_status(
+    state: Path,
+    result: GateResult,
+    sha: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    throttle: Throttle | None = None,
+    target_url: str | None = None,
+) -> str:
+    """Post the verdict as the `safedeploy/slo-gate` status on `sha`; returns the state."""
+    from safedeploy.adapters.github import DEFAULT_THROTTLE, GitHubClient
+    from safedeploy.adapters.settings import load_settings
+
+    if not sha or any(c not in "0123456789abcdef" for c in sha.lower()) or len(sha) > 40:
+        raise BadInputError(f"--github-status: {sha!r} is not a commit SHA")
+    settings = load_settings(state, environ)
+    if not settings.github.repo:
+        raise BadInputError(
+            "--github-status needs github.repo in safedeploy.toml (or SAFEDEPLOY_GITHUB_REPO)"
+        )
+    client = GitHubClient.from_environment(
+        settings.github.repo,
+        settings.github.api_url,
+        os.environ if environ is None else environ,
+        throttle=throttle or DEFAULT_THROTTLE,
+    )
+    state_name = _STATE[result.verdict.decision]
+    client.post_commit_status(
+        sha.lower(), state_name, STATUS_CONTEXT, status_description(result), target_url
+    )
+    return state_name
