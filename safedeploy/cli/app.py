@@ -277,6 +277,10 @@ from safedeploy.cli import approval_commands  # noqa: E402
 
 approval_commands.register(app)
 
+from safedeploy.cli import report_commands  # noqa: E402
+
+report_commands.register(app)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the one place that maps errors to exit codes."""
