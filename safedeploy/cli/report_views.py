@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -23,7 +24,7 @@ from safedeploy.usecases.report import Report, ReportService
 DECISION_STYLE = {"GREEN": "bold green", "RED": "bold red", "UNKNOWN": "bold yellow"}
 DECISION_MARK = {"GREEN": "🟢", "RED": "🔴", "UNKNOWN": "🟡"}
 BURN_WINDOWS = ("1h", "6h", "1d", "3d")
-FILE_WIDTH = 160
+MAX_FILE_WIDTH = 400
 
 
 # --- output ------------------------------------------------------------------------------
@@ -41,10 +42,13 @@ def emit(renderable: RenderableType | str, out: Path | None) -> None:
     out.write_text(text, encoding="utf-8")
 
 
-def plain(renderable: RenderableType, width: int = FILE_WIDTH) -> str:
+def plain(renderable: RenderableType) -> str:
+    """Without colour, as wide as the content needs, trailing blanks trimmed: for files."""
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, highlight=False).print(renderable)
-    return buffer.getvalue()
+    console = Console(file=buffer, width=MAX_FILE_WIDTH, color_system=None, highlight=False)
+    console.width = min(MAX_FILE_WIDTH, console.measure(renderable).maximum)
+    console.print(renderable)
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 def _when(value: datetime | None) -> str:
@@ -65,8 +69,15 @@ def _rule(reason: str) -> str:
     return head if sep and " " not in head else reason
 
 
-def _open(service: ReportService) -> str:
-    return ", ".join(f"{p.id} ({p.status or 'missing'})" for p in service.proposal_details) or "-"
+def _open(service: ReportService, *, short: bool = False) -> str:
+    """Proposal ids are `<incident>-<kind>`, so beside the incident the kind says it all."""
+    return (
+        "\n".join(
+            f"{p.kind if short and p.kind else p.id} ({p.status or 'missing'})"
+            for p in service.proposal_details
+        )
+        or "-"
+    )
 
 
 # --- report ------------------------------------------------------------------------------
@@ -79,13 +90,13 @@ def report_json(report: Report) -> str:
 def report_table(report: Report) -> RenderableType:
     counts = _counts(report)
     title = f"{len(report.services)} services at {_when(report.at)}: {counts}"
-    table = Table(title=title, show_lines=True, title_justify="left")
-    for name in ("service", "owner", "release", "severity", "SLO", "budget left"):
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, title_justify="left")
+    for name in ("service", "release", "severity", "SLO", "budget left"):
         table.add_column(name, no_wrap=True)
     for window in BURN_WINDOWS:
         table.add_column(f"burn {window}", justify="right", no_wrap=True)
     for name in ("freeze until", "incident", "proposals"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=True)
     for service in report.services:
         table.add_row(*_service_cells(service))
     reasons = [
@@ -104,8 +115,7 @@ def _service_cells(service: ReportService) -> list[RenderableType]:
     slos = service.slos
     lines = Text("\n").join
     return [
-        Text(service.service, style="bold"),
-        service.owner,
+        Text.assemble((service.service, "bold"), "\n", (service.owner, "dim")),
         Text.assemble(
             (service.decision, DECISION_STYLE[service.decision]),
             "" if service.decision == "GREEN" else f"\n{_rule(service.decision_reason)}",
@@ -115,8 +125,8 @@ def _service_cells(service: ReportService) -> list[RenderableType]:
         lines(budget_bar(s.budget_remaining) for s in slos),
         *(lines(Text(_burn(s.burn_rates.get(window))) for s in slos) for window in BURN_WINDOWS),
         Text(_when(service.freeze_until), style="bold red" if service.freeze_until else "dim"),
-        f"{service.incident} ({service.incident_state})" if service.incident else "-",
-        _open(service),
+        f"{service.incident}\n{service.incident_state}" if service.incident else "-",
+        _open(service, short=True),
     ]
 
 
@@ -147,7 +157,7 @@ def report_markdown(report: Report) -> str:
                 _pct(s.budget_remaining),
                 _when(s.freeze_until),
                 incident,
-                _open(s),
+                _open(s).replace("\n", "<br>"),
             )
         )
     blocked = [s for s in report.services if s.decision != "GREEN"]

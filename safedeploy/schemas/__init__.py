@@ -22,7 +22,16 @@ def _service() -> dict[str, Any]:
     return schema
 
 
-GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {"service": _service}
+def _report() -> dict[str, Any]:
+    from safedeploy.usecases.report import Report
+
+    schema = Report.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://safedeploy.dev/schemas/report.schema.json"
+    return schema
+
+
+GENERATORS: dict[str, Callable[[], dict[str, Any]]] = {"service": _service, "report": _report}
 
 
 def render(name: str) -> str:

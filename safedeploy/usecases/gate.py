@@ -44,10 +44,13 @@ class GateResult:
 
     @property
     def message(self) -> str:
-        word = {"GREEN": "allowed", "RED": "blocked", "UNKNOWN": "cannot decide"}
-        return f"{self.verdict.service}: promotion {word[self.verdict.decision]}: " + (
-            self.verdict.reason.removeprefix("cannot decide: ")
-        )
+        word = {
+            "GREEN": "promotion allowed",
+            "RED": "promotion blocked",
+            "UNKNOWN": "cannot decide on promotion",
+        }
+        reason = self.verdict.reason.removeprefix("cannot decide: ")
+        return f"{self.verdict.service}: {word[self.verdict.decision]}: {reason}"
 
 
 def gate(state: Path, service_name: str, at: datetime) -> GateResult:
