@@ -27,6 +27,12 @@ from safedeploy.errors import BadInputError
 
 OPENSLO = "openslo/v1"
 KINDS = ("Service", "SLI", "SLO")
+_TARGET_OPTIONS = {
+    "kind": "--target-kind",
+    "path": "--target-path",
+    "container": "--container",
+    "image": "--image",
+}
 _NEGATED: dict[Operator, Operator] = {"=": "!=", "!=": "=", "=~": "!~", "!~": "=~"}
 
 
@@ -318,9 +324,13 @@ def _service(
         return Service.model_validate(data)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in error["loc"])
+        loc = tuple(str(p) for p in error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
-        raise origin.fail(f"(imported as) {field}", message) from None
+        if loc[:2] == ("spec", "target"):
+            # The target comes from the command line, not from the file: name the option.
+            option = _TARGET_OPTIONS.get(loc[2] if len(loc) > 2 else "image", "--image")
+            raise BadInputError(f"{option}: {message}") from None
+        raise origin.fail(f"(imported as) {'.'.join(loc)}", message) from None
 
 
 def render_service(service: Service, sources: list[str]) -> str:
