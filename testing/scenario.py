@@ -162,8 +162,8 @@ def build_scenario(
     )
     store = StateStore(state)
     with store.lock():
-        record_incident(store, incident, "incident-opened", OPENED_AT)
-        record_proposal(store, proposal, "proposal-created", OPENED_AT)
+        record_incident(store, incident, "open", OPENED_AT)
+        record_proposal(store, proposal, "proposed", OPENED_AT)
     scenario = Scenario(state, remote, incident, proposal, store)
     scenario.configure(environment={"repo": remote.url})
     if with_evidence:

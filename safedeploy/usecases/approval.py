@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict
 
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.settings import Settings, load_settings
-from safedeploy.adapters.state_layout import EVIDENCE, SERVICES
+from safedeploy.adapters.state_layout import SERVICES
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import approval_text
+from safedeploy.domain import evidence as evidence_files
 from safedeploy.domain.approval_text import EVIDENCE_FILES, Evidence
 from safedeploy.domain.catalog import Service, Target
 from safedeploy.domain.incidents import Incident, UtcDatetime, check_id, next_state
@@ -271,7 +272,7 @@ def reject(
     rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
     with ctx.store.lock():
         _require_unchanged(ctx)
-        record_proposal(ctx.store, rejected, "proposal-rejected", at)
+        record_proposal(ctx.store, rejected, "reject", at)
     return RejectionResult(rejected, already_rejected=False)
 
 
@@ -351,13 +352,13 @@ def _github(
 
 
 def evidence_folder(incident_id: str) -> str:
-    return f"{EVIDENCE}/incident-{incident_id}/"
+    return f"{evidence_files.folder(incident_id)}/"
 
 
 def read_evidence(store: StateStore, incident_id: str) -> Evidence:
     """The folder reconcile wrote; a missing or broken file is named, never fatal."""
-    folder = evidence_folder(incident_id)
-    directory = store.resolve(folder)
+    relative = evidence_folder(incident_id)
+    directory = store.resolve(relative)
     readme_path = directory / "README.md"
     readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else None
     documents: dict[str, object] = {}
@@ -369,8 +370,8 @@ def read_evidence(store: StateStore, incident_id: str) -> Evidence:
         try:
             documents[name] = json.loads(path.read_bytes())
         except (ValueError, UnicodeDecodeError):
-            problems.append(f"`{folder}{name}`: not valid JSON, left out")
-    return Evidence(folder=folder, readme=readme, documents=documents, problems=tuple(problems))
+            problems.append(f"`{relative}{name}`: not valid JSON, left out")
+    return Evidence(folder=relative, readme=readme, documents=documents, problems=tuple(problems))
 
 
 def _require_unchanged(ctx: _Context) -> None:
@@ -394,8 +395,8 @@ def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> App
         incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
     with ctx.store.lock():
         _require_unchanged(ctx)
-        record_proposal(ctx.store, approved, "proposal-approved", at)
-        record_incident(ctx.store, incident, "incident-mitigated", at)
+        record_proposal(ctx.store, approved, "approve", at)
+        record_incident(ctx.store, incident, "mitigate", at)
         ctx.store.write_model(f"{evidence_folder(incident.id)}approval.json", record)
     return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
 
@@ -406,5 +407,5 @@ def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
     failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
     with ctx.store.lock():
         _require_unchanged(ctx)
-        record_proposal(ctx.store, failed, "proposal-failed", record.at)
+        record_proposal(ctx.store, failed, "fail", record.at)
         ctx.store.write_model(f"{evidence_folder(ctx.incident.id)}approval.json", record)

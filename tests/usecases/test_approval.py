@@ -205,8 +205,8 @@ def test_state_after_approval(scenario: Scenario) -> None:
     assert record["commit"] == result.commit
     assert record["base"] == "main"
     assert record["at"] == "2026-11-01T00:20:00Z"
-    assert audit_events(scenario, "governance")[-1] == "proposal-approved"
-    assert audit_events(scenario, "incidents")[-1] == "incident-mitigated"
+    assert audit_events(scenario, "governance")[-1] == "approve"
+    assert audit_events(scenario, "incidents")[-1] == "mitigate"
 
 
 def test_actor_comes_from_github_actor(scenario: Scenario) -> None:
@@ -220,7 +220,7 @@ def test_an_already_mitigated_incident_is_left_as_it_is(scenario: Scenario) -> N
 
     mitigated = next_state(scenario.incident, "mitigate", APPROVED_AT, "bob", "by hand")
     with scenario.store.lock():
-        record_incident(scenario.store, mitigated, "incident-mitigated", APPROVED_AT)
+        record_incident(scenario.store, mitigated, "mitigate", APPROVED_AT)
     run_approve(scenario, minutes=5)
     assert scenario.current_incident() == mitigated
     assert scenario.current_proposal().status == "approved"
@@ -306,7 +306,7 @@ def test_pull_request_failure_fails_the_proposal_and_a_retry_recovers(
     assert git(scenario.remote.path, "rev-parse", scenario.branch) == pushed
     assert branches(scenario.remote) == ["main", scenario.branch]
     assert len(github_server.pulls["acme/env"]) == 1
-    assert audit_events(scenario, "governance")[-2:] == ["proposal-failed", "proposal-approved"]
+    assert audit_events(scenario, "governance")[-2:] == ["fail", "approve"]
 
 
 def test_missing_token_refuses_before_anything_changes(
@@ -399,7 +399,7 @@ def test_reject_closes_the_proposal_without_action(scenario: Scenario) -> None:
     assert stored == result.proposal
     assert (stored.transitions[-1].actor, stored.transitions[-1].reason) == ("alice", "false alarm")
     assert scenario.current_incident() == scenario.incident
-    assert audit_events(scenario, "governance")[-1] == "proposal-rejected"
+    assert audit_events(scenario, "governance")[-1] == "reject"
     assert branches(scenario.remote) == ["main"]
 
     before = tree_snapshot(scenario.state)
@@ -450,3 +450,19 @@ def test_a_proposal_for_an_undefined_service_is_refused(scenario: Scenario) -> N
     with pytest.raises(BadInputError, match=r"has no services/checkout\.yaml"):
         run_approve(scenario)
     assert scenario.current_proposal().status == "proposed"
+
+
+def test_the_audit_log_rebuilds_the_state_after_failure_and_approval(
+    scenario: Scenario, github_server: FakeGitHub
+) -> None:
+    from safedeploy.usecases.audit_replay import replay, verify
+
+    environ = use_github(scenario, github_server)
+    github_server.fail_next("/repos/acme/env/pulls", 500, method="POST")
+    with pytest.raises(GitHubError):
+        run_approve(scenario, environ=environ)
+    run_approve(scenario, environ=environ, minutes=5)
+    assert all(report.ok for report in verify(scenario.state))
+    result = replay(scenario.state, check=True)
+    assert result.differences == []
+    assert (result.incidents, result.proposals) == (1, 1)
