@@ -52,3 +52,11 @@ def test_schema_and_models_reject_the_same_broken_files(edit: object) -> None:
         jsonschema.validate(data, schema)
     with pytest.raises(ValueError):
         Service.model_validate(data)
+
+
+def test_packaged_example_services_are_the_repository_catalog() -> None:
+    from safedeploy.adapters.state_layout import example_services
+
+    shipped = example_services()
+    on_disk = {f"services/{p.name}": p.read_text() for p in sorted(SERVICES.glob("*.yaml"))}
+    assert shipped == on_disk

@@ -200,6 +200,19 @@ class EnvRepo:
             history.append(VersionAt(sha, datetime.fromtimestamp(int(stamp), tz=UTC), version))
         return history
 
+    def show_commit(self, sha: str) -> str:
+        """The patch of one commit, for people to read what a proposal changes."""
+        import git
+
+        repo = self._ready()
+        try:
+            text: str = repo.git.show("--format=%H%n%an%n%n%B", "--stat", "--patch", sha)
+        except git.GitCommandError as exc:
+            raise GitError(
+                f"{self.shown_remote}: cannot show {sha[:12]}: {_git_failure(exc)}"
+            ) from None
+        return text
+
     # --- proposing --------------------------------------------------------------------
 
     def propose_change(self, branch: str, path: str, new_text: str, message: str) -> ProposedChange:
@@ -282,3 +295,43 @@ def _with_trailer(message: str, proposal_id: str) -> str:
     if any(m.group("id") == proposal_id for m in _TRAILER_LINE.finditer(message)):
         return message
     return f"{message.rstrip()}\n\n{TRAILER}: {proposal_id}\n"
+
+
+def create_repository(
+    bare: Path,
+    commits: list[tuple[str, dict[str, str], datetime]],
+    *,
+    branch: str = "main",
+    identity: Identity = DEFAULT_IDENTITY,
+) -> None:
+    """A new bare repository holding `commits` (message, files, time) on `branch`.
+
+    For the demo and for teams trying safedeploy on a local copy of their manifests.
+    """
+    import git
+
+    if bare.exists() and any(bare.iterdir()):
+        raise BadInputError(f"{bare}: already exists and is not empty")
+    env = {
+        "GIT_AUTHOR_NAME": identity.name,
+        "GIT_AUTHOR_EMAIL": identity.email,
+        "GIT_COMMITTER_NAME": identity.name,
+        "GIT_COMMITTER_EMAIL": identity.email,
+    }
+    with tempfile.TemporaryDirectory(prefix="safedeploy-seed-") as work:
+        repo = git.Repo.init(work, initial_branch=branch)
+        for message, files, when in commits:
+            for relative, text in files.items():
+                path = Path(work) / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+                repo.git.add(relative)
+            stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+            repo.git.commit(
+                "--quiet",
+                "-m",
+                message,
+                env={**env, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+            )
+        git.Repo.init(bare, bare=True, mkdir=True, initial_branch=branch)
+        repo.git.push("--quiet", str(bare), f"HEAD:refs/heads/{branch}")

@@ -14,12 +14,21 @@ CONTROL = "control-plane/state"
 STATE_DIRS = (SERVICES, INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
 
 
+def example_services() -> dict[str, str]:
+    """The example catalog shipped in the package (the same files as the repo's services/)."""
+    folder = resources.files("safedeploy") / "templates" / "services"
+    return {
+        f"{SERVICES}/{entry.name}": entry.read_text(encoding="utf-8")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    }
+
+
 def example_files() -> dict[str, str]:
     """What `safedeploy init` writes: a commented configuration and one example service."""
     templates = resources.files("safedeploy") / "templates"
+    checkout = f"{SERVICES}/checkout.yaml"
     return {
         "safedeploy.toml": (templates / "safedeploy.toml").read_text(encoding="utf-8"),
-        f"{SERVICES}/checkout.yaml": (templates / "example-service.yaml").read_text(
-            encoding="utf-8"
-        ),
+        checkout: example_services()[checkout],
     }

@@ -282,6 +282,24 @@ from safedeploy.cli import report_commands  # noqa: E402
 report_commands.register(app)
 
 
+@app.command()
+def demo(
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Empty directory to run in (default: a new temp dir)."),
+    ] = None,
+) -> None:
+    """Run the whole loop on embedded data: detect, propose, approve, report (no network)."""
+    import tempfile
+
+    from safedeploy.cli.demo_views import DemoPrinter
+    from safedeploy.usecases.demo import run_demo
+
+    target = directory or Path(tempfile.mkdtemp(prefix="safedeploy-demo-"))
+    printer = DemoPrinter()
+    printer.finish(run_demo(target, printer))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the one place that maps errors to exit codes."""
     from safedeploy.adapters.terminal import print_error

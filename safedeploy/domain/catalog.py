@@ -101,7 +101,14 @@ class Deployment(_Model):
     steps: tuple[Annotated[int, Field(gt=0, le=100)], ...] = (20, 50, 100)
     canary_label: str = Field(
         default="version",
-        description="Label that tells canary from stable series (e.g. rollouts_pod_template_hash).",
+        description="Label whose value is the release version on every series (canary vs stable).",
+    )
+    canary_analysis: bool = Field(
+        default=False,
+        description="Judge a canary in progress on its own SLIs and propose its promotion.",
+    )
+    canary_window: Duration = Field(
+        default="10m", description="How much recent traffic judges the canary."
     )
 
     @field_validator("steps")

@@ -84,6 +84,8 @@ class ServiceStatus(_Frozen):
 
     @property
     def reason(self) -> str:
+        if self.severity == "normal":
+            return "every SLO within its budget, no burn-rate alert"
         deciding = [s for s in self.slos if s.severity == self.severity]
         return "; ".join(f"{s.slo}: {s.reason}" for s in deciding)
 
@@ -234,9 +236,8 @@ def _severity(
     if highest is None:
         return "normal", "no burn-rate rows configured"
     return "normal", (
-        f"all burn rates under their thresholds (highest {highest.windows} "
-        f"{highest.long_burn_rate or 0:.2f} of {highest.factor:g}); "
-        f"{budget.remaining:.0%} budget left"
+        f"highest burn rate {highest.long_burn_rate or 0:.2f} of {highest.factor:g} "
+        f"({highest.windows}); {budget.remaining:.0%} budget left"
     )
 
 

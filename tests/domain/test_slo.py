@@ -121,9 +121,9 @@ def test_status_carries_identity_and_every_window() -> None:
         ({"1d": 4, "2h": 5}, "slow-burn", "1d/2h burn rate 4.00/5.00 over 3"),
         ({"3d": 1.5, "6h": 2}, "slow-burn", "3d/6h burn rate 1.50/2.00 over 1"),
         # A long window over its factor with a calm short one: the burn has stopped.
-        ({"1h": 20, "5m": 1}, "normal", "all burn rates under their thresholds (highest 1h/5m"),
-        ({"3d": 3, "6h": 0.5}, "normal", "all burn rates under their thresholds (highest 3d/6h"),
-        ({}, "normal", "all burn rates under their thresholds"),
+        ({"1h": 20, "5m": 1}, "normal", "highest burn rate 20.00 of 14.4 (1h/5m)"),
+        ({"3d": 3, "6h": 0.5}, "normal", "highest burn rate 3.00 of 1 (3d/6h)"),
+        ({}, "normal", "highest burn rate"),
     ],
 )
 def test_severity_and_reason(burns: dict[str, float], severity: str, reason: str) -> None:

@@ -1,0 +1,66 @@
+"""Prints the demo's steps as they happen, with the views the real commands use."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.markdown import Markdown
+from rich.rule import Rule
+from rich.syntax import Syntax
+
+from safedeploy.adapters.terminal import stdout
+from safedeploy.cli.reconcile_views import render_reconcile
+from safedeploy.cli.state_views import incidents_table, proposals_table
+from safedeploy.cli.views import catalog_summary
+from safedeploy.domain.catalog import Catalog
+from safedeploy.usecases.demo import Step
+from safedeploy.usecases.reconcile import ReconcileResult
+
+
+class DemoPrinter:
+    def __init__(self) -> None:
+        self.console = stdout()
+        self.started = time.perf_counter()
+
+    def __call__(self, step: Step) -> None:
+        console = self.console
+        console.print()
+        console.print(Rule(f"[bold]Step {step.number}[/bold]  {step.title}", align="left"))
+        if step.why:
+            console.print(step.why, style="italic")
+        payload = step.payload
+        if isinstance(payload, Catalog):
+            catalog_summary(payload, as_json=False)
+        elif isinstance(payload, ReconcileResult):
+            render_reconcile(payload, as_json=False)
+        elif isinstance(payload, str):
+            console.print(Markdown(payload))
+        elif isinstance(payload, tuple):
+            approval, diff = payload
+            console.print(f"proposal {approval.proposal.id}: {approval.proposal.status}")
+            if approval.proposal.approval is not None:
+                console.print(
+                    f"branch {approval.proposal.approval.branch} pushed to {approval.remote}"
+                )
+            console.print(f"incident {approval.incident.id}: {approval.incident.state}")
+            if diff:
+                console.print(Syntax(diff, "diff", word_wrap=True))
+        elif isinstance(payload, Path):
+            from safedeploy.usecases.state_queries import listing
+
+            found = listing(payload)
+            incidents_table(found.incidents, found.errors, as_json=False)
+            proposals_table(found.proposals, found.errors, as_json=False)
+
+    def finish(self, directory: Path) -> None:
+        elapsed = time.perf_counter() - self.started
+        self.console.print()
+        self.console.print(
+            Rule(f"done in {elapsed:.1f} s; the state directory is {directory}", align="left")
+        )
+        self.console.print(
+            f"Look around: safedeploy --state {directory} incidents list | "
+            f"proposals list | audit verify | replay --check",
+            soft_wrap=True,
+        )
