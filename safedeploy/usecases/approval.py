@@ -178,6 +178,7 @@ def approve(
     *,
     throttle: Throttle | None = None,
 ) -> ApprovalResult:
+    """Push the proposal's change and open its pull request; the second call is a no-op."""
     ctx = _load(state, proposal_id, by, environ)
     if ctx.proposal.status == "approved":
         return ApprovalResult(ctx.proposal, ctx.incident, None, already_approved=True)
@@ -215,8 +216,9 @@ def approve(
     except (GitError, GitHubError) as exc:
         _record_failure(ctx, draft.model_copy(update={"status": "failed", "error": str(exc)}))
         raise type(exc)(
-            f"{exc}; proposal {ctx.proposal.id} is now failed, nothing else changed: "
-            f"fix the cause and run `safedeploy approve {ctx.proposal.id}` again"
+            f"{exc}; proposal {ctx.proposal.id} is now failed with this error recorded: fix "
+            f"the cause and run `safedeploy approve {ctx.proposal.id}` again, which reuses "
+            "anything already pushed"
         ) from None
     return _record_success(ctx, draft, created)
 
