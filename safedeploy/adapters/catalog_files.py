@@ -7,6 +7,8 @@ converted here, with the line of the offending key, so a user never sees a trace
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -211,10 +213,19 @@ def _line_of(loc: PathKey, lines: dict[PathKey, int]) -> int:
     return 1
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
 def _dotted(loc: PathKey) -> str:
+    """`spec.slos[0].objective`; a key that is not a plain name is quoted, as in JSONPath."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            text += f"[{json.dumps(part)}]"
+        else:
+            text += f".{part}" if text else part
     return text
 
 

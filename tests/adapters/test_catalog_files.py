@@ -11,7 +11,9 @@ from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.errors import CatalogError
 from testing.builders import service_yaml, write_service
 
-LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<path>[^:]+): (?P<msg>.+)$")
+LINE = re.compile(
+    r'^(?P<file>[^:]+):(?P<line>\d+): (?P<path>(?:[^:"\s]|"(?:[^"\\]|\\.)*")+): (?P<msg>.+)$'
+)
 
 
 def _violations(folder: Path) -> list[str]:
