@@ -23,6 +23,7 @@ from safedeploy.domain.incidents import (
 )
 from safedeploy.domain.policy import PolicyVerdict, RuleResult, freeze_after, promotion_verdict
 from safedeploy.domain.proposals import (
+    KINDS,
     PauseChange,
     Proposal,
     VersionChange,
@@ -113,12 +114,18 @@ def decide(
         reason=status.reason,
         incident=incident,
         incident_change=change,
-        proposals=(*proposals, *new),
+        proposals=_in_order((*proposals, *new)),
         new_proposals=tuple(new),
         verdict=verdict,
         control=new_control,
         notes=tuple(notes),
     )
+
+
+def _in_order(proposals: tuple[Proposal, ...]) -> tuple[Proposal, ...]:
+    """Oldest first, then by kind: the same order whether just made or read back from files,
+    so a rerun renders and writes the same bytes."""
+    return tuple(sorted(proposals, key=lambda p: (p.created_at, KINDS.index(p.kind))))
 
 
 def needs_versions(status: ServiceStatus, proposals: tuple[Proposal, ...]) -> bool:

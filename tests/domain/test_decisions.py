@@ -120,7 +120,9 @@ class World:
     def mine(self) -> tuple[Proposal, ...]:
         if self.incident is None:
             return ()
-        return tuple(p for p in self.proposals.values() if p.incident_id == self.incident.id)
+        # In file-name order, as the state store lists them.
+        mine = [p for p in self.proposals.values() if p.incident_id == self.incident.id]
+        return tuple(sorted(mine, key=lambda p: p.id))
 
     def step(
         self,
@@ -504,6 +506,7 @@ def test_deciding_twice_at_the_same_instant_changes_nothing(
     assert world.incident == incident
     assert world.proposals == proposals
     assert second.control == control == first.control
+    assert second.proposals == first.proposals, "the order must not depend on the store"
     if first.incident is not None and is_active(first.incident):
         assert second.incident == first.incident
 
