@@ -30,16 +30,17 @@ class NotifyOutcome:
     error: str | None = None
 
 
-def messages(decisions: list[Decision]) -> list[str]:
-    """One line per event worth a page: incident opened or escalated, rollback proposed."""
-    lines: list[str] = []
+def messages(decisions: list[Decision]) -> list[tuple[str, str]]:
+    """(service, line) per event worth a page: incident opened or escalated, rollback proposed."""
+    lines: list[tuple[str, str]] = []
     for decision in decisions:
         incident = decision.incident
         if incident is not None and decision.incident_change in ("opened", "escalated"):
-            lines.append(
+            text = (
                 f":rotating_light: {decision.service}: incident {incident.id} "
                 f"{decision.incident_change} ({incident.severity}): {decision.reason}"
             )
+            lines.append((decision.service, text))
         for proposal in decision.new_proposals:
             if proposal.kind != "rollback-rollout":
                 continue
@@ -49,11 +50,12 @@ def messages(decisions: list[Decision]) -> list[str]:
                 if isinstance(change, VersionChange)
                 else ""
             )
-            lines.append(
+            text = (
                 f":leftwards_arrow_with_hook: {decision.service}: rollback proposed{move} "
                 f"({proposal.rule}). Review `safedeploy explain {proposal.id}`, then "
                 f"`safedeploy approve {proposal.id} --by <you>`"
             )
+            lines.append((decision.service, text))
     return lines
 
 
@@ -68,7 +70,8 @@ def notify_reconcile(
     """Post what changed; never raises for a webhook problem. Call outside the store lock."""
     from safedeploy.adapters.terminal import print_error
 
-    lines = tuple(messages(result.decisions))
+    events = messages(result.decisions)
+    lines = tuple(text for _, text in events)
     url = settings.notify.webhook_url
     if result.dry_run or not lines or (url is None and send is None):
         return NotifyOutcome(sent=False, lines=lines)
@@ -81,22 +84,23 @@ def notify_reconcile(
         send("\n".join(lines))
     except SafedeployError as exc:
         (warn or print_error)(f"notification not sent: {exc}")
-        _record_failure(state, result, str(exc), len(lines), warn or print_error)
+        services = sorted({service for service, _ in events})
+        _record_failure(state, result, str(exc), services, warn or print_error)
         return NotifyOutcome(sent=False, lines=lines, error=str(exc))
     return NotifyOutcome(sent=True, lines=lines)
 
 
 def _record_failure(
-    state: Path, result: ReconcileResult, error: str, count: int, warn: Callable[[str], None]
+    state: Path,
+    result: ReconcileResult,
+    error: str,
+    services: list[str],
+    warn: Callable[[str], None],
 ) -> None:
     from safedeploy.adapters.store import StateStore
 
     store = StateStore(state)
-    data = {
-        "error": error,
-        "messages": count,
-        "services": sorted({d.service for d in result.decisions if d.incident is not None}),
-    }
+    data = {"error": error, "services": services}
     try:
         with store.lock():
             store.append_audit("governance", "notify-failed", data, result.at)
