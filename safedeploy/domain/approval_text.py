@@ -19,6 +19,7 @@ from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import PauseChange, Proposal, ProposalKind, VersionChange
 
 INCIDENT_TRAILER: Final = "Safedeploy-Incident"
+RELEASE_TRAILER: Final = "Safedeploy-Release"
 PROPOSAL_TRAILER: Final = "Safedeploy-Proposal"
 EVIDENCE_FILES: Final = ("decision.json", "slo.json", "budget.json", "proposal.json")
 # GitHub refuses bodies over 65,536 characters; the README is cut well before that.
@@ -67,8 +68,18 @@ def change_line(proposal: Proposal, target_path: str) -> str:
     return f"{target_path}: spec.paused: true"
 
 
-def labels(proposal: Proposal, incident: Incident) -> tuple[str, ...]:
+def labels(proposal: Proposal, incident: Incident | None) -> tuple[str, ...]:
+    if incident is None:
+        return ("safedeploy", KIND_LABEL[proposal.kind])
     return ("safedeploy", KIND_LABEL[proposal.kind], f"severity:{incident.severity}")
+
+
+def _subject_line(proposal: Proposal, incident: Incident | None) -> str:
+    if incident is None:
+        return f"Release: {proposal.release} (no incident: a healthy canary)"
+    return (
+        f"Incident: {incident.id} (severity {incident.severity}, slos {', '.join(incident.slos)})"
+    )
 
 
 def fired_alerts(evidence: Evidence) -> tuple[str, ...]:
@@ -145,14 +156,19 @@ def _figure_text(figures: tuple[Figure, ...], *, percent: bool) -> list[str]:
 
 
 def commit_message(
-    proposal: Proposal, incident: Incident, evidence: Evidence, *, target_path: str, by: str
+    proposal: Proposal,
+    incident: Incident | None,
+    evidence: Evidence,
+    *,
+    target_path: str,
+    by: str,
 ) -> str:
     """Subject, the decision and its numbers, then the trailers that make pushes idempotent."""
     lines = [
         f"safedeploy: {headline(proposal, target_path)}",
         "",
         f"Proposal: {proposal.id} ({proposal.kind})",
-        f"Incident: {incident.id} (severity {incident.severity}, slos {', '.join(incident.slos)})",
+        _subject_line(proposal, incident),
         f"Rule: {proposal.rule}",
         f"Reason: {proposal.reason}",
         f"Change: {change_line(proposal, target_path)}",
@@ -165,7 +181,9 @@ def commit_message(
         f"Approved by: {by}",
         "",
         f"{PROPOSAL_TRAILER}: {proposal.id}",
-        f"{INCIDENT_TRAILER}: {incident.id}",
+        f"{INCIDENT_TRAILER}: {incident.id}"
+        if incident
+        else f"{RELEASE_TRAILER}: {proposal.release}",
         "",
     ]
     return "\n".join(lines)
@@ -181,13 +199,19 @@ def pull_request_title(proposal: Proposal, target_path: str) -> str:
 
 def pull_request_body(
     proposal: Proposal,
-    incident: Incident,
+    incident: Incident | None,
     evidence: Evidence,
     *,
     target_path: str,
     by: str,
     at: datetime,
 ) -> str:
+    subject = (
+        f"- **Incident:** `{incident.id}`, {incident.state}, severity {incident.severity}, "
+        f"opened {format_instant(incident.opened_at)}, SLOs {', '.join(incident.slos)}"
+        if incident is not None
+        else f"- **Release:** `{proposal.release}` (a healthy canary, no incident)"
+    )
     parts = [
         f"## {headline(proposal, target_path)}",
         "",
@@ -196,8 +220,7 @@ def pull_request_body(
         "",
         f"- **Change:** `{change_line(proposal, target_path)}`",
         f"- **Proposal:** `{proposal.id}` ({proposal.kind})",
-        f"- **Incident:** `{incident.id}`, {incident.state}, severity {incident.severity}, "
-        f"opened {format_instant(incident.opened_at)}, SLOs {', '.join(incident.slos)}",
+        subject,
         f"- **Rule that fired:** {proposal.rule}",
         f"- **Reason:** {proposal.reason}",
         f"- **Evidence folder:** `{evidence.folder}`",

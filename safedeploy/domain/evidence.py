@@ -20,6 +20,11 @@ def folder(incident_id: str) -> str:
     return f"evidence/incident-{incident_id}"
 
 
+def release_folder(release: str) -> str:
+    """A canary promotion has no incident; its evidence is about the release."""
+    return f"evidence/release-{release}"
+
+
 def documents(decision: Decision, status: ServiceStatus) -> dict[str, str | dict[str, Any]]:
     """File name -> JSON document (dict) or Markdown text."""
     at = format_instant(decision.at)

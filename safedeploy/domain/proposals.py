@@ -7,6 +7,7 @@ finds the file already there.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Final, Literal, Self, get_args
 
@@ -90,7 +91,10 @@ class Proposal(BaseModel):
     id: SafeId
     kind: ProposalKind
     service: ServiceName
-    incident_id: SafeId
+    # What the proposal is about: an incident (rollback, block) or, for promote-canary,
+    # a release with no incident. Exactly one is set; it names the evidence folder.
+    incident_id: SafeId | None = None
+    release: SafeId | None = None
     status: ProposalStatus
     created_at: UtcDatetime
     updated_at: UtcDatetime
@@ -102,8 +106,12 @@ class Proposal(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.id != proposal_id(self.incident_id, self.kind):
-            raise ValueError(f"id must be {proposal_id(self.incident_id, self.kind)!r}")
+        if (self.incident_id is None) == (self.release is None):
+            raise ValueError("a proposal is about exactly one incident_id or release")
+        if (self.kind == "promote-canary") != (self.release is not None):
+            raise ValueError("promote-canary is about a release; the other kinds an incident")
+        if self.id != proposal_id(self.subject, self.kind):
+            raise ValueError(f"id must be {proposal_id(self.subject, self.kind)!r}")
         if (self.kind == "block-promotion") != isinstance(self.change, PauseChange):
             raise ValueError("block-promotion pauses; the other kinds change a version")
         expected = self.transitions[-1].to_status if self.transitions else "proposed"
@@ -113,6 +121,26 @@ class Proposal(BaseModel):
         if stamps != sorted(stamps) or stamps[-1] != self.updated_at:
             raise ValueError("transitions must be in time order and end at updated_at")
         return self
+
+    @property
+    def subject(self) -> str:
+        return self.incident_id or self.release or ""
+
+    @property
+    def evidence_dir(self) -> str:
+        if self.incident_id is not None:
+            return f"evidence/incident-{self.incident_id}"
+        return f"evidence/release-{self.release}"
+
+    @property
+    def subject_label(self) -> str:
+        return f"incident {self.incident_id}" if self.incident_id else f"release {self.release}"
+
+
+def release_id(service: str, version: str) -> str:
+    """`checkout-release-1-5-0`: file-name safe, stable for one version of one service."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", version.lower()).strip("-")
+    return check_id(f"{service}-release-{cleaned}"[:180].rstrip("-"), "release id")
 
 
 def proposal_id(incident_id: str, kind: ProposalKind) -> str:
@@ -129,11 +157,14 @@ def new_proposal(
     reason: str,
     at: datetime,
 ) -> Proposal:
+    """`incident_id` is the subject: an incident id, or a release id for promote-canary."""
+    promotion = kind == "promote-canary"
     return Proposal(
         id=proposal_id(incident_id, kind),
         kind=kind,
         service=service,
-        incident_id=incident_id,
+        incident_id=None if promotion else incident_id,
+        release=incident_id if promotion else None,
         status="proposed",
         created_at=at,
         updated_at=at,

@@ -22,7 +22,6 @@ from safedeploy.adapters.settings import Settings, load_settings
 from safedeploy.adapters.state_layout import SERVICES
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import approval_text
-from safedeploy.domain import evidence as evidence_files
 from safedeploy.domain.approval_text import EVIDENCE_FILES, Evidence
 from safedeploy.domain.catalog import Service, Target
 from safedeploy.domain.incidents import Incident, UtcDatetime, check_id, next_state
@@ -60,7 +59,8 @@ class ApprovalRecord(BaseModel):
 
     schema_version: Literal[1] = SCHEMA_VERSION
     proposal: str
-    incident: str
+    incident: str | None
+    release: str | None = None
     service: str
     kind: ProposalKind
     status: ProposalStatus
@@ -78,7 +78,7 @@ class ApprovalRecord(BaseModel):
 @dataclass(frozen=True)
 class ApprovalResult:
     proposal: Proposal
-    incident: Incident
+    incident: Incident | None
     remote: str | None
     commit: str | None = None
     # False when this run found the branch or pull request of an earlier run.
@@ -91,8 +91,9 @@ class ApprovalResult:
             "proposal": self.proposal.id,
             "status": self.proposal.status,
             "service": self.proposal.service,
-            "incident": self.incident.id,
-            "incident_state": self.incident.state,
+            "incident": self.incident.id if self.incident else None,
+            "incident_state": self.incident.state if self.incident else None,
+            "release": self.proposal.release,
             "by": approval.by if approval else None,
             "at": format_instant(approval.at) if approval else None,
             "branch": approval.branch if approval else None,
@@ -128,7 +129,7 @@ class _Context:
     settings: Settings
     service: Service
     proposal: Proposal
-    incident: Incident
+    incident: Incident | None  # None for a canary promotion, which is about a release
     actor: str
 
 
@@ -150,9 +151,13 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
         raise NotAuthorizedError(
             f"{actor} may not decide on proposals for {service.name}; approvers: {allowed}"
         )
-    incident = store.get_incident(proposal.incident_id)
-    if incident is None:
-        raise BadInputError(f"proposal {proposal.id}: incident {proposal.incident_id} not found")
+    incident = None
+    if proposal.incident_id is not None:
+        incident = store.get_incident(proposal.incident_id)
+        if incident is None:
+            raise BadInputError(
+                f"proposal {proposal.id}: incident {proposal.incident_id} not found"
+            )
     return _Context(store, load_settings(state, environ), service, proposal, incident, actor)
 
 
@@ -190,15 +195,16 @@ def approve(
     # timestamp cannot leave a pushed branch without its record.
     reason = f"approved {ctx.proposal.kind}"
     next_status(ctx.proposal, "approve", at, ctx.actor, reason)
-    if ctx.incident.state in _MITIGABLE:
+    if ctx.incident is not None and ctx.incident.state in _MITIGABLE:
         next_state(ctx.incident, "mitigate", at, ctx.actor, reason)
     target = _target(ctx)
     repo = _env_repo(state, ctx)
     github = _github(ctx.settings, environ, throttle)  # a missing token refuses before a push
-    evidence = read_evidence(ctx.store, ctx.incident.id)
+    evidence = read_evidence(ctx.store, ctx.proposal)
     draft = ApprovalRecord(
         proposal=ctx.proposal.id,
-        incident=ctx.incident.id,
+        incident=ctx.proposal.incident_id,
+        release=ctx.proposal.release,
         service=ctx.service.name,
         kind=ctx.proposal.kind,
         status="approved",
@@ -353,13 +359,13 @@ def _github(
 # --- evidence and records ------------------------------------------------------------------
 
 
-def evidence_folder(incident_id: str) -> str:
-    return f"{evidence_files.folder(incident_id)}/"
+def evidence_folder(proposal: Proposal) -> str:
+    return f"{proposal.evidence_dir}/"
 
 
-def read_evidence(store: StateStore, incident_id: str) -> Evidence:
+def read_evidence(store: StateStore, proposal: Proposal) -> Evidence:
     """The folder reconcile wrote; a missing or broken file is named, never fatal."""
-    relative = evidence_folder(incident_id)
+    relative = evidence_folder(proposal)
     directory = store.resolve(relative)
     readme_path = directory / "README.md"
     readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else None
@@ -393,13 +399,14 @@ def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> App
         ctx.proposal, "approve", at, ctx.actor, reason, branch=record.branch, pr_url=record.pr_url
     )
     incident = ctx.incident
-    if incident.state in _MITIGABLE:
+    if incident is not None and incident.state in _MITIGABLE:
         incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
     with ctx.store.lock():
         _require_unchanged(ctx)
         record_proposal(ctx.store, approved, "approve", at)
-        record_incident(ctx.store, incident, "mitigate", at)
-        ctx.store.write_model(f"{evidence_folder(incident.id)}approval.json", record)
+        if incident is not None:
+            record_incident(ctx.store, incident, "mitigate", at)
+        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
     return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
 
 
@@ -410,4 +417,4 @@ def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
     with ctx.store.lock():
         _require_unchanged(ctx)
         record_proposal(ctx.store, failed, "fail", record.at)
-        ctx.store.write_model(f"{evidence_folder(ctx.incident.id)}approval.json", record)
+        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)

@@ -109,11 +109,11 @@ def explain(state: Path, subject: str) -> Explanation:
             f"{subject}: no such incident (incidents/{subject}.json) "
             f"or proposal (action-proposals/{subject}.json)"
         )
-    incident_id = proposal.incident_id if proposal is not None else subject
-    if incident is None:
-        incident = store.get_incident(incident_id)
+    incident_id = proposal.subject if proposal is not None else subject
+    if incident is None and proposal is not None and proposal.incident_id is not None:
+        incident = store.get_incident(proposal.incident_id)
     proposals = (proposal,) if proposal is not None else _proposals_of(store, incident_id)
-    folder = evidence_folder(incident_id)
+    folder = proposal.evidence_dir if proposal is not None else evidence_folder(incident_id)
     documents, files, problems = _read_evidence(store, folder)
     decision = _dict(documents.get("decision.json"))
     return Explanation(
