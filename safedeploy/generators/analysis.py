@@ -19,7 +19,7 @@ from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.slo import error_budget
 from safedeploy.errors import BadInputError
-from safedeploy.generators.rules import error_ratio_expr
+from safedeploy.generators.rules import error_ratio_expr, number
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -47,8 +47,8 @@ def analysis_metric(slo: SLO, address: str) -> dict[str, Any]:
         "interval": "1m",
         # One breach aborts: the factor already allows for noise over the window.
         "failureLimit": 0,
-        "successCondition": f"result[0] <= {row.factor:g}",
-        "failureCondition": f"result[0] > {row.factor:g}",
+        "successCondition": f"result[0] <= {number(row.factor)}",
+        "failureCondition": f"result[0] > {number(row.factor)}",
         "provider": {"prometheus": {"address": address, "query": burn_rate_query(slo, row.short)}},
     }
 

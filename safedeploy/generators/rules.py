@@ -22,6 +22,7 @@ from safedeploy.domain.sli_queries import le_pattern
 from safedeploy.domain.slo import error_budget
 
 ERROR_RATIO = "slo:sli_error:ratio_rate"
+EVENTS = "slo:sli_events:increase"
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
@@ -34,6 +35,27 @@ Rule = dict[str, Any]
 
 def error_ratio_record(window: int) -> str:
     return f"{ERROR_RATIO}{format_duration(window)}"
+
+
+def number(value: float) -> str:
+    """The short spelling (6, not 6.0) unless it would change the value PromQL compares."""
+    text = f"{value:g}"
+    return text if float(text) == value else repr(value)
+
+
+def events_record(window: int) -> str:
+    return f"{EVENTS}{format_duration(window)}"
+
+
+def events_expr(slo: SLO, window: int) -> str:
+    """All events in `window`: what `min_events` is checked against."""
+    sli = slo.sli
+    span = format_duration(window)
+    if sli.total is not None:
+        return f"sum(increase({sli.total.render()}[{span}]))"
+    if sli.histogram is None:
+        raise ValueError(f"SLO {slo.name!r} has neither an availability nor a latency SLI")
+    return f"sum(increase({sli.histogram.render(metric=sli.histogram.metric + '_count')}[{span}]))"
 
 
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
@@ -84,10 +106,12 @@ def recording_rules(service: Service, slo: SLO) -> list[Rule]:
     labels = slo_labels(service, slo)
     budget = error_budget(slo.objective)
     period = series_selector(service, slo, error_ratio_record(parse_duration(slo.period)))
-    ratios: list[Rule] = [
-        {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": labels}
-        for w in windows(slo)
-    ]
+    ratios: list[Rule] = []
+    for w in windows(slo):
+        ratios.append({"record": events_record(w), "expr": events_expr(slo, w), "labels": labels})
+        ratios.append(
+            {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": labels}
+        )
     remaining = {"record": BUDGET_REMAINING, "expr": f"1 - {period} / {budget!r}", "labels": labels}
     return [*ratios, remaining]
 
@@ -104,12 +128,19 @@ def metadata_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 def burn_condition(service: Service, slo: SLO, row: AlertRow) -> str:
-    """Both windows of one row above the row's burn rate, as an error ratio."""
+    """Both windows of one row above the row's burn rate, as an error ratio, each with at
+    least `min_events` events: the engine calls a thinner window unknown, and an unknown
+    window neither clears nor breaches a row, so one failed request at night pages nobody."""
     budget = error_budget(slo.objective)
-    threshold = f"({row.factor:g} * {budget!r})"
-    long = series_selector(service, slo, error_ratio_record(row.long))
-    short = series_selector(service, slo, error_ratio_record(row.short))
-    return f"(\n  {long} > {threshold}\n  and\n  {short} > {threshold}\n)"
+    threshold = f"({number(row.factor)} * {number(budget)})"
+    parts = [
+        f"{series_selector(service, slo, error_ratio_record(w))} > {threshold}"
+        for w in (row.long, row.short)
+    ] + [
+        f"{series_selector(service, slo, events_record(w))} >= {slo.min_events}"
+        for w in (row.long, row.short)
+    ]
+    return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
 
 
 def alerting_rules(service: Service, slo: SLO) -> list[Rule]:

@@ -85,7 +85,7 @@ def test_promtool_accepts_the_rules_of_the_example_catalog(tmp_path: Path) -> No
     ]
     done = promtool("check", "rules", *map(str, written), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("SUCCESS: 28 rules found") == 3
+    assert done.stdout.count("SUCCESS: 44 rules found") == 3
 
 
 def with_annotations(test_file: Path, rules_file: Path, out: Path) -> None:
@@ -112,7 +112,7 @@ def with_annotations(test_file: Path, rules_file: Path, out: Path) -> None:
 @needs_promtool
 @pytest.mark.parametrize(
     "case",
-    ["fast_burn", "short_spike", "slow_burn", "period_ratio"],
+    ["fast_burn", "short_spike", "slow_burn", "period_ratio", "low_traffic"],
 )
 def test_promtool_unit_tests(case: str, tmp_path: Path) -> None:
     _, written = generate_rules(REPO_ROOT, ["checkout"], tmp_path)
