@@ -64,9 +64,9 @@ def _burn(value: float | None) -> str:
 
 
 def _rule(reason: str) -> str:
-    """`budget-exhausted: availability: ...` -> `budget-exhausted`."""
+    """`budget-exhausted: availability: ...` -> `budget-exhausted`; `cannot decide: ...` too."""
     head, sep, _ = reason.partition(":")
-    return head if sep and " " not in head else reason
+    return head if sep else reason
 
 
 def _open(service: ReportService, *, short: bool = False) -> str:
