@@ -203,8 +203,13 @@ def _row(*cells: str) -> str:
 def explain_text(found: Explanation) -> str:
     lines: list[str] = []
     incident = found.incident
-    if incident is None:
-        lines.append(f"Incident {found.incident_id}: its file incidents/ is missing.")
+    releases = [p for p in found.proposals if p.release is not None]
+    if incident is None and releases:
+        lines.append(f"Release {releases[0].release} of {releases[0].service}: no incident.")
+    elif incident is None:
+        lines.append(
+            f"Incident {found.incident_id}: incidents/{found.incident_id}.json is missing."
+        )
     else:
         opened = incident.transitions[0]
         lines += [
