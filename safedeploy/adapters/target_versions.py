@@ -28,6 +28,7 @@ class TargetVersions:
         self._settings = settings
         self._state = state
         self._repos: dict[str, EnvRepo | str] = {}
+        self._versions: dict[str, Versions | str] = {}
 
     def repo_for(self, service: Service) -> EnvRepo | str:
         remote = service.spec.target.repo or self._settings.environment.repo
@@ -45,6 +46,12 @@ class TargetVersions:
         return self._repos[remote]
 
     def versions(self, service: Service) -> Versions | str:
+        """Read once per run: the canary check and the rollback both need them."""
+        if service.name not in self._versions:
+            self._versions[service.name] = self._read(service)
+        return self._versions[service.name]
+
+    def _read(self, service: Service) -> Versions | str:
         repo = self.repo_for(service)
         if isinstance(repo, str):
             return repo

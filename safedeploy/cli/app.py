@@ -277,6 +277,10 @@ from safedeploy.cli import approval_commands  # noqa: E402
 
 approval_commands.register(app)
 
+from safedeploy.cli import generate_commands  # noqa: E402
+
+generate_commands.register(app)
+
 from safedeploy.cli import report_commands  # noqa: E402
 
 report_commands.register(app)

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from safedeploy.domain.burnrate import Severity
+from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl, next_control
 from safedeploy.domain.durations import parse_duration
@@ -28,6 +30,7 @@ from safedeploy.domain.proposals import (
     Proposal,
     VersionChange,
     new_proposal,
+    release_id,
 )
 from safedeploy.domain.slo import ServiceStatus
 
@@ -74,25 +77,32 @@ def decide(
     versions: Versions | str | None,
     at: datetime,
     extra_rules: tuple[RuleResult, ...] = (),
+    canary: CanaryVerdict | None = None,
+    release_proposals: tuple[Proposal, ...] = (),
 ) -> Decision:
     """`versions` is None when no rollback is needed, a string when it could not be read.
 
     `extra_rules` are the team's policy-as-code verdicts, folded into the release verdict.
+    `canary` is the verdict on a canary in progress; `release_proposals` those already made
+    for that canary's release.
     """
     notes: list[str] = []
-    severity = status.severity
+    burn = _burn(status, canary)
+    severity, reason = burn.severity, burn.reason
     exhausted = any(s.severity == "exhausted" for s in status.slos)
     freeze_until = freeze_after(
         exhausted, control.freeze_until, at, parse_duration(service.spec.policy.freeze)
     )
-    verdict = promotion_verdict(service, status, freeze_until, at, extra_rules)
-    new_control = next_control(control, severity, freeze_until, at)
+    verdict = promotion_verdict(
+        service, status, freeze_until, at, (*extra_rules, *canary_rules(canary))
+    )
+    new_control = next_control(control, _streak_severity(severity, status), freeze_until, at)
 
     change: IncidentChange | None = None
     if incident is not None and at < incident.updated_at:
         notes.append(f"{at.isoformat()} is before incident {incident.id}'s last change; left alone")
     elif severity in BURNING:
-        incident, change = _open_or_escalate(incident, status, at)
+        incident, change = _open_or_escalate(incident, burn, status.service, at)
     elif severity == "normal" and incident is not None and incident.state == "mitigated":
         incident, change = _maybe_resolve(service, incident, new_control, at)
 
@@ -100,21 +110,31 @@ def decide(
     if incident is not None and change != "resolved" and severity in BURNING:
         existing = {p.kind for p in proposals}
         if severity in ROLLBACK_ON and "rollback-rollout" not in existing:
-            rollback = _rollback(service, incident, status, versions, at)
+            rollback = _rollback(service, incident, burn, versions, at)
             if isinstance(rollback, str):
                 notes.append(rollback)
             else:
                 new.append(rollback)
         if verdict.decision == "RED" and "block-promotion" not in existing:
             new.append(_block(service, incident, verdict, at))
+    promotion = _promotion(
+        service,
+        incident,
+        verdict=verdict,
+        canary=canary,
+        release_proposals=release_proposals,
+        at=at,
+    )
+    if promotion is not None:
+        new.append(promotion)
     return Decision(
         service=service.name,
         at=at,
         severity=severity,
-        reason=status.reason,
+        reason=reason,
         incident=incident,
         incident_change=change,
-        proposals=_in_order((*proposals, *new)),
+        proposals=_in_order((*proposals, *release_proposals, *new)),
         new_proposals=tuple(new),
         verdict=verdict,
         control=new_control,
@@ -135,16 +155,98 @@ def needs_versions(status: ServiceStatus, proposals: tuple[Proposal, ...]) -> bo
     return not any(p.kind == "rollback-rollout" for p in proposals)
 
 
-def _open_or_escalate(
-    incident: Incident | None, status: ServiceStatus, at: datetime
-) -> tuple[Incident, IncidentChange | None]:
-    severity: IncidentSeverity = _incident_severity(status.severity)
+class Burn(BaseModel):
+    """What drives the incident: the SLOs, or a failing canary when they have not caught up."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    severity: str
+    reason: str
+    slos: tuple[str, ...]
+    rule: str
+
+
+def _burn(status: ServiceStatus, canary: CanaryVerdict | None) -> Burn:
     slos = tuple(s.slo for s in status.slos if s.severity in BURNING)
-    reason = status.reason
-    if incident is None:
-        return open_incident(status.service, severity, slos, at, actor=ACTOR, reason=reason), (
-            "opened"
+    if canary is not None and canary.state == "failing" and status.severity not in ROLLBACK_ON:
+        # A canary takes a fifth of the traffic: its errors reach the service's SLOs only
+        # diluted, and later. Its own error ratio is the earlier, sharper signal.
+        availability = next((s.slo for s in status.slos if s.kind == "availability"), "canary")
+        return Burn(
+            severity="fast-burn",
+            reason=canary.detail,
+            slos=tuple(sorted({*slos, availability})),
+            rule="canary-health",
         )
+    return Burn(
+        severity=status.severity, reason=status.reason, slos=slos, rule=_rollback_rule(status)
+    )
+
+
+def _streak_severity(severity: str, status: ServiceStatus) -> Severity:
+    """The stable streak that resolves incidents counts only when nothing burns at all."""
+    return status.severity if severity == status.severity else "fast-burn"
+
+
+def canary_rules(canary: CanaryVerdict | None) -> tuple[RuleResult, ...]:
+    if canary is None or canary.state == "not-running":
+        return ()
+    outcomes: dict[str, Literal["pass", "fail", "unknown"]] = {
+        "healthy": "pass",
+        "failing": "fail",
+        "unknown": "unknown",
+    }
+    outcome = outcomes[canary.state]
+    return (
+        RuleResult(
+            rule="canary-health",
+            outcome=outcome,
+            detail=canary.detail,
+            value=canary.canary_error_ratio,
+            threshold=canary.limit,
+        ),
+    )
+
+
+def _promotion(
+    service: Service,
+    incident: Incident | None,
+    *,
+    verdict: PolicyVerdict,
+    canary: CanaryVerdict | None,
+    release_proposals: tuple[Proposal, ...],
+    at: datetime,
+) -> Proposal | None:
+    """Promote a healthy canary when every release rule passes and nothing is burning."""
+    if canary is None or canary.state != "healthy" or verdict.decision != "GREEN":
+        return None
+    if incident is not None or any(p.kind == "promote-canary" for p in release_proposals):
+        return None
+    target = service.spec.target
+    return new_proposal(
+        "promote-canary",
+        service.name,
+        release_id(service.name, canary.canary_version),
+        VersionChange(
+            path=target.path,
+            kind=target.kind,
+            from_version=canary.stable_version,
+            to_version=canary.canary_version,
+        ),
+        rule="canary-health",
+        reason=f"{canary.detail}; {verdict.reason}",
+        at=at,
+    )
+
+
+def _open_or_escalate(
+    incident: Incident | None, burn: Burn, service: str, at: datetime
+) -> tuple[Incident, IncidentChange | None]:
+    severity: IncidentSeverity = _incident_severity(burn.severity)
+    slos = burn.slos
+    reason = burn.reason
+    if incident is None:
+        return open_incident(service, severity, slos, at, actor=ACTOR, reason=reason), ("opened")
     rank = ("slow-burn", "fast-burn", "exhausted")
     if rank.index(severity) > rank.index(incident.severity):
         escalated = next_state(
@@ -179,7 +281,7 @@ def _maybe_resolve(
 def _rollback(
     service: Service,
     incident: Incident,
-    status: ServiceStatus,
+    burn: Burn,
     versions: Versions | str | None,
     at: datetime,
 ) -> Proposal | str:
@@ -202,8 +304,8 @@ def _rollback(
             from_version=versions.current,
             to_version=versions.stable,
         ),
-        rule=_rollback_rule(status),
-        reason=f"{status.reason}; roll {versions.current} back to {versions.stable}",
+        rule=burn.rule,
+        reason=f"{burn.reason}; roll {versions.current} back to {versions.stable}",
         at=at,
     )
 
