@@ -45,8 +45,8 @@ def emit(renderable: RenderableType | str, out: Path | None) -> None:
 def plain(renderable: RenderableType) -> str:
     """Without colour, as wide as the content needs, trailing blanks trimmed: for files."""
     buffer = io.StringIO()
+    # Columns do not wrap, so the table takes its natural width; no second measuring pass.
     console = Console(file=buffer, width=MAX_FILE_WIDTH, color_system=None, highlight=False)
-    console.width = min(MAX_FILE_WIDTH, console.measure(renderable).maximum)
     console.print(renderable)
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
