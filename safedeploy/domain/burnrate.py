@@ -7,6 +7,7 @@ For 30 days that gives the familiar 14.4, 6, 3 and 1; for 28 days 13.44, 5.6, 2.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -40,7 +41,9 @@ WORKBOOK_ROWS: tuple[tuple[Literal["fast-burn", "slow-burn"], str, str, float], 
 )
 
 
+@functools.cache
 def default_rows(period_seconds: int) -> tuple[AlertRow, ...]:
+    # Cached: a catalog has a period or two, and every evaluation of every SLO asks again.
     return tuple(
         AlertRow(
             severity=severity,
