@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.decisions import Decision
+from safedeploy.domain.incidents import is_active
 from safedeploy.domain.slo import ServiceStatus
 
 OPEN_STATUSES = ("proposed", "failed")
@@ -57,6 +58,10 @@ class Summary(_Frozen):
 def service_summary(service: Service, decision: Decision, status: ServiceStatus) -> ServiceSummary:
     remaining = [s.budget.remaining for s in status.slos]
     known = [r for r in remaining if r is not None]
+    # Only an open incident is the service's current one: the run that resolves an incident
+    # and every later run at that instant write the same summary.
+    incident = decision.incident if decision.incident and is_active(decision.incident) else None
+    closed = decision.incident is not None and incident is None
     return ServiceSummary(
         service=service.name,
         owner=service.metadata.owner,
@@ -67,9 +72,11 @@ def service_summary(service: Service, decision: Decision, status: ServiceStatus)
         decision_reason=decision.verdict.reason,
         # The tightest SLO decides; unknown when any SLO's budget is unknown.
         budget_remaining=min(known) if known and len(known) == len(remaining) else None,
-        incident=decision.incident.id if decision.incident else None,
-        incident_state=decision.incident.state if decision.incident else None,
-        proposals=tuple(p.id for p in decision.proposals if p.status in OPEN_STATUSES),
+        incident=incident.id if incident else None,
+        incident_state=incident.state if incident else None,
+        proposals=tuple(
+            p.id for p in decision.proposals if p.status in OPEN_STATUSES and not closed
+        ),
         freeze_until=decision.control.freeze_until,
         slos=tuple(
             SLOSummary(
