@@ -11,7 +11,12 @@ from safedeploy.domain.burnrate import Severity
 
 
 class ServiceControl(BaseModel):
-    """`control-plane/state/services/<name>.json`."""
+    """`control-plane/state/services/<name>.json`.
+
+    It changes only when something about the service changes (a freeze, the start or end
+    of a normal streak, a new severity), never merely because a run happened: a state
+    repository commits decisions, not clock ticks.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -19,7 +24,6 @@ class ServiceControl(BaseModel):
     service: str
     freeze_until: datetime | None = None
     normal_since: datetime | None = None
-    evaluated_at: datetime | None = None
     severity: Severity | None = None
 
 
@@ -32,7 +36,6 @@ def next_control(
         update={
             "freeze_until": freeze_until,
             "normal_since": normal_since,
-            "evaluated_at": at,
             "severity": severity,
         }
     )

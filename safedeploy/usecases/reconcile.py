@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions
@@ -23,7 +24,7 @@ from safedeploy.domain.evidence import documents, folder
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import denial_rules, policy_input
-from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.proposals import Proposal, release_id
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
@@ -96,15 +97,20 @@ def reconcile(
     from safedeploy.adapters.settings import load_settings
     from safedeploy.adapters.sources import open_source
     from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.usecases.canaries import judge_canaries
+    from safedeploy.usecases.notify import notify_reconcile
     from safedeploy.usecases.slo_status import evaluate_services, select
 
     catalog = load_catalog([state / "services"])
     services = select(catalog, names)
     settings = load_settings(state)
-    # Prometheus is read before the lock is taken: a slow source must not hold other runs.
-    statuses = evaluate_services(services, open_source(settings, state), at)
+    # Prometheus and the environment repo are read before the lock is taken: a slow source
+    # must not hold other runs.
+    source = open_source(settings, state)
+    statuses = evaluate_services(services, source, at)
     store = StateStore(state, lock_timeout=lock_timeout)
     versions = TargetVersions(settings, state)
+    canaries = judge_canaries(services, source, versions, at)
     policies = RegoPolicies.load(state)
     result = ReconcileResult(at=at, dry_run=dry_run)
     # A dry run only reads, and must not leave even the lock file behind.
@@ -118,6 +124,8 @@ def reconcile(
             owner = owners.get(error.split(": ", 1)[0])
             result.errors.append(f"{owner}: not reconciled: {error}" if owner else error)
         fresh: list[ServiceSummary] = []
+        previous = store.read_model(SUMMARY, Summary) or Summary()
+        evaluated = {s.service: s.at for s in previous.services}
         for service, status in zip(services, statuses, strict=True):
             if progress is not None:
                 progress(service.name)
@@ -131,6 +139,7 @@ def reconcile(
                 proposals=proposals.items,
                 versions=versions,
                 policies=policies,
+                canary=canaries.get(service.name),
             )
             result.decisions.append(decision)
             if status.severity == "unknown" and any(s.no_data for s in status.slos):
@@ -142,13 +151,14 @@ def reconcile(
             result.created_proposals += [p.id for p in decision.new_proposals]
             fresh.append(service_summary(service, decision, status))
             if not dry_run:
-                _apply(store, decision, status)
+                _apply(store, decision, status, evaluated=evaluated.get(service.name) == at)
         if not dry_run:
-            previous = store.read_model(SUMMARY, Summary) or Summary()
             names_in_catalog = {s.name for s in catalog.services}
             summary = merged(previous, fresh, names_in_catalog, at)
             _write_if_changed(store, SUMMARY, summary.model_dump_json(indent=2) + "\n")
             _write_if_changed(store, LAST_RUN, _last_run(result))
+    # Outside the lock: a failed webhook is recorded under the lock by notify itself.
+    notify_reconcile(state, result, settings)
     return result
 
 
@@ -161,13 +171,17 @@ def _decide_one(
     proposals: tuple[Proposal, ...],
     versions: TargetVersions,
     policies: RegoPolicies,
+    canary: CanaryVerdict | None,
 ) -> Decision:
     active = [i for i in incidents if i.service == service.name and is_active(i)]
     incident = max(active, key=lambda i: i.opened_at) if active else None
     mine = tuple(p for p in proposals if incident is not None and p.incident_id == incident.id)
+    release = release_id(service.name, canary.canary_version) if canary else None
+    of_release = tuple(p for p in proposals if release is not None and p.release == release)
     control = store.read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
     control = control or ServiceControl(service=service.name)
-    found = versions.versions(service) if needs_versions(status, mine) else None
+    wanted = needs_versions(status, mine) or canary is not None
+    found = versions.versions(service) if wanted else None
     document = policy_input(service, status, control.freeze_until, status.at)
     return decide(
         service,
@@ -178,6 +192,8 @@ def _decide_one(
         versions=found,
         at=status.at,
         extra_rules=denial_rules(policies.denials(document)),
+        canary=canary,
+        release_proposals=of_release,
     )
 
 
@@ -205,20 +221,26 @@ def _broken_services(
     return broken
 
 
-def _apply(store: StateStore, decision: Decision, status: ServiceStatus) -> None:
+def _apply(
+    store: StateStore, decision: Decision, status: ServiceStatus, *, evaluated: bool
+) -> None:
+    """`evaluated`: this instant was already recorded for the service (a rerun)."""
     at = decision.at
     previous = store.read_model(f"{CONTROL_DIR}/{decision.service}.json", ServiceControl)
-    if previous is None or previous.evaluated_at != at:
+    if not evaluated:
         _audit_evaluation(store, decision, status)
     incident = decision.incident
     if incident is not None and decision.incident_change is not None:
         record_incident(store, incident, decision.incident_change, at)
     for proposal in decision.new_proposals:
         record_proposal(store, proposal, "proposed", at)
-    if incident is not None and (decision.incident_change or decision.new_proposals):
+    folders = {p.evidence_dir for p in decision.new_proposals}
+    if incident is not None and decision.incident_change:
+        folders.add(folder(incident.id))
+    for evidence_dir in sorted(folders):
         for name, content in documents(decision, status).items():
             data = content if isinstance(content, str) else _json(content)
-            _write_if_changed(store, f"{folder(incident.id)}/{name}", data)
+            _write_if_changed(store, f"{evidence_dir}/{name}", data)
     if previous != decision.control:
         store.write_model(f"{CONTROL_DIR}/{decision.service}.json", decision.control)
         if previous is not None and previous.freeze_until != decision.control.freeze_until:
