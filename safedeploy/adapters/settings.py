@@ -47,11 +47,21 @@ class NotifySettings(_Section):
     webhook_url: str | None = None
 
 
+class StateSettings(_Section):
+    commit: bool = Field(default=True, description="Commit changed state when in a Git tree.")
+    push: bool = False
+    remote: str = "origin"
+    web_url: str | None = Field(
+        default=None, description="Browse URL of the state repo, for evidence permalinks."
+    )
+
+
 class Settings(_Section):
     prometheus: PrometheusSettings = PrometheusSettings()
     environment: EnvironmentSettings = EnvironmentSettings()
     github: GitHubSettings = GitHubSettings()
     notify: NotifySettings = NotifySettings()
+    state: StateSettings = StateSettings()
 
 
 _ENV: dict[str, tuple[str, str]] = {
@@ -63,6 +73,8 @@ _ENV: dict[str, tuple[str, str]] = {
     "SAFEDEPLOY_GITHUB_API_URL": ("github", "api_url"),
     "SAFEDEPLOY_PROVIDER": ("github", "provider"),
     "SAFEDEPLOY_WEBHOOK_URL": ("notify", "webhook_url"),
+    "SAFEDEPLOY_STATE_PUSH": ("state", "push"),
+    "SAFEDEPLOY_STATE_WEB_URL": ("state", "web_url"),
 }
 
 

@@ -27,6 +27,13 @@ app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+NoCommitOption = Annotated[
+    bool,
+    typer.Option("--no-commit", help="Do not commit the changed state (when it is a Git tree)."),
+]
+PushOption = Annotated[
+    bool, typer.Option("--push", help="Push the state commit to the configured remote.")
+]
 
 
 def _version(value: bool) -> None:
@@ -147,6 +154,8 @@ def reconcile(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another run.")
     ] = 10.0,
+    no_commit: NoCommitOption = False,
+    push: PushOption = False,
     as_json: JsonOption = False,
 ) -> int:
     """Evaluate every service, drive incidents, emit proposals with evidence (cron job)."""
@@ -162,6 +171,8 @@ def reconcile(
             dry_run=dry_run,
             lock_timeout=lock_timeout,
             progress=progress,
+            commit=not no_commit,
+            push=push,
         )
     render_reconcile(result, as_json=as_json)
     return result.exit_code
@@ -210,6 +221,8 @@ def incidents_transition(
     by: Annotated[str, typer.Option("--by", envvar="GITHUB_ACTOR", help="Who moves it.")],
     reason: Annotated[str, typer.Option("--reason", help="Why.")],
     at: AtOption = None,
+    no_commit: NoCommitOption = False,
+    push: PushOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Move an incident along its lifecycle (illegal edges are refused)."""
@@ -217,7 +230,14 @@ def incidents_transition(
     from safedeploy.usecases.state_queries import transition_incident
 
     moved = transition_incident(
-        state_dir(ctx), incident_id, event, by=by, reason=reason, at=instant(at)
+        state_dir(ctx),
+        incident_id,
+        event,
+        by=by,
+        reason=reason,
+        at=instant(at),
+        commit=not no_commit,
+        push=push,
     )
     incident_detail(moved, as_json=as_json)
 
@@ -256,6 +276,19 @@ def audit_verify(ctx: typer.Context, as_json: JsonOption = False) -> int:
     reports = verify(state_dir(ctx))
     verify_reports(reports, as_json=as_json)
     return 0 if all(r.ok for r in reports) else EXIT_BAD_INPUT
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    service: Annotated[str | None, typer.Argument(help="Only this service.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The decision commits of the state repository: time, service, what changed."""
+    from safedeploy.cli.state_views import history_table
+    from safedeploy.usecases.state_history import history as run
+
+    history_table(run(state_dir(ctx), service), as_json=as_json)
 
 
 @app.command()

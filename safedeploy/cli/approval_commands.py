@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from safedeploy.cli.app import JsonOption, state_dir
+from safedeploy.cli.app import JsonOption, NoCommitOption, PushOption, state_dir
 
 ProposalArgument = Annotated[
     str, typer.Argument(metavar="PROPOSAL_ID", help="The proposal id (action-proposals/<id>.json).")
@@ -18,7 +18,12 @@ ByOption = Annotated[
 
 
 def approve(
-    ctx: typer.Context, proposal: ProposalArgument, by: ByOption = None, as_json: JsonOption = False
+    ctx: typer.Context,
+    proposal: ProposalArgument,
+    by: ByOption = None,
+    no_commit: NoCommitOption = False,
+    push: PushOption = False,
+    as_json: JsonOption = False,
 ) -> int:
     """Approve a proposal: push its branch to the environment repo and open the pull request."""
     import os
@@ -27,7 +32,9 @@ def approve(
     from safedeploy.adapters.terminal import print_json, stdout
     from safedeploy.usecases.approval import approve as run
 
-    result = run(state_dir(ctx), proposal, by, datetime.now(UTC), os.environ)
+    result = run(
+        state_dir(ctx), proposal, by, datetime.now(UTC), os.environ, commit=not no_commit, push=push
+    )
     if as_json:
         print_json(result.as_json())
     else:
@@ -54,6 +61,8 @@ def reject(
     proposal: ProposalArgument,
     reason: Annotated[str, typer.Option("--reason", help="Why the proposal is closed.")],
     by: ByOption = None,
+    no_commit: NoCommitOption = False,
+    push: PushOption = False,
     as_json: JsonOption = False,
 ) -> int:
     """Close a proposal without changing anything in the environment repo."""
@@ -63,7 +72,16 @@ def reject(
     from safedeploy.adapters.terminal import print_json, stdout
     from safedeploy.usecases.approval import reject as run
 
-    result = run(state_dir(ctx), proposal, by, datetime.now(UTC), os.environ, reason=reason)
+    result = run(
+        state_dir(ctx),
+        proposal,
+        by,
+        datetime.now(UTC),
+        os.environ,
+        reason=reason,
+        commit=not no_commit,
+        push=push,
+    )
     data = result.as_json()
     if as_json:
         print_json(data)

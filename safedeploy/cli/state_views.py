@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from safedeploy.adapters.audit import VerifyReport
+from safedeploy.adapters.state_repo import DecisionCommit
 from safedeploy.adapters.terminal import print_error, print_json, stdout
 from safedeploy.cli.slo_views import SEVERITY_STYLE
 from safedeploy.domain.incidents import Incident
@@ -149,3 +150,30 @@ def replay_result(result: ReplayResult, *, check: bool, as_json: bool) -> None:
         f"{verb} {result.incidents} incidents and {result.proposals} proposals from the audit "
         f"log: {len(result.differences)} differences, {len(result.written)} files restored"
     )
+
+
+def history_table(commits: Sequence[DecisionCommit], *, as_json: bool) -> None:
+    rows = [
+        {
+            "commit": c.sha,
+            "at": c.at,
+            "services": [
+                line.split(": ", 1)[1]
+                for line in c.body.splitlines()
+                if line.startswith("Safedeploy-Service: ")
+            ],
+            "subject": c.subject,
+        }
+        for c in commits
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(show_edge=False, pad_edge=False, title=f"{len(rows)} decision commits")
+    for column in ("commit", "time", "services", "what changed"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["commit"])[:12], str(row["at"]), ", ".join(row["services"]), str(row["subject"])
+        )
+    stdout().print(table)

@@ -205,7 +205,9 @@ def pull_request_body(
     target_path: str,
     by: str,
     at: datetime,
+    permalink: str | None = None,
 ) -> str:
+    """`permalink`: the evidence README at the state-repository commit that holds it."""
     subject = (
         f"- **Incident:** `{incident.id}`, {incident.state}, severity {incident.severity}, "
         f"opened {format_instant(incident.opened_at)}, SLOs {', '.join(incident.slos)}"
@@ -223,7 +225,8 @@ def pull_request_body(
         subject,
         f"- **Rule that fired:** {proposal.rule}",
         f"- **Reason:** {proposal.reason}",
-        f"- **Evidence folder:** `{evidence.folder}`",
+        f"- **Evidence folder:** `{evidence.folder}`"
+        + (f" ([at the commit that holds it]({permalink}))" if permalink else ""),
     ]
     parts += _section("Alerts fired", list(fired_alerts(evidence)))
     parts += _section("Burn rates", _figure_text(burn_rates(evidence), percent=False))

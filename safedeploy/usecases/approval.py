@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -131,6 +131,8 @@ class _Context:
     proposal: Proposal
     incident: Incident | None  # None for a canary promotion, which is about a release
     actor: str
+    commit: bool = True
+    push: bool = False
 
 
 def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, str]) -> _Context:
@@ -182,9 +184,12 @@ def approve(
     environ: Mapping[str, str],
     *,
     throttle: Throttle | None = None,
+    commit: bool = True,
+    push: bool = False,
 ) -> ApprovalResult:
     """Push the proposal's change and open its pull request; the second call is a no-op."""
     ctx = _load(state, proposal_id, by, environ)
+    ctx = replace(ctx, commit=commit, push=push)
     if ctx.proposal.status == "approved":
         return ApprovalResult(ctx.proposal, ctx.incident, None, already_approved=True)
     if ctx.proposal.status == "rejected":
@@ -221,12 +226,34 @@ def approve(
             created = created or pr_created
     except (GitError, GitHubError) as exc:
         _record_failure(ctx, draft.model_copy(update={"status": "failed", "error": str(exc)}))
+        _commit_state(ctx, "approval failed:", at, f"{ctx.proposal.id}: {exc}")
         raise type(exc)(
             f"{exc}; proposal {ctx.proposal.id} is now failed with this error recorded: fix "
             f"the cause and run `safedeploy approve {ctx.proposal.id}` again, which reuses "
             "anything already pushed"
         ) from None
-    return _record_success(ctx, draft, created)
+    result = _record_success(ctx, draft, created)
+    change = f"branch {draft.branch}" + (f", pull request {draft.pr_url}" if draft.pr_url else "")
+    _commit_state(ctx, "approve", at, f"{ctx.proposal.kind} {ctx.proposal.reason}; {change}")
+    return result
+
+
+def _commit_state(ctx: _Context, action: str, at: datetime, detail: str) -> None:
+    """The decision goes into the state repository's history, when it is a Git tree."""
+    from safedeploy.domain.state_commits import action_message
+    from safedeploy.usecases.state_history import record_run
+
+    message = action_message(
+        action, ctx.proposal.id, service=ctx.service.name, by=ctx.actor, at=at, detail=detail
+    )
+    with ctx.store.lock():
+        record_run(
+            ctx.store.root,
+            message,
+            commit=ctx.commit and ctx.settings.state.commit,
+            push=ctx.push or ctx.settings.state.push,
+            remote=ctx.settings.state.remote,
+        )
 
 
 def _push(
@@ -249,8 +276,19 @@ def _open_pull_request(
     draft: ApprovalRecord,
 ) -> tuple[ApprovalRecord, bool]:
     assert draft.base is not None  # set by _push
+    from safedeploy.usecases.state_history import evidence_permalink
+
+    permalink = evidence_permalink(
+        ctx.store.root, ctx.settings.state.web_url, evidence_folder(ctx.proposal)
+    )
     body = approval_text.pull_request_body(
-        ctx.proposal, ctx.incident, evidence, target_path=target.path, by=ctx.actor, at=draft.at
+        ctx.proposal,
+        ctx.incident,
+        evidence,
+        target_path=target.path,
+        by=ctx.actor,
+        at=draft.at,
+        permalink=permalink,
     )
     pull = github.find_or_open_pull_request(
         draft.branch,
@@ -270,17 +308,20 @@ def reject(
     environ: Mapping[str, str],
     *,
     reason: str,
+    commit: bool = True,
+    push: bool = False,
 ) -> RejectionResult:
     """Close a proposal without action; the incident is left as it is."""
     if not reason.strip():
         raise BadInputError("--reason: say why the proposal is rejected")
-    ctx = _load(state, proposal_id, by, environ)
+    ctx = replace(_load(state, proposal_id, by, environ), commit=commit, push=push)
     if ctx.proposal.status == "rejected":
         return RejectionResult(ctx.proposal, already_rejected=True)
     rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
     with ctx.store.lock():
         _require_unchanged(ctx)
         record_proposal(ctx.store, rejected, "reject", at)
+    _commit_state(ctx, "reject", at, reason.strip())
     return RejectionResult(rejected, already_rejected=False)
 
 

@@ -26,6 +26,7 @@ from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import denial_rules, policy_input
 from safedeploy.domain.proposals import Proposal, release_id
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.state_commits import reconcile_message
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.records import record_incident, record_proposal
@@ -33,6 +34,7 @@ from safedeploy.usecases.records import record_incident, record_proposal
 if TYPE_CHECKING:
     from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.usecases.state_history import StateCommit
 
 CONTROL_DIR = "control-plane/state/services"
 LAST_RUN = "control-plane/state/last-reconcile.json"
@@ -48,12 +50,23 @@ class ReconcileResult:
     created_proposals: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
+    state_commit: StateCommit | None = None
 
     @property
     def exit_code(self) -> int:
         if self.errors:
             return EXIT_BAD_INPUT
         return EXIT_CANNOT_DECIDE if self.undecided else EXIT_OK
+
+    def add(self, decision: Decision, status: ServiceStatus) -> None:
+        self.decisions.append(decision)
+        if status.severity == "unknown" and any(s.no_data for s in status.slos):
+            self.undecided.append(f"{decision.service}: {status.reason}")
+        if any("cannot resolve" in n for n in decision.notes):
+            self.undecided.append(f"{decision.service}: {decision.notes[0]}")
+        if decision.incident_change == "opened" and decision.incident is not None:
+            self.created_incidents.append(decision.incident.id)
+        self.created_proposals += [p.id for p in decision.new_proposals]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +89,7 @@ class ReconcileResult:
             "created": {"incidents": self.created_incidents, "proposals": self.created_proposals},
             "errors": self.errors,
             "undecided": self.undecided,
+            "state_commit": self.state_commit.sha if self.state_commit else None,
         }
 
 
@@ -91,6 +105,8 @@ def reconcile(
     dry_run: bool = False,
     lock_timeout: float = 10.0,
     progress: Callable[[str], None] | None = None,
+    commit: bool = True,
+    push: bool = False,
 ) -> ReconcileResult:
     from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.rego_policies import RegoPolicies
@@ -100,6 +116,7 @@ def reconcile(
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.notify import notify_reconcile
     from safedeploy.usecases.slo_status import evaluate_services, select
+    from safedeploy.usecases.state_history import record_run
 
     catalog = load_catalog([state / "services"])
     services = select(catalog, names)
@@ -141,14 +158,7 @@ def reconcile(
                 policies=policies,
                 canary=canaries.get(service.name),
             )
-            result.decisions.append(decision)
-            if status.severity == "unknown" and any(s.no_data for s in status.slos):
-                result.undecided.append(f"{service.name}: {status.reason}")
-            if any("cannot resolve" in n for n in decision.notes):
-                result.undecided.append(f"{service.name}: {decision.notes[0]}")
-            if decision.incident_change == "opened" and decision.incident is not None:
-                result.created_incidents.append(decision.incident.id)
-            result.created_proposals += [p.id for p in decision.new_proposals]
+            result.add(decision, status)
             fresh.append(service_summary(service, decision, status))
             if not dry_run:
                 _apply(store, decision, status, evaluated=evaluated.get(service.name) == at)
@@ -159,6 +169,15 @@ def reconcile(
             _write_if_changed(store, LAST_RUN, _last_run(result))
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
     notify_reconcile(state, result, settings)
+    if not dry_run:
+        with store.lock():
+            result.state_commit = record_run(
+                state,
+                reconcile_message(at, result.decisions),
+                commit=commit and settings.state.commit,
+                push=push or settings.state.push,
+                remote=settings.state.remote,
+            )
     return result
 
 

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from safedeploy.adapters.settings import load_settings
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
 from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.state_commits import action_message
 from safedeploy.errors import BadInputError
 from safedeploy.usecases.records import record_incident
+from safedeploy.usecases.state_history import record_run
 
 HUMAN_EVENTS: dict[str, IncidentEvent] = {
     "acknowledge": "acknowledge",
@@ -64,7 +67,15 @@ def show_proposal(state: Path, proposal_id: str) -> Proposal:
 
 
 def transition_incident(
-    state: Path, incident_id: str, event: str, *, by: str, reason: str, at: datetime
+    state: Path,
+    incident_id: str,
+    event: str,
+    *,
+    by: str,
+    reason: str,
+    at: datetime,
+    commit: bool = True,
+    push: bool = False,
 ) -> Incident:
     if event not in HUMAN_EVENTS:
         raise BadInputError(
@@ -80,4 +91,15 @@ def transition_incident(
             raise BadInputError(f"incidents/{incident_id}.json: no such incident")
         moved = next_state(incident, HUMAN_EVENTS[event], at, by, reason)
         record_incident(store, moved, event, at)
+        settings = load_settings(state)
+        message = action_message(
+            event, incident_id, service=incident.service, by=by, at=at, detail=reason
+        )
+        record_run(
+            state,
+            message,
+            commit=commit and settings.state.commit,
+            push=push or settings.state.push,
+            remote=settings.state.remote,
+        )
     return moved
