@@ -242,3 +242,32 @@ def _seq_problem(path: Path, number: int, seq: int) -> str:
             if isinstance(later, int) and number <= later < seq:
                 return f"seq {seq} where {number} was expected: lines were reordered"
     return f"seq {seq} where {number} was expected: {seq - number} line(s) removed before it"
+
+
+def rechain(base: bytes, theirs: bytes, ours: bytes) -> bytes:
+    """Audit lines both sides appended since `base`, as one chain: theirs, then ours.
+
+    Used when two runs pushed the state concurrently. Our new entries keep their time,
+    event and data; only their sequence numbers and links are sealed anew on top of the
+    other run's tail, so no line of either history is lost and the chain still verifies.
+    """
+    if not theirs.startswith(base) or not ours.startswith(base):
+        raise BadInputError("audit log was rewritten, not appended to, since the common base")
+    merged = theirs
+    seq, prev = 0, GENESIS
+    if theirs.strip():
+        last = json.loads(theirs.rstrip(b"\n").rsplit(b"\n", 1)[-1])
+        seq, prev = int(last["seq"]), str(last["hash"])
+    for raw in ours[len(base) :].splitlines():
+        entry = AuditEntry.model_validate_json(raw)
+        seq += 1
+        line, prev = seal(
+            seq=seq,
+            at=entry.at,
+            stream=entry.stream,
+            event=entry.event,
+            data=entry.data,
+            prev=prev,
+        )
+        merged += line
+    return merged

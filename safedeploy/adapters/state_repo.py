@@ -7,7 +7,6 @@ files behind, and the next run's commit picks them up, so nothing is lost or dup
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,10 +107,12 @@ class StateRepo:
         return str(repo.head.commit.hexsha)
 
     def push(self, remote: str, verify: Callable[[], list[str]]) -> str:
-        """Push HEAD; on a concurrent push rebase onto it, verify, and push again once.
+        """Push HEAD; after a concurrent push, replay our commits on top of it, once.
 
-        `verify` re-checks the audit chain after a rebase and returns its problems; any
-        problem (or a conflict) restores the local commits and refuses the push.
+        Audit logs that both sides appended to are re-chained (theirs, then ours, sealed
+        anew); any other file both sides changed differently refuses the push. `verify`
+        checks the combined state (audit chains, one active incident per service); a
+        problem restores the local commits and refuses.
         """
         import git
 
@@ -121,29 +122,92 @@ class StateRepo:
             repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}")
             return "pushed"
         except git.GitCommandError as exc:
-            if "rejected" not in _stderr(exc) and "fetch first" not in _stderr(exc):
-                raise GitError(f"cannot push the state to {remote}: {_stderr(exc)}") from None
+            text = _stderr(exc)
+            if "rejected" not in text and "fetch first" not in text:
+                raise GitError(f"cannot push the state to {remote}: {text}") from None
         before = repo.head.commit.hexsha
         try:
-            repo.git.pull("--rebase", "--autostash", "--quiet", remote, branch)
+            repo.git.fetch("--quiet", remote, branch)
+            theirs = repo.git.rev_parse("FETCH_HEAD")
+            self._replay_onto(theirs, before)
         except git.GitCommandError as exc:
-            _abort_rebase(repo, before)
             raise GitError(
-                f"push to {remote} refused: another run pushed conflicting state "
-                f"({_stderr(exc)}); the local commit is kept, resolve by hand"
+                f"push to {remote} refused: cannot combine with the concurrent push "
+                f"({_stderr(exc)}); the local commit is kept"
             ) from None
         problems = verify()
         if problems:
             repo.git.reset("--keep", "--quiet", before)
             raise GitError(
-                f"push to {remote} refused: after rebasing, the audit chain breaks "
-                f"({problems[0]}); the local commit is kept"
+                f"push to {remote} refused: combined with the concurrent push, the state "
+                f"would be inconsistent ({problems[0]}); the local commit is kept, "
+                "resolve by hand"
             )
         try:
             repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}")
         except git.GitCommandError as exc:
+            repo.git.reset("--keep", "--quiet", before)
             raise GitError(f"cannot push the state to {remote}: {_stderr(exc)}") from None
-        return "rebased and pushed"
+        return "combined with a concurrent push and pushed"
+
+    def _replay_onto(self, theirs: str, ours: str) -> None:
+        from safedeploy.adapters.audit import rechain
+
+        repo = self.repo
+        base = repo.git.merge_base(ours, theirs)
+        mine = self._changed(base, ours)
+        other = set(self._changed(base, theirs))
+        contents: dict[str, bytes | None] = {}
+        clashes = []
+        for path in mine:
+            ours_bytes, theirs_bytes = self._blob(ours, path), self._blob(theirs, path)
+            if path not in other or ours_bytes == theirs_bytes:
+                contents[path] = ours_bytes
+            elif path.startswith("audit/") and path.endswith(".log"):
+                contents[path] = rechain(
+                    self._blob(base, path) or b"", theirs_bytes or b"", ours_bytes or b""
+                )
+            elif path in TELEMETRY:
+                # A snapshot of the latest evaluation: the next run rewrites it anyway.
+                contents[path] = ours_bytes
+            else:
+                clashes.append(path)
+        if clashes:
+            raise GitError(
+                f"the concurrent push changed the same state differently: {', '.join(clashes)}; "
+                "the local commit is kept, resolve by hand"
+            )
+        message = repo.git.log("--format=%B", f"{base}..{ours}")
+        repo.git.reset("--keep", "--quiet", theirs)
+        for path, data in contents.items():
+            target = self.root / path
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        name, email = AUTHOR
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        paths = sorted(contents)
+        repo.git.add("--all", "--", *paths)
+        repo.git.commit("--quiet", "--no-verify", "-m", message.strip(), "--", *paths, env=env)
+
+    def _changed(self, base: str, tip: str) -> list[str]:
+        out = self.repo.git.diff("--name-only", f"{base}..{tip}", "--", *MANAGED)
+        return [p for p in out.splitlines() if p]
+
+    def _blob(self, commit: str, path: str) -> bytes | None:
+        try:
+            blob = self.repo.commit(commit).tree / path
+        except KeyError:
+            return None
+        data: bytes = blob.data_stream.read()
+        return data
 
     def head_of(self, relative: str) -> str | None:
         """The last commit that touched `relative`, for permalinks."""
@@ -173,15 +237,6 @@ class StateRepo:
             if len(parts) == 4:
                 commits.append(DecisionCommit(*parts))
         return commits
-
-
-def _abort_rebase(repo: Repo, before: str) -> None:
-    import git
-
-    with contextlib.suppress(git.GitCommandError):
-        repo.git.rebase("--abort")
-    # --keep, never --hard: a human's uncommitted edits in the work tree survive.
-    repo.git.reset("--keep", "--quiet", before)
 
 
 def _stderr(exc: Exception) -> str:

@@ -32,14 +32,27 @@ def record_run(state: Path, message: str, *, commit: bool, push: bool, remote: s
             raise BadInputError(f"--push: {state} is not a Git work tree")
         return StateCommit(None, None, None)
     sha = repo.commit(message)
-    pushed = repo.push(remote, lambda: _audit_problems(state)) if push else None
+    pushed = repo.push(remote, lambda: _combined_problems(state)) if push else None
     return StateCommit(sha, pushed)
 
 
-def _audit_problems(state: Path) -> list[str]:
+def _combined_problems(state: Path) -> list[str]:
+    """What two runs' state, put together, must never be: a broken chain, two incidents."""
+    from safedeploy.adapters.store import StateStore
+    from safedeploy.domain.incidents import is_active
     from safedeploy.usecases.audit_replay import verify
 
-    return [f"audit/{r.stream}.log:{r.line}: {r.problem}" for r in verify(state) if not r.ok]
+    problems = [f"audit/{r.stream}.log:{r.line}: {r.problem}" for r in verify(state) if not r.ok]
+    active: dict[str, list[str]] = {}
+    for incident in StateStore(state).load_incidents().items:
+        if is_active(incident):
+            active.setdefault(incident.service, []).append(incident.id)
+    problems += [
+        f"two active incidents for {service}: {', '.join(ids)}"
+        for service, ids in sorted(active.items())
+        if len(ids) > 1
+    ]
+    return problems
 
 
 def history(state: Path, service: str | None) -> list[DecisionCommit]:
