@@ -8,9 +8,11 @@ serves the whole evaluation: connection setup, not Prometheus, dominates naive c
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -105,8 +107,15 @@ class PrometheusSource:
     retries: int = 2
     service_label: str = "service"
     backoff: float = 0.2
+    # The whole evaluation's budget: a Prometheus that hangs costs this, not
+    # queries x attempts x timeout.
+    deadline: float = 60.0
+    # Queries in flight at once, over as many kept-alive connections.
+    concurrency: int = 4
+    max_body: int = 64 * 1024 * 1024
     transport: httpx.BaseTransport | None = None
     requests_made: int = field(default=0, init=False)
+    _deadline_at: float = field(default=0.0, init=False, repr=False)
     # Set when a query could not even connect: the queries after it fail at once, naming
     # it, instead of each waiting through its own retries (minutes for a large catalog).
     _unreachable: str | None = field(default=None, init=False, repr=False)
@@ -122,22 +131,39 @@ class PrometheusSource:
 
         results: dict[IncreaseQuery, Measurement] = {}
         self._unreachable = None
-        with httpx.Client(
-            base_url=self.url.rstrip("/"), timeout=self.timeout, transport=self.transport
-        ) as client:
-            for batch in plan(queries, self.service_label):
-                results.update(self._answer(client, batch, at))
+        self._deadline_at = time.monotonic() + self.deadline
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+        )
+        with (
+            httpx.Client(
+                base_url=self.url.rstrip("/"),
+                timeout=self.timeout,
+                transport=self.transport,
+                limits=limits,
+            ) as client,
+            ThreadPoolExecutor(max_workers=self.concurrency) as pool,
+        ):
+            batches = plan(queries, self.service_label)
+            for answers in pool.map(lambda b: self._answer(client, b, at), batches):
+                results.update(answers)
         return results
 
     def _answer(
         self, client: httpx.Client, batch: Batch, at: datetime
     ) -> dict[IncreaseQuery, Measurement]:
         where = f"{self.url.rstrip('/')}/api/v1/query"
-        outcome = (
-            f"{where} not asked {batch.promql}: {self._unreachable} on an earlier query"
-            if self._unreachable
-            else self._query(client, batch.promql, at)
-        )
+        if self._unreachable:
+            outcome: list[_Sample] | str = (
+                f"{where} not asked {batch.promql}: {self._unreachable} on an earlier query"
+            )
+        elif time.monotonic() > self._deadline_at:
+            outcome = (
+                f"{where} not asked {batch.promql}: the evaluation's deadline of "
+                f"{self.deadline:g}s passed"
+            )
+        else:
+            outcome = self._query(client, batch.promql, at)
         if isinstance(outcome, str):
             failed = Measurement.failed(outcome)
             return {q: failed for members in batch.members.values() for q in members}
@@ -163,37 +189,64 @@ class PrometheusSource:
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
+            if time.monotonic() > self._deadline_at:
+                problem = f"{problem}; the evaluation's deadline of {self.deadline:g}s passed"
+                break
             self.requests_made += 1
             try:
-                response = client.post(
-                    "/api/v1/query", data={"query": promql, "time": f"{at.timestamp():.3f}"}
-                )
+                status, body = self._post(client, promql, at)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 problem, unreachable = f"cannot connect ({type(exc).__name__})", True
                 continue
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, _TooSlowError):
                 problem, unreachable = f"timed out after {self.timeout:g}s", False
                 continue
+            except _TooLargeError:
+                return f"{where} answered more than {self.max_body} bytes for {promql}"
             except httpx.HTTPError as exc:
                 problem, unreachable = f"cannot connect ({type(exc).__name__})", False
                 continue
             unreachable = False
-            if response.status_code in _RETRYABLE_STATUS:
-                problem = f"HTTP {response.status_code}{_api_error(response)}"
+            if status in _RETRYABLE_STATUS:
+                problem = f"HTTP {status}{_api_error(body)}"
                 continue
-            return _parse(response, where, promql)
+            return _parse(status, body, where, promql)
         if unreachable:
             self._unreachable = problem
-        return f"{where} failed for {promql}: {problem}"
+        return f"{where} failed for {promql}: {problem.lstrip('; ')}"
+
+    def _post(self, client: httpx.Client, promql: str, at: datetime) -> tuple[int, bytes]:
+        """One request whose whole answer must arrive within the timeout: httpx's own
+        timeouts apply per read, so a body trickled a byte at a time would never end."""
+        started = time.monotonic()
+        data = {"query": promql, "time": f"{at.timestamp():.3f}"}
+        with client.stream("POST", "/api/v1/query", data=data) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise _TooLargeError
+                if time.monotonic() - started > self.timeout:
+                    raise _TooSlowError
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
 
 
-def _parse(response: httpx.Response, where: str, promql: str) -> list[_Sample] | str:
+class _TooSlowError(Exception):
+    pass
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+def _parse(status: int, content: bytes, where: str, promql: str) -> list[_Sample] | str:
     try:
-        body = _Response.model_validate_json(response.content)
+        body = _Response.model_validate_json(content)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        status = response.status_code
         return f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}"
     if body.status != "success" or body.data is None:
         kind = body.errorType or "error"
@@ -201,9 +254,9 @@ def _parse(response: httpx.Response, where: str, promql: str) -> list[_Sample] |
     return body.data.result
 
 
-def _api_error(response: httpx.Response) -> str:
+def _api_error(content: bytes) -> str:
     try:
-        data: Any = response.json()
+        data: Any = json.loads(content)
     except ValueError:
         return ""
     if isinstance(data, dict) and isinstance(data.get("error"), str):

@@ -26,6 +26,7 @@ class PrometheusSettings(_Section):
     url: str | None = None
     timeout: float = Field(default=10.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
+    deadline: float = Field(default=60.0, gt=0, description="Seconds for one whole evaluation.")
     service_label: str = "service"
     metrics_file: str | None = Field(
         default=None, description="OpenMetrics history for the embedded source."

@@ -18,6 +18,7 @@ def open_source(settings: Settings, state: Path) -> MetricsSource:
             url=config.url,
             timeout=config.timeout,
             retries=config.retries,
+            deadline=config.deadline,
             service_label=config.service_label,
         )
     if config.metrics_file:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -227,6 +228,7 @@ class Reply:
     body: bytes = b""
     delay: float = 0.0  # before anything is sent
     pause: float = 0.0  # between the first half of the body and the rest
+    trickle: float = 0.0  # between every byte of the body
 
 
 def vector(*samples: tuple[dict[str, str], str], result_type: str = "vector") -> bytes:
@@ -270,6 +272,13 @@ def fault_server() -> Iterator[FaultServer]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
+            if reply.trickle:
+                for byte in reply.body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    if stopping.wait(reply.trickle):
+                        return
+                return
             half = len(reply.body) // 2
             self.wfile.write(reply.body[:half])
             self.wfile.flush()
@@ -357,6 +366,35 @@ def test_slow_body(fault_server: FaultServer) -> None:
     measurement = one(source)
     assert measurement.status == "failed"
     assert_names_url_and_query(measurement, fault_server.url, "timed out after 0.3s")
+
+
+def test_body_trickled_under_the_read_timeout_still_times_out(
+    fault_server: FaultServer,
+) -> None:
+    # Every byte arrives well within httpx's per-read timeout; the whole answer does not.
+    fault_server.answer(Reply(body=vector(({"service": "checkout"}, "5")), trickle=0.05))
+    source = source_for(fault_server.url, timeout=0.5, retries=0)
+    started = time.monotonic()
+    measurement = one(source)
+    assert time.monotonic() - started < 2.0
+    assert measurement.status == "failed"
+    assert_names_url_and_query(measurement, fault_server.url, "timed out after 0.5s")
+
+
+def test_a_hanging_prometheus_costs_the_deadline_not_every_query(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    fault_server.answer(Reply(body=vector(), delay=30.0))
+    source = PrometheusSource(fault_server.url, timeout=0.5, retries=2, deadline=1.5)
+    started = time.monotonic()
+    statuses = evaluate_services(catalog(tmp_path, "a", "b"), source, AT)
+    elapsed = time.monotonic() - started
+    # 32 queries x 3 attempts x 0.5 s would be 48 s; the deadline stops it near 1.5 s.
+    assert elapsed < 5.0, elapsed
+    reasons = [s.reason for st in statuses for s in st.slos]
+    assert all(s.severity == "unknown" for st in statuses for s in st.slos)
+    assert any("deadline of 1.5s passed" in r for r in reasons), reasons
+    assert len(fault_server.queries) < 32
 
 
 def test_error_then_success_is_retried(fault_server: FaultServer) -> None:
@@ -490,8 +528,9 @@ def test_refused_connection_makes_every_slo_unknown_without_waiting(tmp_path: Pa
     for slo in (s for st in statuses for s in st.slos):
         assert f"{url}/api/v1/query" in slo.reason and "cannot connect" in slo.reason
         assert "sum by (service) (increase(" in slo.reason
-    # The first query used its retries; the 31 others were not sent to a closed port.
-    assert source.requests_made == 3
+    # The first queries in flight used their retries; the rest were not sent to a closed
+    # port: the count is bounded by the concurrency, not by the 32 queries.
+    assert source.requests_made <= 3 * source.concurrency
 
 
 def test_a_series_missing_for_one_service_only(fault_server: FaultServer, tmp_path: Path) -> None:
