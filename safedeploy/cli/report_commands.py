@@ -36,7 +36,10 @@ def report(
     elif fmt is Format.markdown:
         views.emit(views.report_markdown(found), out)
     else:
-        views.emit(views.report_table(found), out)
+        from safedeploy.adapters.terminal import stdout
+
+        width = views.MAX_FILE_WIDTH if out is not None else stdout().width
+        views.emit(views.report_table(found, width), out)
 
 
 def explain(

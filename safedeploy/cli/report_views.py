@@ -87,7 +87,13 @@ def report_json(report: Report) -> str:
     return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
-def report_table(report: Report) -> RenderableType:
+WIDE = 150
+
+
+def report_table(report: Report, width: int = MAX_FILE_WIDTH) -> RenderableType:
+    """Every SLO with its burn rates when there is room; one line a service when not."""
+    if width < WIDE:
+        return _compact_table(report)
     counts = _counts(report)
     title = f"{len(report.services)} services at {_when(report.at)}: {counts}"
     table = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, title_justify="left")
@@ -99,7 +105,11 @@ def report_table(report: Report) -> RenderableType:
         table.add_column(name, no_wrap=True)
     for service in report.services:
         table.add_row(*_service_cells(service))
-    reasons = [
+    return Group(table, *_decision_reasons(report))
+
+
+def _decision_reasons(report: Report) -> list[Text]:
+    return [
         Text.assemble(
             (f"{service.service} ", "bold"),
             (service.decision, DECISION_STYLE[service.decision]),
@@ -108,7 +118,23 @@ def report_table(report: Report) -> RenderableType:
         for service in report.services
         if service.decision != "GREEN"
     ]
-    return Group(table, *reasons)
+
+
+def _compact_table(report: Report) -> RenderableType:
+    title = f"{len(report.services)} services at {_when(report.at)}: {_counts(report)}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    for name in ("service", "release", "severity", "budget left", "incident", "open"):
+        table.add_column(name, no_wrap=name != "incident", overflow="fold")
+    for service in report.services:
+        table.add_row(
+            service.service,
+            Text(service.decision, style=DECISION_STYLE[service.decision]),
+            Text(service.severity, style=SEVERITY_STYLE.get(service.severity, "")),
+            budget_bar(service.budget_remaining, width=6),
+            f"{service.incident} ({service.incident_state})" if service.incident else "-",
+            str(sum(1 for p in service.proposal_details if p.status in ("proposed", "failed"))),
+        )
+    return Group(table, *_decision_reasons(report))
 
 
 def _service_cells(service: ReportService) -> list[RenderableType]:
