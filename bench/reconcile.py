@@ -11,7 +11,6 @@ max RSS). Run: `python bench/reconcile.py [--services N] [--audit-lines N]`.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -124,22 +123,31 @@ def in_process(state: Path, at: datetime) -> Callable[[], ReconcileResult]:
     return run
 
 
+# A forked child starts with its parent's resident pages, so the child's max RSS is taken by
+# a small launcher process rather than by this one, which holds the whole fixture.
+LAUNCHER = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(done.stdout)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"maxrss {peak} {done.returncode}")
+"""
+
+
 def command(state: Path, at: datetime) -> tuple[float, float, int]:
     """Wall seconds, max RSS in MB and exit code of the real command."""
     exe = str(Path(sys.executable).with_name("safedeploy"))
+    argv = [exe, "--state", str(state), "reconcile", "--at", at.strftime("%Y-%m-%dT%H:%M:%SZ")]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [exe, "--state", str(state), "reconcile", "--at", at.strftime("%Y-%m-%dT%H:%M:%SZ")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *argv], capture_output=True, text=True, check=True
     )
-    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    out = process.stdout.read().decode() if process.stdout else ""
-    summary = [line for line in out.splitlines() if line.startswith("reconcile ")]
+    lines = done.stdout.splitlines()
+    _, peak, code = lines[-1].split()
+    summary = [line for line in lines if line.startswith("reconcile ")]
     print(f"  {summary[-1] if summary else '(no summary line)'}")
-    return elapsed, usage.ru_maxrss / 1024, process.returncode
+    return elapsed, int(peak) / 1024, int(code)
 
 
 def phases(state: Path, at: datetime) -> None:
