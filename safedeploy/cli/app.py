@@ -337,6 +337,11 @@ def demo(
     printer.finish(run_demo(target, printer))
 
 
+from safedeploy.cli import simulate_commands  # noqa: E402
+
+simulate_commands.register(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the one place that maps errors to exit codes."""
     from safedeploy.adapters.terminal import print_error
