@@ -11,11 +11,12 @@ from rich.syntax import Syntax
 
 from safedeploy.adapters.terminal import stdout
 from safedeploy.cli.reconcile_views import render_reconcile
-from safedeploy.cli.state_views import incidents_table, proposals_table
+from safedeploy.cli.state_views import proposals_table
 from safedeploy.cli.views import catalog_summary
 from safedeploy.domain.catalog import Catalog
 from safedeploy.usecases.demo import Step
 from safedeploy.usecases.reconcile import ReconcileResult
+from safedeploy.usecases.state_queries import listing
 
 
 class DemoPrinter:
@@ -47,10 +48,11 @@ class DemoPrinter:
             if diff:
                 console.print(Syntax(diff, "diff", word_wrap=True))
         elif isinstance(payload, Path):
-            from safedeploy.usecases.state_queries import listing
+            from safedeploy.cli.report_views import report_table
+            from safedeploy.usecases.report import report
 
+            console.print(report_table(report(payload), console.width))
             found = listing(payload)
-            incidents_table(found.incidents, found.errors, as_json=False)
             proposals_table(found.proposals, found.errors, as_json=False)
 
     def finish(self, directory: Path) -> None:
@@ -60,7 +62,7 @@ class DemoPrinter:
             Rule(f"done in {elapsed:.1f} s; the state directory is {directory}", align="left")
         )
         self.console.print(
-            f"Look around: safedeploy --state {directory} incidents list | "
-            f"proposals list | audit verify | replay --check",
+            f"Look around: safedeploy --state {directory} report | explain <id> | "
+            f"incidents list | proposals list | audit verify | replay --check",
             soft_wrap=True,
         )

@@ -23,20 +23,23 @@ def incidents_table(incidents: Sequence[Incident], errors: Sequence[str], *, as_
     if as_json:
         print_json([i.model_dump(mode="json") for i in incidents])
         return
+    console = stdout()
     table = Table(show_edge=False, pad_edge=False, title=f"{len(incidents)} incidents")
-    for column in ("incident", "service", "state", "severity", "opened", "updated", "SLOs"):
-        table.add_column(column)
+    wide = console.width >= 120
+    columns = ["incident", "state", "severity", "opened"] + (["updated", "SLOs"] if wide else [])
+    for column in columns:
+        table.add_column(column, no_wrap=column != "SLOs")
     for i in incidents:
-        table.add_row(
+        cells: list[str | Text] = [
             i.id,
-            i.service,
             i.state,
             Text(i.severity, style=SEVERITY_STYLE.get(i.severity, "")),
             format_instant(i.opened_at),
-            format_instant(i.updated_at),
-            ", ".join(i.slos),
-        )
-    stdout().print(table)
+        ]
+        if wide:
+            cells += [format_instant(i.updated_at), ", ".join(i.slos)]
+        table.add_row(*cells)
+    console.print(table)
 
 
 def incident_detail(incident: Incident, *, as_json: bool) -> None:
@@ -74,12 +77,19 @@ def proposals_table(proposals: Sequence[Proposal], errors: Sequence[str], *, as_
     if as_json:
         print_json([p.model_dump(mode="json") for p in proposals])
         return
+    console = stdout()
     table = Table(show_edge=False, pad_edge=False, title=f"{len(proposals)} proposals")
-    for column in ("proposal", "kind", "status", "service", "change", "rule"):
-        table.add_column(column, overflow="fold")
+    # The id already names the service and the kind; the rule needs room on a wide terminal.
+    wide = console.width >= 150
+    columns = ("proposal", "status", "change", "rule") if wide else ("proposal", "status", "change")
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("proposal", "status"), overflow="fold")
     for p in proposals:
-        table.add_row(p.id, p.kind, p.status, p.service, change_text(p), p.rule)
-    stdout().print(table)
+        cells = [p.id, p.status, change_text(p)]
+        if wide:
+            cells.append(p.rule)
+        table.add_row(*cells)
+    console.print(table)
 
 
 def change_text(proposal: Proposal) -> str:

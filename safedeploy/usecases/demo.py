@@ -121,8 +121,10 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     show(
         Step(
             7,
-            "Where things stand",
-            "The incident is mitigated; the freeze and the release decision follow the budget.",
+            "Where things stand: safedeploy report",
+            "The incident is mitigated by the approved rollback; promotion stays blocked "
+            "while the burn rates are over the policy's limit. The block-promotion proposal "
+            "waits for a human.",
             directory,
         )
     )
