@@ -22,6 +22,7 @@ from typing import BinaryIO, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
+from safedeploy.adapters import faults
 from safedeploy.domain.incidents import UtcDatetime
 from safedeploy.errors import BadInputError
 
@@ -135,6 +136,7 @@ class AuditLog:
             size = f.seek(0, os.SEEK_END)
             seq, prev = self._next_link(stream, f, size) if size else (1, GENESIS)
             line, _ = seal(seq=seq, at=at, stream=stream, event=event, data=data, prev=prev)
+            faults.step(f"audit {stream}")
             f.write(line)
             f.flush()
             os.fsync(f.fileno())

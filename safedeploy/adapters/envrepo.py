@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from safedeploy.adapters import faults
 from safedeploy.errors import BadInputError, GitError
 
 if TYPE_CHECKING:
@@ -273,6 +274,7 @@ class EnvRepo:
         import git
 
         repo = self._ready()
+        faults.step(f"push {branch}")
         try:
             repo.git.push(
                 "origin",

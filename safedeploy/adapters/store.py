@@ -21,6 +21,7 @@ from typing import Final, Generic, TypeVar
 import filelock
 from pydantic import BaseModel, ValidationError
 
+from safedeploy.adapters import faults
 from safedeploy.adapters.audit import AuditEntry, AuditLog, Stream
 from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
@@ -54,6 +55,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        faults.step(f"write {path.name}")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
