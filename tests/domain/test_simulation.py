@@ -166,6 +166,17 @@ def test_scoring_by_example() -> None:
     assert found.misses == (window(200, 10),)
 
 
+def test_both_ends_of_a_window_belong_to_it() -> None:
+    at_start = score("checkout", [incident(10)], [window(10, 5)], start=T0, end=T0 + 60 * MINUTE)
+    assert at_start.detection_seconds == (0.0,) and at_start.false_positives == ()
+    at_end = score("checkout", [incident(15)], [window(10, 5)], start=T0, end=T0 + 60 * MINUTE)
+    assert at_end.detection_seconds == (300.0,) and at_end.false_positives == ()
+
+
+def inside(one: SimulatedIncident, labelled: LabelledWindow) -> bool:
+    return labelled.start <= one.opened_at <= labelled.end
+
+
 RANGE_END = 24 * 60
 minutes = st.integers(min_value=-120, max_value=RANGE_END + 120)
 incidents_st = st.lists(st.builds(incident, minutes), max_size=8, unique_by=lambda i: i.id)
@@ -195,16 +206,16 @@ def test_scoring_properties(
                 <= detection.seconds
                 <= (detection.window.end - detection.window.start).total_seconds()
             )
-        opened_inside = [i for i in incidents if detection.window.holds(i.opened_at)]
+        opened_inside = [i for i in incidents if inside(i, detection.window)]
         assert (detection.outcome == "detected") == bool(opened_inside)
         if detection.outcome == "detected":
             first = min(opened_inside, key=lambda i: i.opened_at)
             assert detection.incident == first.id
     for one in incidents:
-        inside = any(w.holds(one.opened_at) for w in mine)
+        in_any = any(inside(one, w) for w in mine)
         # An incident inside a window is never a false positive, and one outside every
         # window of its service always is.
-        assert (one.id in found.false_positives) == (not inside)
+        assert (one.id in found.false_positives) == (not in_any)
     # Every window is detected, missed or out of range; only windows of this service count.
     outcomes = [d.outcome for d in found.windows]
     assert len(found.misses) == outcomes.count("missed")
