@@ -94,9 +94,20 @@ def _progress(*, enabled: bool) -> Iterator[Progress | None]:
     if not enabled or not console.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("replaying", total=None)
 
@@ -189,7 +200,7 @@ def render(result: SimulationResult) -> None:
             str(len(found.incidents)),
             f"{detected}/{scored}",
             ", ".join(_duration(s) for s in found.detection_seconds) or "-",
-            ", ".join(found.false_positives) or "0",
+            str(len(found.false_positives)),
             str(len(found.misses)),
         )
     console.print()

@@ -138,6 +138,9 @@ def test_yaml_labels_and_the_summary_table(
     rows = {line.split()[1]: line.split()[1:] for line in result.stdout.splitlines() if "│" in line}
     assert rows["checkout"][2:5:2] == ["1", "1/1"]
     assert rows["search"][2:5:2] == ["0", "0/1"]
+    # False positives and misses, as counts.
+    assert rows["checkout"][8:11:2] == ["0", "0"]
+    assert rows["search"][8:11:2] == ["0", "1"]
     # No progress bar and no escape codes when stderr is not a terminal.
     assert result.stderr == ""
 
