@@ -159,6 +159,22 @@ class AuditLog:
                 f"{self._display(stream)}: last line is not an audit entry ({exc}); run verify"
             ) from exc
 
+    def last(self, stream: Stream) -> AuditEntry | None:
+        """The stream's final entry, read from the end; None when it is empty or torn."""
+        path = self.path(stream)
+        try:
+            with open(path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                line = _last_line(f, size) if size else b""
+        except FileNotFoundError:
+            return None
+        if not line.endswith(b"\n"):
+            return None
+        try:
+            return AuditEntry.model_validate_json(line)
+        except ValidationError:
+            return None
+
     def entries(self, stream: Stream) -> Iterator[AuditEntry]:
         """Every entry in order, for replay. Parses, but does not check the chain."""
         path = self.path(stream)

@@ -40,7 +40,7 @@ from safedeploy.errors import (
     IllegalTransitionError,
     NotAuthorizedError,
 )
-from safedeploy.usecases.records import record_incident, record_proposal
+from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
     from safedeploy.adapters.envrepo import EnvRepo
@@ -319,6 +319,7 @@ def reject(
         return RejectionResult(ctx.proposal, already_rejected=True)
     rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
     with ctx.store.lock():
+        roll_forward(ctx.store)
         _require_unchanged(ctx)
         record_proposal(ctx.store, rejected, "reject", at)
     _commit_state(ctx, "reject", at, reason.strip())
@@ -443,11 +444,14 @@ def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> App
     if incident is not None and incident.state in _MITIGABLE:
         incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
     with ctx.store.lock():
+        roll_forward(ctx.store)
         _require_unchanged(ctx)
-        record_proposal(ctx.store, approved, "approve", at)
+        # The proposal last: once it reads approved, a rerun does nothing more, so the
+        # record and the incident must already be there if this run is killed.
+        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
         if incident is not None:
             record_incident(ctx.store, incident, "mitigate", at)
-        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
+        record_proposal(ctx.store, approved, "approve", at)
     return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
 
 
@@ -456,6 +460,7 @@ def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
     reason = f"approval failed at {record.remote}"
     failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
     with ctx.store.lock():
+        roll_forward(ctx.store)
         _require_unchanged(ctx)
-        record_proposal(ctx.store, failed, "fail", record.at)
         ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
+        record_proposal(ctx.store, failed, "fail", record.at)

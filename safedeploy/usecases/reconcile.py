@@ -29,7 +29,7 @@ from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.state_commits import reconcile_message
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
-from safedeploy.usecases.records import record_incident, record_proposal
+from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
     from safedeploy.adapters.rego_policies import RegoPolicies
@@ -132,6 +132,8 @@ def reconcile(
     result = ReconcileResult(at=at, dry_run=dry_run)
     # A dry run only reads, and must not leave even the lock file behind.
     with nullcontext() if dry_run else store.lock():
+        if not dry_run:
+            roll_forward(store)
         incidents = store.load_incidents()
         proposals = store.load_proposals()
         broken = _broken_services(store, services, incidents.items, proposals.items)

@@ -8,11 +8,16 @@ proposal carries the whole proposal, so `replay` rebuilds both folders exactly.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from safedeploy.adapters.audit import Stream
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.proposals import Proposal
+from safedeploy.errors import BadInputError
 
 
 def record_incident(store: StateStore, incident: Incident, event: str, at: datetime) -> None:
@@ -41,6 +46,44 @@ def record_proposal(store: StateStore, proposal: Proposal, event: str, at: datet
         at,
     )
     store.write_proposal(proposal)
+
+
+def roll_forward(store: StateStore) -> list[Path]:
+    """Finish a change a killed run logged but did not write; call it under the lock.
+
+    Each change appends its line before it writes its file, so a run killed in between
+    leaves exactly one file behind the log: the one named by the last line of its stream.
+    That file is written here when it is missing or its transitions are a strict prefix of
+    the logged ones. Without this, the next run would decide from the stale file and, an
+    instant later, open a second incident for the service or lose the approval.
+    """
+    written: list[Path] = []
+    try:
+        incident = _logged(store, "incidents", "incident")
+        if incident is not None:
+            found = Incident.model_validate(incident)
+            if _behind(store.get_incident(found.id), found):
+                written.append(store.write_incident(found))
+        proposal = _logged(store, "governance", "proposal")
+        if proposal is not None:
+            logged = Proposal.model_validate(proposal)
+            if _behind(store.get_proposal(logged.id), logged):
+                written.append(store.write_proposal(logged))
+    except (BadInputError, ValidationError):
+        pass  # a broken file or line is reported by the run's own loading and by verify
+    return written
+
+
+def _logged(store: StateStore, stream: Stream, key: str) -> dict[str, Any] | None:
+    entry = store.audit_log.last(stream)
+    return snapshot_of(entry.data, key) if entry is not None else None
+
+
+def _behind(on_disk: Incident | Proposal | None, logged: Incident | Proposal) -> bool:
+    if on_disk is None:
+        return True
+    done = on_disk.transitions
+    return len(done) < len(logged.transitions) and logged.transitions[: len(done)] == done
 
 
 def snapshot_of(data: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
 from safedeploy.errors import BadInputError
-from safedeploy.usecases.records import record_incident
+from safedeploy.usecases.records import record_incident, roll_forward
 from safedeploy.usecases.state_history import record_run
 
 HUMAN_EVENTS: dict[str, IncidentEvent] = {
@@ -86,6 +86,7 @@ def transition_incident(
     check_id(incident_id, "incident id")
     store = StateStore(state)
     with store.lock():
+        roll_forward(store)
         incident = store.get_incident(incident_id)
         if incident is None:
             raise BadInputError(f"incidents/{incident_id}.json: no such incident")
