@@ -276,7 +276,7 @@ SPEC_PARTS: dict[str, type[BaseModel]] = {
     "rollback": Rollback,
 }
 FILE_SUFFIXES = {"py", "md", "yaml", "yml", "json", "toml", "log", "rego"}
-DOTTED = re.compile(r"^(?:spec\.)?([a-z_]+)\.([a-z_]+)$")
+DOTTED = re.compile(r"^(?:spec\.)?([a-z_]+)\.([a-z_]+)(?:\s*=.*)?$")
 
 
 def test_configuration_keys_and_service_fields_in_the_docs_exist() -> None:
