@@ -7,6 +7,7 @@ converted here, with the line of the offending key, so a user never sees a trace
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -95,7 +96,16 @@ def _display(path: Path) -> str:
 
 
 def _load_one(file: Path) -> tuple[models.Service, dict[PathKey, int]]:
-    data, lines = parse_yaml_file(file)
+    text = _read_text(file)
+    fast = _fast_data(text)
+    if fast is not None:
+        # The common case, a valid file, needs no line numbers: only a failure pays for
+        # the round-trip parse that knows where every key is.
+        try:
+            return models.Service.model_validate(fast), {}
+        except ValidationError:
+            pass
+    data, lines = _parse_text(text)
     try:
         return models.Service.model_validate(data), lines
     except ValidationError as exc:
@@ -105,8 +115,36 @@ def _load_one(file: Path) -> tuple[models.Service, dict[PathKey, int]]:
         ) from None
 
 
+def _fast_data(text: str) -> dict[str, Any] | None:
+    """The document through the C parser when it is there; None on any doubt."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        documents = list(_safe_yaml().load_all(text))
+    except (YAMLError, RecursionError, ValueError):
+        return None
+    if len(documents) != 1:
+        return None
+    try:
+        data = _plain(documents[0], (), {}, [MAX_NODES])
+    except _ViolationError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@functools.cache
+def _safe_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")
+
+
 def parse_yaml_file(file: Path) -> tuple[Any, dict[PathKey, int]]:
     """Plain data from one YAML document plus the line of every key and item."""
+    return _parse_text(_read_text(file))
+
+
+def _read_text(file: Path) -> str:
     raw = _read_bytes(file)
     try:
         text = raw.decode("utf-8")
@@ -115,6 +153,10 @@ def parse_yaml_file(file: Path) -> tuple[Any, dict[PathKey, int]]:
         raise _ViolationError(line, "(file)", f"not valid UTF-8 (byte {exc.start})") from None
     if not text.strip():
         raise _ViolationError(1, "(file)", "the file is empty")
+    return text
+
+
+def _parse_text(text: str) -> tuple[Any, dict[PathKey, int]]:
     document = _compose(text)
     lines: dict[PathKey, int] = {}
     budget = [MAX_NODES]
