@@ -33,7 +33,13 @@ def approve(
     from safedeploy.usecases.approval import approve as run
 
     result = run(
-        state_dir(ctx), proposal, by, datetime.now(UTC), os.environ, commit=not no_commit, push=push
+        state_dir(ctx),
+        proposal,
+        by,
+        datetime.now(UTC).replace(microsecond=0),
+        os.environ,
+        commit=not no_commit,
+        push=push,
     )
     if as_json:
         print_json(result.as_json())
@@ -76,7 +82,7 @@ def reject(
         state_dir(ctx),
         proposal,
         by,
-        datetime.now(UTC),
+        datetime.now(UTC).replace(microsecond=0),
         os.environ,
         reason=reason,
         commit=not no_commit,
