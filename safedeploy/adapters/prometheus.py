@@ -8,6 +8,7 @@ serves the whole evaluation: connection setup, not Prometheus, dominates naive c
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -61,6 +62,12 @@ class Batch:
     members: Mapping[str | None, tuple[IncreaseQuery, ...]]
 
 
+@functools.lru_cache(maxsize=65_536)
+def _layout(selector: Selector, service_label: str) -> Selector:
+    """The selector without its service matcher; the same few selectors recur per window."""
+    return selector.without(service_label)
+
+
 def plan(queries: Sequence[IncreaseQuery], service_label: str) -> list[Batch]:
     """Group queries that differ only in the service label's value into one query each."""
     groups: dict[tuple[int, Selector], dict[str, list[IncreaseQuery]]] = {}
@@ -70,7 +77,7 @@ def plan(queries: Sequence[IncreaseQuery], service_label: str) -> list[Batch]:
         if value is None:
             single.append(query)
             continue
-        key = (query.window, query.selector.without(service_label))
+        key = (query.window, _layout(query.selector, service_label))
         groups.setdefault(key, {}).setdefault(value, []).append(query)
     batches: list[Batch] = []
     for (window, layout), by_value in groups.items():

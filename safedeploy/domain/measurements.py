@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +18,13 @@ class IncreaseQuery(BaseModel):
 
     selector: Selector
     window: int  # seconds
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.selector, self.window))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class Measurement(BaseModel):

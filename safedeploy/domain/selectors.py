@@ -8,6 +8,7 @@ with escaping, so the only PromQL safedeploy ever sends is PromQL it built itsel
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
@@ -30,6 +31,15 @@ class Matcher(BaseModel):
     op: Operator
     value: str
 
+    # Selectors are dictionary keys thousands of times per evaluation; pydantic's own hash
+    # walks every field each time. Never model_copy these: the cache would travel along.
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.label, self.op, self.value))
+
+    def __hash__(self) -> int:
+        return self._hash
+
     def render(self) -> str:
         return f'{self.label}{self.op}"{escape_label_value(self.value)}"'
 
@@ -39,6 +49,13 @@ class Selector(BaseModel):
 
     metric: str
     matchers: tuple[Matcher, ...] = ()
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.metric, self.matchers))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def render(self, extra: tuple[Matcher, ...] = (), metric: str | None = None) -> str:
         parts = [m.render() for m in (*self.matchers, *extra)]
@@ -52,8 +69,8 @@ class Selector(BaseModel):
         return None
 
     def without(self, label: str) -> Selector:
-        return self.model_copy(
-            update={"matchers": tuple(m for m in self.matchers if m.label != label)}
+        return Selector(
+            metric=self.metric, matchers=tuple(m for m in self.matchers if m.label != label)
         )
 
 
