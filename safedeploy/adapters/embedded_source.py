@@ -11,16 +11,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from safedeploy.adapters.openmetrics import Matcher, SeriesStore, load_openmetrics
-from safedeploy.domain.increase import increase
+from safedeploy.adapters.openmetrics import Matcher, Series, SeriesStore, load_openmetrics
+from safedeploy.domain.increase import increase_indexed, reset_counts
 from safedeploy.domain.measurements import IncreaseQuery, Measurement
 from safedeploy.domain.selectors import Selector
 
 
 class EmbeddedSource:
+    """Answers from one loaded file; selections and their reset counts are kept, so many
+    evaluations over the same file (a replay, a demo) pay for them once."""
+
     def __init__(self, store: SeriesStore, description: str) -> None:
         self._store = store
         self.description = description
+        self._selected: dict[Selector, list[tuple[Series, list[int]]]] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> EmbeddedSource:
@@ -33,12 +37,21 @@ class EmbeddedSource:
         return {q: self._increase(q.selector, end - q.window, end) for q in queries}
 
     def _increase(self, selector: Selector, start: float, end: float) -> Measurement:
-        matchers = [Matcher.of(m.label, m.op, m.value) for m in selector.matchers]
         total: float | None = None
-        for series in self._store.select(selector.metric, matchers):
-            value = increase(series.times, series.values, start, end)
+        for series, resets in self._select(selector):
+            value = increase_indexed(series.times, series.values, resets, start, end)
             if value is not None:
                 total = value if total is None else total + value
         if total is None:
             return Measurement.empty()
         return Measurement.of(total)
+
+    def _select(self, selector: Selector) -> list[tuple[Series, list[int]]]:
+        found = self._selected.get(selector)
+        if found is None:
+            matchers = [Matcher.of(m.label, m.op, m.value) for m in selector.matchers]
+            found = [
+                (s, reset_counts(s.values)) for s in self._store.select(selector.metric, matchers)
+            ]
+            self._selected[selector] = found
+        return found

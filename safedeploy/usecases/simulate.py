@@ -8,18 +8,14 @@ would have opened against labelled windows. Nothing is written anywhere.
 from __future__ import annotations
 
 import time
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from safedeploy.domain.increase import delta, increase
-from safedeploy.domain.measurements import IncreaseQuery, Measurement
-from safedeploy.domain.selectors import Selector
 from safedeploy.domain.simulation import (
     LabelledWindow,
     ServiceReplay,
@@ -29,9 +25,6 @@ from safedeploy.domain.simulation import (
     score,
 )
 from safedeploy.errors import BadInputError
-
-if TYPE_CHECKING:
-    from safedeploy.adapters.openmetrics import Series, SeriesStore
 
 Progress = Callable[[int, int], None]
 
@@ -59,7 +52,7 @@ def simulate(
     progress: Progress | None = None,
 ) -> SimulationResult:
     from safedeploy.adapters.catalog_files import load_catalog
-    from safedeploy.adapters.openmetrics import load_openmetrics
+    from safedeploy.adapters.embedded_source import EmbeddedSource
     from safedeploy.usecases.slo_status import evaluate_services, select
 
     if end <= start:
@@ -70,7 +63,7 @@ def simulate(
     services = select(catalog, names)
     windows = load_labels(labels, {s.name for s in catalog.services}) if labels else ()
     began = time.perf_counter()
-    source = ReplaySource(load_openmetrics(metrics), f"embedded metrics from {metrics}")
+    source = EmbeddedSource.from_file(metrics)
     replays = {s.name: ServiceReplay.start(s.name) for s in services}
     steps = instants(start, end, step)
     for done, at in enumerate(steps, start=1):
@@ -136,72 +129,3 @@ def _read_document(path: Path) -> Any:
     if not isinstance(data, list):
         raise BadInputError(f"{path}: expected a list of {{service, start, end, note}}")
     return data
-
-
-class ReplaySource:
-    """The embedded source's answers, for many instants over one loaded file.
-
-    A replay asks for the 30-day budget window at every step; each answer is the counter's
-    Prometheus `increase()`, whose reset correction walks every sample in the window. Where
-    the range holds no counter reset and the zero-point limit cannot apply, `increase()`
-    equals `delta()` bit for bit, and the reset check is a lookup in a prefix count built
-    once per series. Everywhere else `increase()` itself answers.
-    """
-
-    def __init__(self, store: SeriesStore, description: str) -> None:
-        self._store = store
-        self.description = description
-        self._selected: dict[Selector, list[tuple[Series, list[int]]]] = {}
-
-    def increases(
-        self, queries: Sequence[IncreaseQuery], at: datetime
-    ) -> Mapping[IncreaseQuery, Measurement]:
-        end = at.timestamp()
-        return {q: self._sum(q.selector, end - q.window, end) for q in queries}
-
-    def _sum(self, selector: Selector, start: float, end: float) -> Measurement:
-        total: float | None = None
-        for series, resets in self._select(selector):
-            value = _increase(series.times, series.values, resets, start, end)
-            if value is not None:
-                total = value if total is None else total + value
-        return Measurement.empty() if total is None else Measurement.of(total)
-
-    def _select(self, selector: Selector) -> list[tuple[Series, list[int]]]:
-        from safedeploy.adapters.openmetrics import Matcher
-
-        found = self._selected.get(selector)
-        if found is None:
-            matchers = [Matcher.of(m.label, m.op, m.value) for m in selector.matchers]
-            found = [
-                (s, reset_counts(s.values)) for s in self._store.select(selector.metric, matchers)
-            ]
-            self._selected[selector] = found
-        return found
-
-
-def reset_counts(values: Sequence[float]) -> list[int]:
-    """`counts[i]`: how many drops (counter resets) occur at indices 1..i."""
-    counts = [0] * len(values)
-    for index in range(1, len(values)):
-        counts[index] = counts[index - 1] + (values[index] < values[index - 1])
-    return counts
-
-
-def _increase(
-    times: Sequence[float],
-    values: Sequence[float],
-    resets: Sequence[int],
-    start: float,
-    end: float,
-) -> float | None:
-    first = bisect_left(times, start)
-    last = bisect_right(times, end) - 1
-    if last <= first or resets[last] != resets[first]:
-        return increase(times, values, start, end)
-    rise = values[last] - values[first]
-    if rise > 0 and values[first] >= 0:
-        to_zero = (times[last] - times[first]) * (values[first] / rise)
-        if to_zero < times[first] - start:
-            return increase(times, values, start, end)
-    return delta(times, values, start, end)

@@ -5,22 +5,15 @@ happened is a miss, bad input exits 2 on one line, and nothing is written."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from safedeploy.adapters.embedded_source import EmbeddedSource
-from safedeploy.adapters.openmetrics import parse_openmetrics
 from safedeploy.adapters.state_layout import example_services
 from safedeploy.demo import story
 from safedeploy.domain.instants import format_instant
-from safedeploy.domain.measurements import IncreaseQuery
-from safedeploy.domain.selectors import parse_selector
-from safedeploy.usecases.simulate import ReplaySource
 from testing.cli import Runner, tree_snapshot
 
 DAY_BEFORE = format_instant(story.END - timedelta(days=1))
@@ -202,33 +195,3 @@ def test_a_labels_file_that_is_not_a_list_is_refused(
     assert result.code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"{path}: ")
-
-
-# The replay's source answers exactly as the embedded source: same counter, same window.
-T0 = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
-steps = st.lists(
-    st.one_of(st.integers(min_value=0, max_value=50), st.just(-1)), min_size=1, max_size=60
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    steps,
-    st.integers(min_value=0, max_value=1000),
-    st.sampled_from([15, 60, 300]),
-    st.integers(min_value=-600, max_value=4000),
-    st.sampled_from([300, 1800, 3600]),
-)
-def test_the_replay_source_equals_the_embedded_source(
-    increments: list[int], first: int, gap: int, offset: int, window: int
-) -> None:
-    """-1 is a counter reset; `first` 0 starts the counter inside the range."""
-    value, lines = first, []
-    for index, step in enumerate(increments):
-        value = 0 if step < 0 else value + step
-        lines.append(f'c_total{{a="x"}} {value} {T0 + index * gap:.0f}\n'.encode())
-    store = parse_openmetrics([b"# TYPE c counter\n", *lines, b"# EOF\n"])
-    query = IncreaseQuery(selector=parse_selector('c_total{a="x"}'), window=window)
-    at = datetime.fromtimestamp(T0 + offset, tz=UTC)
-    expected = EmbeddedSource(store, "x").increases([query], at)
-    assert ReplaySource(store, "x").increases([query], at) == expected

@@ -6,10 +6,16 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from safedeploy.domain.increase import delta, increase, rate
+from safedeploy.domain.increase import (
+    delta,
+    increase,
+    increase_indexed,
+    rate,
+    reset_counts,
+)
 
 STEP = 60.0
 
@@ -152,3 +158,32 @@ def test_scaling_values_scales_the_increase(values: list[float], factor: float) 
     assert result is not None
     assert increase(times, scaled, -45, times[-1] + 20) == pytest.approx(result * factor)
     assert not math.isnan(result)
+
+
+# The indexed fast path answers exactly as `increase()`: same counter, same window.
+T0 = 1_793_491_200.0
+_steps = st.lists(
+    st.one_of(st.integers(min_value=0, max_value=50), st.just(-1)), min_size=1, max_size=60
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _steps,
+    st.integers(min_value=0, max_value=1000),
+    st.sampled_from([15, 60, 300]),
+    st.integers(min_value=-600, max_value=4000),
+    st.sampled_from([300, 1800, 3600]),
+)
+def test_indexed_increase_equals_increase(
+    increments: list[int], first: int, gap: int, offset: int, window: int
+) -> None:
+    """-1 is a counter reset; `first` 0 starts the counter inside the range."""
+    value, times, values = float(first), [], []
+    for index, step in enumerate(increments):
+        value = 0.0 if step < 0 else value + step
+        times.append(T0 + index * gap)
+        values.append(value)
+    end = T0 + offset
+    expected = increase(times, values, end - window, end)
+    assert increase_indexed(times, values, reset_counts(values), end - window, end) == expected
