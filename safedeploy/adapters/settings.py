@@ -65,18 +65,25 @@ class Settings(_Section):
     state: StateSettings = StateSettings()
 
 
-_ENV: dict[str, tuple[str, str]] = {
-    "SAFEDEPLOY_PROMETHEUS_URL": ("prometheus", "url"),
-    "SAFEDEPLOY_PROMETHEUS_TIMEOUT": ("prometheus", "timeout"),
+# Shorter names kept for the keys people set most; every key also has the regular
+# SAFEDEPLOY_<SECTION>_<KEY> name (SAFEDEPLOY_PROMETHEUS_DEADLINE, SAFEDEPLOY_STATE_REMOTE).
+_ALIASES: dict[str, tuple[str, str]] = {
     "SAFEDEPLOY_METRICS_FILE": ("prometheus", "metrics_file"),
     "SAFEDEPLOY_ENV_REPO": ("environment", "repo"),
-    "SAFEDEPLOY_GITHUB_REPO": ("github", "repo"),
-    "SAFEDEPLOY_GITHUB_API_URL": ("github", "api_url"),
     "SAFEDEPLOY_PROVIDER": ("github", "provider"),
     "SAFEDEPLOY_WEBHOOK_URL": ("notify", "webhook_url"),
-    "SAFEDEPLOY_STATE_PUSH": ("state", "push"),
-    "SAFEDEPLOY_STATE_WEB_URL": ("state", "web_url"),
 }
+
+
+def environment_names() -> dict[str, tuple[str, str]]:
+    """Every environment variable that overrides a key, and the key it overrides."""
+    names = {
+        f"SAFEDEPLOY_{section.upper()}_{key.upper()}": (section, key)
+        for section, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+        for key in field.annotation.model_fields
+    }
+    return {**names, **_ALIASES}
 
 
 def load_settings(state: Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,12 +100,17 @@ def load_settings(state: Path, environ: Mapping[str, str] | None = None) -> Sett
             if not isinstance(values, dict):
                 raise BadInputError(f"{file}: {section}: expected a [{section}] table")
             data[section] = dict(values)
-    for name, (section, key) in _ENV.items():
+    overridden: dict[tuple[str, str], str] = {}
+    for name, (section, key) in environment_names().items():
         if env.get(name):
             data.setdefault(section, {})[key] = env[name]
+            overridden[(section, key)] = name
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in error["loc"])
-        raise BadInputError(f"{file}: {where}: {error['msg']}") from None
+        loc = tuple(str(p) for p in error["loc"][:2])
+        source = overridden.get((loc[0], loc[1])) if len(loc) == 2 else None
+        origin = f"{source} (environment)" if source else str(file)
+        raise BadInputError(f"{origin}: {where}: {error['msg']}") from None
