@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 
 from safedeploy.adapters import manifests
 from safedeploy.adapters.catalog_files import load_catalog
-from safedeploy.adapters.settings import _ENV, Settings
+from safedeploy.adapters.settings import Settings, environment_names
 from safedeploy.domain.catalog import Deployment, Policy, Rollback, Target
 from testing.cli import REPO_ROOT, run
 
@@ -297,7 +297,7 @@ def test_configuration_keys_and_service_fields_in_the_docs_exist() -> None:
 
 
 def test_environment_variables_in_the_docs_exist() -> None:
-    known = {*_ENV, "SAFEDEPLOY_STATE"}
+    known = {*environment_names(), "SAFEDEPLOY_STATE"}
     for document in [*documents(), CRONJOB]:
         for name in set(re.findall(r"\bSAFEDEPLOY_[A-Z_]+\b", document.read_text("utf-8"))):
             assert name in known, f"{document.name}: {name} is read by nothing"
