@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Final
 
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.control import ServiceControl
-from safedeploy.domain.policy import PolicyVerdict, promotion_verdict
+from safedeploy.domain.decisions import canary_rules
+from safedeploy.domain.policy import PolicyVerdict, denial_rules, policy_input, promotion_verdict
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.errors import EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
 
@@ -55,16 +56,25 @@ class GateResult:
 
 def gate(state: Path, service_name: str, at: datetime) -> GateResult:
     from safedeploy.adapters.catalog_files import load_catalog
+    from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.settings import load_settings
     from safedeploy.adapters.sources import open_source
+    from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.slo_status import evaluate_services, select
 
     service = select(load_catalog([state / "services"]), [service_name])[0]
-    source = open_source(load_settings(state), state)
+    settings = load_settings(state)
+    source = open_source(settings, state)
     [status] = evaluate_services([service], source, at)
     control = StateStore(state).read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
     freeze_until = control.freeze_until if control is not None else None
-    verdict = promotion_verdict(service, status, freeze_until, at)
+    # The same rules as reconcile's verdict: the team's Rego denials and the canary's health.
+    versions = TargetVersions(settings, state)
+    canary = judge_canaries([service], source, versions, at).get(service.name)
+    document = policy_input(service, status, freeze_until, at)
+    extra = (*denial_rules(RegoPolicies.load(state).denials(document)), *canary_rules(canary))
+    verdict = promotion_verdict(service, status, freeze_until, at, extra)
     return GateResult(verdict, status, source.description, freeze_until)
 
 

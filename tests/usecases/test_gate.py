@@ -162,3 +162,30 @@ def test_bad_sha_is_refused_before_any_request(
     with pytest.raises(BadInputError, match="not a commit SHA"):
         post_github_status(state, result, sha, environ=environ, throttle=NO_WAIT)
     assert github_server.requests == []
+
+
+def test_gate_applies_the_teams_rego_policies(tmp_path: Path) -> None:
+    """The gate and reconcile share one verdict: a Rego denial blocks a healthy service."""
+    from safedeploy.adapters.state_layout import example_services
+    from safedeploy.demo import story
+    from safedeploy.usecases.gate import gate as run_gate
+
+    state = tmp_path / "state"
+    for name, text in example_services().items():
+        (state / name).parent.mkdir(parents=True, exist_ok=True)
+        (state / name).write_text(text)
+    (state / "metrics.om").write_text("".join(story.openmetrics()))
+    (state / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
+    assert run_gate(state, "payments", story.END).verdict.decision == "GREEN"
+    (state / "policies").mkdir()
+    (state / "policies" / "no-friday.rego").write_text(
+        "package safedeploy\nimport rego.v1\n"
+        'deny contains "payments is frozen for the audit" if { input.service == "payments" }\n'
+    )
+    result = run_gate(state, "payments", story.END)
+    assert result.verdict.decision == "RED"
+    assert result.exit_code == 1
+    assert result.message == (
+        "payments: promotion blocked: "
+        "rego:policies/no-friday.rego: payments is frozen for the audit"
+    )
