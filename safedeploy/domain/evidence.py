@@ -7,9 +7,11 @@ thresholds. Built here as plain data and text; the use case writes it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from safedeploy.domain.decisions import Decision
+from safedeploy.domain.incidents import Incident
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.slo import ServiceStatus, SLOStatus
 
@@ -153,3 +155,35 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def resolution(incident: Incident) -> dict[str, Any] | None:
+    """`resolution.json`: how the incident ended, once it is resolved; None before."""
+    resolved = next((t for t in incident.transitions if t.to_state == "resolved"), None)
+    if resolved is None:
+        return None
+    mitigated = next((t for t in incident.transitions if t.to_state == "mitigated"), None)
+    postmortem = next(
+        (t for t in incident.transitions if t.to_state == "postmortem-complete"), None
+    )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "incident": incident.id,
+        "service": incident.service,
+        "state": incident.state,
+        "severity": incident.severity,
+        "opened_at": format_instant(incident.opened_at),
+        "mitigated_at": format_instant(mitigated.at) if mitigated else None,
+        "mitigated_by": mitigated.actor if mitigated else None,
+        "resolved_at": format_instant(resolved.at),
+        "resolved_by": resolved.actor,
+        "reason": resolved.reason,
+        "open_seconds": int((resolved.at - incident.opened_at).total_seconds()),
+        "postmortem_completed_at": format_instant(postmortem.at) if postmortem else None,
+        "postmortem": postmortem.reason if postmortem else None,
+    }
+
+
+def json_text(data: dict[str, Any]) -> str:
+    """How every evidence JSON file is written: stable, readable in a pull request."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

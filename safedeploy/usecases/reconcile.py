@@ -7,7 +7,6 @@ budget), so cron can run this every minute and a rerun at the same instant chang
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions
-from safedeploy.domain.evidence import documents, folder
+from safedeploy.domain.evidence import documents, folder, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import denial_rules, policy_input
@@ -260,10 +259,14 @@ def _apply(
         folders.add(folder(incident.id))
     for evidence_dir in sorted(folders):
         for name, content in documents(decision, status).items():
-            data = content if isinstance(content, str) else _json(content)
+            data = content if isinstance(content, str) else json_text(content)
             _write_if_changed(store, f"{evidence_dir}/{name}", data)
+    ended = resolution(incident) if incident is not None else None
+    if incident is not None and ended is not None:
+        _write_if_changed(store, f"{folder(incident.id)}/resolution.json", json_text(ended))
     if previous != decision.control:
-        store.write_model(f"{CONTROL_DIR}/{decision.service}.json", decision.control)
+        # The audit line first, as for incidents: a run killed in between repeats the line
+        # on the next run instead of leaving a freeze that no line explains.
         if previous is not None and previous.freeze_until != decision.control.freeze_until:
             store.append_audit(
                 "governance",
@@ -275,6 +278,7 @@ def _apply(
                 },
                 at,
             )
+        store.write_model(f"{CONTROL_DIR}/{decision.service}.json", decision.control)
 
 
 def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStatus) -> None:
@@ -311,10 +315,6 @@ def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStat
     )
 
 
-def _json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-
-
 def _write_if_changed(store: StateStore, relative: str, text: str) -> None:
     path = store.resolve(relative)
     data = text.encode("utf-8")
@@ -333,4 +333,4 @@ def _last_run(result: ReconcileResult) -> str:
         "services": {d.service: d.severity for d in result.decisions},
         "exit_code": result.exit_code,
     }
-    return _json(summary)
+    return json_text(summary)

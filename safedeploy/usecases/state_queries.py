@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from safedeploy.adapters.settings import load_settings
-from safedeploy.adapters.store import StateStore
+from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.domain.evidence import folder, json_text, resolution
 from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
@@ -92,6 +93,12 @@ def transition_incident(
             raise BadInputError(f"incidents/{incident_id}.json: no such incident")
         moved = next_state(incident, HUMAN_EVENTS[event], at, by, reason)
         record_incident(store, moved, event, at)
+        ended = resolution(moved)
+        if ended is not None:
+            atomic_write_bytes(
+                store.resolve(f"{folder(moved.id)}/resolution.json"),
+                json_text(ended).encode("utf-8"),
+            )
         settings = load_settings(state)
         message = action_message(
             event, incident_id, service=incident.service, by=by, at=at, detail=reason

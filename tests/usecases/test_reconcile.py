@@ -327,11 +327,16 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path) -> None:
     assert steps.new_audit() == sorted(
         [*evaluated("checkout", "inventory"), ("incidents", "resolved", "checkout")]
     )
+    ended = read(state, f"evidence/incident-{INCIDENT}/resolution.json")
+    assert (ended["resolved_at"], ended["resolved_by"]) == (RESOLVED, "safedeploy-reconcile")
+    assert (ended["mitigated_at"], ended["mitigated_by"]) == (MITIGATED, "alice")
+    assert ended["reason"].startswith("every SLO normal since")
     assert files(state, f"evidence/incident-{INCIDENT}") == [
         "README.md",
         "budget.json",
         "decision.json",
         "proposal.json",
+        "resolution.json",
         "slo.json",
     ]
     assert read(state, f"evidence/incident-{INCIDENT}/decision.json")["incident_state"] == (
