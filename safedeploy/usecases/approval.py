@@ -142,6 +142,8 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
     if not actor:
         raise BadInputError(f"who is approving? pass --by NAME or set {ACTOR_VARIABLE}")
     store = StateStore(state)
+    with store.lock():
+        roll_forward(store)  # a killed run's last logged change first: decide from it
     proposal = store.get_proposal(proposal_id)
     if proposal is None:
         raise BadInputError(f"no proposal {proposal_id!r} in {store.root}/action-proposals")
@@ -319,7 +321,6 @@ def reject(
         return RejectionResult(ctx.proposal, already_rejected=True)
     rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
     with ctx.store.lock():
-        roll_forward(ctx.store)
         _require_unchanged(ctx)
         record_proposal(ctx.store, rejected, "reject", at)
     _commit_state(ctx, "reject", at, reason.strip())
@@ -444,7 +445,6 @@ def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> App
     if incident is not None and incident.state in _MITIGABLE:
         incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
     with ctx.store.lock():
-        roll_forward(ctx.store)
         _require_unchanged(ctx)
         # The proposal last: once it reads approved, a rerun does nothing more, so the
         # record and the incident must already be there if this run is killed.
@@ -460,7 +460,6 @@ def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
     reason = f"approval failed at {record.remote}"
     failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
     with ctx.store.lock():
-        roll_forward(ctx.store)
         _require_unchanged(ctx)
         ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
         record_proposal(ctx.store, failed, "fail", record.at)
