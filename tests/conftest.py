@@ -9,4 +9,5 @@ pytest_plugins = [
     "testing.github_server",
     "testing.cli",
     "testing.state_repo",
+    "testing.faults",
 ]
