@@ -104,20 +104,32 @@ class EnvRepo:
 
     def sync(self) -> None:
         """Clone into the cache, or fetch if the clone is there, and find the default branch."""
+        import filelock
         import git
 
         env = self._env()
+        # Runs share the cache and read it before taking the state lock: without this lock
+        # two of them initialise or fetch into the same clone at once and one fails.
+        self._dir.parent.mkdir(parents=True, exist_ok=True)
+        guard = filelock.FileLock(f"{self._dir}.lock", timeout=self._timeout)
         try:
-            if (self._dir / "HEAD").exists():
-                repo = git.Repo(self._dir)
-            else:
-                # A bare repository with a plain remote: refs land under origin/, and the
-                # fetch below is the one network step, under the timeout.
-                repo = git.Repo.init(self._dir, mkdir=True, bare=True)
-                repo.git.remote("add", "origin", self.remote, env=env)
-            repo.git.fetch(
-                "--prune", "--quiet", "origin", env=env, kill_after_timeout=self._timeout
-            )
+            with guard:
+                if (self._dir / "HEAD").exists():
+                    repo = git.Repo(self._dir)
+                else:
+                    # A bare repository with a plain remote: refs land under origin/, and
+                    # the fetch below is the one network step, under the timeout.
+                    repo = git.Repo.init(self._dir, mkdir=True, bare=True)
+                if "origin" not in {r.name for r in repo.remotes}:  # also a clone cut short
+                    repo.git.remote("add", "origin", self.remote, env=env)
+                repo.git.fetch(
+                    "--prune", "--quiet", "origin", env=env, kill_after_timeout=self._timeout
+                )
+        except filelock.Timeout:
+            raise GitError(
+                f"environment repo cache {self._dir} is busy: another run held it for "
+                f"{self._timeout}s"
+            ) from None
         except (git.GitCommandError, git.InvalidGitRepositoryError, OSError) as exc:
             raise GitError(
                 f"cannot fetch environment repo {self.shown_remote}: {_git_failure(exc)}"
