@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -159,18 +160,36 @@ def run(
     timeout: float = 60,
 ) -> Outcome:
     """`safedeploy ARGS` in a forked process; its exit code, or -9 when SIGKILL ended it."""
+    return finish(start(*args, cwd=cwd, env=env), timeout)
+
+
+@dataclass(frozen=True)
+class Running:
+    pid: int
+    out: IO[bytes]
+    err: IO[bytes]
+
+
+def start(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Running:
+    """`safedeploy ARGS` forked and left running; collect it with `finish`."""
     warm()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child never returns
-            _child(list(args), cwd, environment(env), out.fileno(), err.fileno())
-        code = _wait(pid, timeout)
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish()
+    err = tempfile.TemporaryFile()  # noqa: SIM115
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns
+        _child(list(args), cwd, environment(env), out.fileno(), err.fileno())
+    return Running(pid, out, err)
+
+
+def finish(running: Running, timeout: float = 60) -> Outcome:
+    with running.out as out, running.err as err:
+        code = _wait(running.pid, timeout)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-        return Outcome(code, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+    return Outcome(code, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
 
 
 def _child(argv: list[str], cwd: Path, env: dict[str, str], out: int, err: int) -> None:
@@ -207,22 +226,6 @@ def _wait(pid: int, timeout: float) -> int:
             os.waitpid(pid, 0)
             pytest.fail(f"safedeploy (pid {pid}) did not finish within {timeout:g}s")
         time.sleep(0.005)
-
-
-def start(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> int:
-    """`safedeploy ARGS` forked and left running; collect it with `finish`."""
-    warm()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover
-        null = os.open(os.devnull, os.O_WRONLY)
-        _child(list(args), cwd, environment(env), null, null)
-    return pid
-
-
-def finish(pid: int, timeout: float = 60) -> int:
-    return _wait(pid, timeout)
 
 
 # --- what a reader of the state directory finds ---------------------------------------------
