@@ -38,8 +38,11 @@ def report(
     else:
         from safedeploy.adapters.terminal import stdout
 
-        width = views.MAX_FILE_WIDTH if out is not None else stdout().width
-        views.emit(views.report_table(found, width), out)
+        console = stdout()
+        if out is not None or not console.is_terminal:
+            views.emit(views.report_text(found), out)
+        else:
+            views.emit(views.report_table(found, console.width), out)
 
 
 def explain(
