@@ -23,11 +23,13 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
@@ -293,3 +295,61 @@ def leftovers(state: Path) -> list[str]:
 def fault_world(tmp_path_factory: pytest.TempPathFactory) -> FaultWorld:
     """The three example services on a short embedded history; copy it before writing."""
     return build_fault_state(tmp_path_factory.mktemp("fault-world"))
+
+
+# --- a Prometheus that misbehaves -------------------------------------------------------------
+
+
+@dataclass
+class BadPrometheus:
+    """`mode` says how every query is answered: hang, 500, garbage, html or truncated."""
+
+    url: str = ""
+    mode: str = "500"
+    queries: int = 0
+
+
+def _bad_handler(bad: BadPrometheus, stopping: threading.Event) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            bad.queries += 1
+            if bad.mode == "hang":
+                stopping.wait(30)
+                return
+            status, body, declared = {
+                "500": (500, b'{"status":"error","error":"internal"}', None),
+                "garbage": (200, b"\x00\xff not json at all", None),
+                "html": (200, b"<html><body>502 Bad Gateway</body></html>", None),
+                "truncated": (200, b'{"status":"success","data":{"resultType":"vec', 4096),
+            }[bad.mode]
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(declared or len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def bad_prometheus() -> Iterator[BadPrometheus]:
+    bad = BadPrometheus()
+    stopping = threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _bad_handler(bad, stopping))
+    server.daemon_threads = True
+    bad.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield bad
+    finally:
+        stopping.set()
+        server.shutdown()
+        server.server_close()
