@@ -91,13 +91,7 @@ class StateRepo:
         import git
 
         repo = self.repo
-        name, email = AUTHOR
-        env = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
+        env = _identity()
         try:
             repo.git.add("--all", "--", *dirty)
             # Only these paths: anything a human staged stays staged, not committed.
@@ -186,13 +180,7 @@ class StateRepo:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-        name, email = AUTHOR
-        env = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
+        env = _identity()
         paths = sorted(contents)
         repo.git.add("--all", "--", *paths)
         repo.git.commit("--quiet", "--no-verify", "-m", message.strip(), "--", *paths, env=env)
@@ -237,6 +225,16 @@ class StateRepo:
             if len(parts) == 4:
                 commits.append(DecisionCommit(*parts))
         return commits
+
+
+def _identity() -> dict[str, str]:
+    name, email = AUTHOR
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
 
 
 def _stderr(exc: Exception) -> str:

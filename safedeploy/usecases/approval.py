@@ -8,7 +8,6 @@ its branch), so a retry after a failure never opens a second branch or pull requ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict
 
 from safedeploy.adapters.catalog_files import load_catalog
+from safedeploy.adapters.evidence_files import read_documents
 from safedeploy.adapters.settings import Settings, load_settings
 from safedeploy.adapters.state_layout import SERVICES
 from safedeploy.adapters.store import StateStore
@@ -412,16 +412,8 @@ def read_evidence(store: StateStore, proposal: Proposal) -> Evidence:
     directory = store.resolve(relative)
     readme_path = directory / "README.md"
     readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else None
-    documents: dict[str, object] = {}
-    problems: list[str] = []
-    for name in EVIDENCE_FILES:
-        path = directory / name
-        if not path.is_file():
-            continue
-        try:
-            documents[name] = json.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"`{relative}{name}`: not valid JSON, left out")
+    documents, broken = read_documents(directory, EVIDENCE_FILES)
+    problems = [f"`{relative}{name}`: not valid JSON, left out" for name in broken]
     return Evidence(folder=relative, readme=readme, documents=documents, problems=tuple(problems))
 
 

@@ -7,11 +7,11 @@ approval.json). A missing or unreadable evidence file is named, never guessed at
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safedeploy.adapters.evidence_files import read_documents
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.evidence import folder as evidence_folder
 from safedeploy.domain.incidents import Incident, check_id
@@ -143,20 +143,12 @@ def _read_evidence(
     store: StateStore, folder: str
 ) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
     directory = store.resolve(folder)
-    documents: dict[str, Any] = {}
-    problems: list[str] = []
     if not directory.is_dir():
-        return documents, (), (f"{folder}/ does not exist",)
+        return {}, (), (f"{folder}/ does not exist",)
     files = tuple(sorted(p.name for p in directory.iterdir() if p.is_file()))
-    for name in EVIDENCE_FILES:
-        path = directory / name
-        if not path.is_file():
-            continue
-        try:
-            documents[name] = json.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError):
-            problems.append(f"{folder}/{name} is not valid JSON; left out")
-    return documents, files, tuple(problems)
+    documents, broken = read_documents(directory, EVIDENCE_FILES)
+    problems = tuple(f"{folder}/{name} is not valid JSON; left out" for name in broken)
+    return documents, files, problems
 
 
 def _measured(documents: dict[str, Any]) -> tuple[MeasuredSLO, ...]:
