@@ -31,6 +31,7 @@ from safedeploy.domain.proposals import (
     Proposal,
     ProposalKind,
     ProposalStatus,
+    VersionChange,
     next_status,
 )
 from safedeploy.errors import (
@@ -162,7 +163,31 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
             raise BadInputError(
                 f"proposal {proposal.id}: incident {proposal.incident_id} not found"
             )
+    _check_matches(proposal, service, incident)
     return _Context(store, load_settings(state, environ), service, proposal, incident, actor)
+
+
+def _check_matches(proposal: Proposal, service: Service, incident: Incident | None) -> None:
+    """A proposal file edited by hand must not steer a change into another service's files."""
+    found: list[str] = []
+    if not proposal.id.startswith(f"{proposal.service}-"):
+        found.append(f"service {proposal.service!r} is not the one its id names")
+    if incident is not None and incident.service != proposal.service:
+        found.append(f"its incident {incident.id} is about {incident.service}")
+    change, target = proposal.change, service.spec.target
+    if isinstance(change, VersionChange) and (change.path, change.kind) != (
+        target.path,
+        target.kind,
+    ):
+        found.append(
+            f"change.path {change.path} ({change.kind}) is not {service.name}'s target "
+            f"{target.path} ({target.kind})"
+        )
+    if found:
+        raise BadInputError(
+            f"proposal {proposal.id}: {'; '.join(found)}: the file no longer says what "
+            "reconcile proposed (edited by hand?); nothing was changed"
+        )
 
 
 def _service(store: StateStore, proposal: Proposal) -> Service:
