@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from safedeploy.domain.catalog import Service
 from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.slo import SLICounts
 
 
 class MetricsSource(Protocol):
@@ -18,3 +20,15 @@ class MetricsSource(Protocol):
     def increases(
         self, queries: Sequence[IncreaseQuery], at: datetime
     ) -> Mapping[IncreaseQuery, Measurement]: ...
+
+
+@runtime_checkable
+class SLOCountsSource(Protocol):
+    """Answers per SLO and window at once, e.g. from recording rules."""
+
+    @property
+    def description(self) -> str: ...
+
+    def slo_counts(
+        self, services: Sequence[Service], at: datetime
+    ) -> Mapping[tuple[str, str], Mapping[int, SLICounts]]: ...

@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +28,10 @@ class PrometheusSettings(_Section):
     timeout: float = Field(default=10.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
     deadline: float = Field(default=60.0, gt=0, description="Seconds for one whole evaluation.")
+    read: Literal["counters", "recorded"] = Field(
+        default="counters",
+        description="recorded: read the recording rules of `safedeploy generate rules`.",
+    )
     service_label: str = "service"
     metrics_file: str | None = Field(
         default=None, description="OpenMetrics history for the embedded source."

@@ -6,11 +6,15 @@ from pathlib import Path
 
 from safedeploy.adapters.settings import Settings
 from safedeploy.errors import BadInputError
-from safedeploy.ports import MetricsSource
+from safedeploy.ports import MetricsSource, SLOCountsSource
 
 
-def open_source(settings: Settings, state: Path) -> MetricsSource:
+def open_source(settings: Settings, state: Path) -> MetricsSource | SLOCountsSource:
     config = settings.prometheus
+    if config.url and config.read == "recorded":
+        from safedeploy.adapters.recorded_source import RecordedSource
+
+        return RecordedSource(config.url, timeout=config.timeout)
     if config.url:
         from safedeploy.adapters.prometheus import PrometheusSource
 

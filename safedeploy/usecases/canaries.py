@@ -10,17 +10,23 @@ from safedeploy.domain.catalog import Service
 from safedeploy.domain.decisions import Versions
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.measurements import IncreaseQuery
-from safedeploy.ports import MetricsSource
+from safedeploy.ports import MetricsSource, SLOCountsSource
 
 if TYPE_CHECKING:
     from safedeploy.adapters.target_versions import TargetVersions
 
 
 def judge_canaries(
-    services: list[Service], source: MetricsSource, versions: TargetVersions, at: datetime
+    services: list[Service],
+    source: MetricsSource | SLOCountsSource,
+    versions: TargetVersions,
+    at: datetime,
 ) -> dict[str, CanaryVerdict]:
     """Services with canary analysis whose environment repo shows a new version beside a
-    stable one; anything unreadable is left unjudged (never promoted, never failed)."""
+    stable one; anything unreadable is left unjudged (never promoted, never failed).
+    Recordings carry no per-version split: with them, canaries are not judged."""
+    if isinstance(source, SLOCountsSource):
+        return {}
     plans: dict[str, tuple[Service, CanaryQueries]] = {}
     for service in services:
         if not service.spec.deployment.canary_analysis:

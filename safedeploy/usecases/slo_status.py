@@ -11,7 +11,7 @@ from safedeploy.domain.measurements import IncreaseQuery
 from safedeploy.domain.sli_queries import queries_for
 from safedeploy.domain.slo import ServiceStatus, SLOStatus, evaluate, service_status
 from safedeploy.errors import EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
-from safedeploy.ports import MetricsSource
+from safedeploy.ports import MetricsSource, SLOCountsSource
 
 
 def select(catalog: Catalog, names: list[str]) -> list[Service]:
@@ -24,9 +24,22 @@ def select(catalog: Catalog, names: list[str]) -> list[Service]:
 
 
 def evaluate_services(
-    services: list[Service], source: MetricsSource, at: datetime
+    services: list[Service], source: MetricsSource | SLOCountsSource, at: datetime
 ) -> list[ServiceStatus]:
     """Every query of the evaluation goes to the source in one call, at the same `at`."""
+    if isinstance(source, SLOCountsSource):
+        recorded = source.slo_counts(services, at)
+        return [
+            service_status(
+                service.name,
+                tuple(
+                    evaluate(service.name, slo, recorded[(service.name, slo.name)], at)
+                    for slo in service.spec.slos
+                ),
+                at,
+            )
+            for service in services
+        ]
     plans = {
         (service.name, slo.name): (slo, queries_for(slo))
         for service in services

@@ -136,3 +136,48 @@ def test_parse_ratios_drops_other_slos_and_empty_windows() -> None:
         ("checkout", "availability"): {"1h": 0.25},
         ("checkout", "latency"): {"1h": 0.5},
     }
+
+
+def test_reconcile_on_recordings_decides_as_on_raw_counters(
+    recorded: RunningPrometheus,
+) -> None:
+    """`prometheus.read = "recorded"`: the same severities, burn rates and budgets."""
+    from safedeploy.adapters.recorded_source import RecordedSource
+
+    instants = recording_instants(recorded.url)
+    compared = 0
+    seen: set[str] = set()
+    for service in services():
+        at = instants[service.name]
+        [raw] = evaluate_services([service], PrometheusSource(recorded.url), at)
+        [rec] = evaluate_services([service], RecordedSource(recorded.url), at)
+        assert rec.severity == raw.severity, service.name
+        seen.add(rec.severity)
+        for raw_slo, rec_slo in zip(raw.slos, rec.slos, strict=True):
+            assert rec_slo.severity == raw_slo.severity, (service.name, raw_slo.slo)
+            assert [a.state for a in rec_slo.alerts] == [a.state for a in raw_slo.alerts]
+            for window, measured in raw_slo.windows.items():
+                got = rec_slo.windows[window]
+                assert got.total == pytest.approx(measured.total, rel=RELATIVE)
+                if measured.burn_rate is not None:
+                    assert got.burn_rate == pytest.approx(
+                        measured.burn_rate, rel=RELATIVE, abs=1e-9
+                    ), (service.name, raw_slo.slo, window)
+                    compared += 1
+            assert rec_slo.budget.remaining == pytest.approx(
+                raw_slo.budget.remaining, rel=RELATIVE, abs=1e-9
+            )
+    assert compared == 48
+    # The history burns: agreeing on "normal" everywhere would prove little.
+    assert "fast-burn" in seen
+
+
+def test_missing_recordings_make_the_slo_unknown(prometheus: RunningPrometheus) -> None:
+    """A Prometheus without the rules: every SLO unknown, naming the missing recording."""
+    from safedeploy.adapters.recorded_source import RecordedSource
+
+    [status] = evaluate_services(services()[:1], RecordedSource(prometheus.url), T_END)
+    assert status.severity == "unknown"
+    for slo in status.slos:
+        assert slo.severity == "unknown"
+        assert "no recording slo:sli_events:increase" in slo.reason
