@@ -81,5 +81,5 @@ def _file_bytes(model: Incident | Proposal) -> bytes:
 def _normal(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the limit
         return raw
