@@ -264,7 +264,7 @@ def _parse(status: int, content: bytes, where: str, promql: str) -> list[_Sample
 def _api_error(content: bytes) -> str:
     try:
         data: Any = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested past the limit says nothing either
         return ""
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return f": {data['error']}"
