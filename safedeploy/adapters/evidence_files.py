@@ -18,6 +18,6 @@ def read_documents(directory: Path, names: Iterable[str]) -> tuple[dict[str, Any
             continue
         try:
             documents[name] = json.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # "[[[[..." nested past the limit
             broken.append(name)
     return documents, broken
