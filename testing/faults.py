@@ -302,7 +302,7 @@ def fault_world(tmp_path_factory: pytest.TempPathFactory) -> FaultWorld:
 
 @dataclass
 class BadPrometheus:
-    """`mode` says how every query is answered: hang, 500, garbage, html or truncated."""
+    """`mode`: every query hangs, or gets 500, garbage, HTML, a truncated or a nested body."""
 
     url: str = ""
     mode: str = "500"
@@ -323,6 +323,7 @@ def _bad_handler(bad: BadPrometheus, stopping: threading.Event) -> type[BaseHTTP
                 "garbage": (200, b"\x00\xff not json at all", None),
                 "html": (200, b"<html><body>502 Bad Gateway</body></html>", None),
                 "truncated": (200, b'{"status":"success","data":{"resultType":"vec', 4096),
+                "nested": (500, b"[" * 100_000, None),
             }[bad.mode]
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -2,7 +2,8 @@
 the adapters (tests/adapters/test_prometheus.py, tests/adapters/test_github.py,
 tests/usecases/test_approval.py) do not already show.
 
-- Prometheus hanging, answering 500, garbage, an HTML error page or a truncated body:
+- Prometheus hanging, answering 500, garbage, an HTML error page, a truncated body or
+  one nested past the parser's recursion limit:
   reconcile decides nothing, proposes nothing, leaves every incident as it was, exits 3.
 - GitHub rate limiting (403 with X-RateLimit-Remaining: 0) on the pull request's read or
   write, or GitHub unreachable: the proposal is recorded as failed with the reason, the
@@ -62,7 +63,7 @@ def _files(state: Path, *directories: str) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("mode", ["hang", "500", "garbage", "html", "truncated"])
+@pytest.mark.parametrize("mode", ["hang", "500", "garbage", "html", "truncated", "nested"])
 def test_a_broken_prometheus_proposes_nothing_and_exits_3(
     fault_world: FaultWorld,
     burning: FaultWorld,
