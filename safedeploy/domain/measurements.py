@@ -47,7 +47,8 @@ class Measurement(BaseModel):
             return cls.failed(f"the source returned {value}")
         if value < 0:
             return cls.failed(f"the source returned a negative increase ({value})")
-        return cls(status="ok", value=value)
+        # Checked above: finite and non-negative, what validation would check again.
+        return cls.model_construct(status="ok", value=float(value), reason=None)
 
     @classmethod
     def failed(cls, reason: str) -> Measurement:
