@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from safedeploy.domain.catalog import Service
 
 VALID_SERVICE = """\
 apiVersion: safedeploy.dev/v1
@@ -45,3 +48,39 @@ def write_service(folder: Path, name: str = "checkout", text: str | None = None)
     path = folder / f"{name}.yaml"
     path.write_text(service_yaml(name) if text is None else text, encoding="utf-8")
     return path
+
+
+AVAILABILITY_SLO = {
+    "name": "availability",
+    "objective": 0.999,
+    "sli": {
+        "errors": 'http_requests_total{service="checkout", code=~"5.."}',
+        "total": 'http_requests_total{service="checkout"}',
+    },
+}
+LATENCY_SLO = {
+    "name": "latency",
+    "objective": 0.99,
+    "sli": {
+        "histogram": 'http_request_duration_seconds{service="checkout"}',
+        "threshold": 0.3,
+    },
+}
+
+
+def checkout_service(*, latency: bool = False, **policy: Any) -> Service:
+    """checkout as a model: availability (and latency) SLOs, the given policy knobs."""
+    return Service.model_validate(
+        {
+            "apiVersion": "safedeploy.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": "checkout", "owner": "team-payments", "approvers": ["alice"]},
+            "spec": {
+                "target": {"path": "apps/checkout/rollout.yaml", "kind": "rollout"},
+                "deployment": {"strategy": "canary"},
+                "rollback": {"strategy": "revert-image"},
+                "slos": [AVAILABILITY_SLO, LATENCY_SLO] if latency else [AVAILABILITY_SLO],
+                "policy": policy,
+            },
+        }
+    )

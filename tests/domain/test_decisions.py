@@ -21,6 +21,7 @@ from safedeploy.domain.incidents import Incident, is_active, next_state
 from safedeploy.domain.measurements import Measurement
 from safedeploy.domain.proposals import PauseChange, Proposal, VersionChange
 from safedeploy.domain.slo import ServiceStatus, SLICounts, evaluate, service_status
+from testing.builders import checkout_service
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 Level = Literal["normal", "unknown", "slow-burn", "fast-burn", "exhausted"]
@@ -40,37 +41,7 @@ PERIOD_TOTAL = 10_000_000.0
 
 
 def make_service(**policy: Any) -> Service:
-    return Service.model_validate(
-        {
-            "apiVersion": "safedeploy.dev/v1",
-            "kind": "Service",
-            "metadata": {"name": "checkout", "owner": "team-payments", "approvers": ["alice"]},
-            "spec": {
-                "target": {"path": "apps/checkout/rollout.yaml", "kind": "rollout"},
-                "deployment": {"strategy": "canary"},
-                "rollback": {"strategy": "revert-image"},
-                "slos": [
-                    {
-                        "name": "availability",
-                        "objective": 0.999,
-                        "sli": {
-                            "errors": 'http_requests_total{service="checkout", code=~"5.."}',
-                            "total": 'http_requests_total{service="checkout"}',
-                        },
-                    },
-                    {
-                        "name": "latency",
-                        "objective": 0.99,
-                        "sli": {
-                            "histogram": 'http_request_duration_seconds{service="checkout"}',
-                            "threshold": 0.3,
-                        },
-                    },
-                ],
-                "policy": policy,
-            },
-        }
-    )
+    return checkout_service(latency=True, **policy)
 
 
 SERVICE = make_service()

@@ -16,6 +16,7 @@ from safedeploy.domain.durations import format_duration
 from safedeploy.domain.measurements import Measurement
 from safedeploy.domain.policy import PolicyVerdict, freeze_after, promotion_verdict
 from safedeploy.domain.slo import ServiceStatus, SLICounts, evaluate, service_status
+from testing.builders import checkout_service
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 TOTAL = 100_000
@@ -24,29 +25,7 @@ LONG_WINDOWS = ("1h", "6h", "1d", "3d")
 
 
 def make_service(**policy: Any) -> Service:
-    return Service.model_validate(
-        {
-            "apiVersion": "safedeploy.dev/v1",
-            "kind": "Service",
-            "metadata": {"name": "checkout", "owner": "team-payments"},
-            "spec": {
-                "target": {"path": "apps/checkout/rollout.yaml", "kind": "rollout"},
-                "deployment": {"strategy": "canary"},
-                "rollback": {"strategy": "revert-image"},
-                "slos": [
-                    {
-                        "name": "availability",
-                        "objective": 0.999,
-                        "sli": {
-                            "errors": 'http_requests_total{service="checkout", code=~"5.."}',
-                            "total": 'http_requests_total{service="checkout"}',
-                        },
-                    }
-                ],
-                "policy": policy,
-            },
-        }
-    )
+    return checkout_service(**policy)
 
 
 SERVICE = make_service()

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safedeploy.domain.burnrate import windows
-from safedeploy.domain.catalog import SLO, Service
+from safedeploy.domain.catalog import SLO
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.measurements import Measurement
 from safedeploy.domain.simulation import (
@@ -22,6 +22,7 @@ from safedeploy.domain.simulation import (
     score,
 )
 from safedeploy.domain.slo import ServiceStatus, SLICounts, evaluate, service_status
+from testing.builders import checkout_service
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -34,29 +35,7 @@ BURNS: dict[str, tuple[dict[str, float], float]] = {
     "exhausted": ({"1h": 20.0, "5m": 20.0}, 1.25),
 }
 
-SERVICE = Service.model_validate(
-    {
-        "apiVersion": "safedeploy.dev/v1",
-        "kind": "Service",
-        "metadata": {"name": "checkout", "owner": "team-payments", "approvers": ["alice"]},
-        "spec": {
-            "target": {"path": "apps/checkout/rollout.yaml", "kind": "rollout"},
-            "deployment": {"strategy": "canary"},
-            "rollback": {"strategy": "revert-image"},
-            "slos": [
-                {
-                    "name": "availability",
-                    "objective": 0.999,
-                    "sli": {
-                        "errors": 'http_requests_total{service="checkout", code=~"5.."}',
-                        "total": 'http_requests_total{service="checkout"}',
-                    },
-                }
-            ],
-            "policy": {"stable_period": "30m"},
-        },
-    }
-)
+SERVICE = checkout_service(stable_period="30m")
 
 
 def counts(slo: SLO, level: Level) -> dict[int, SLICounts]:
