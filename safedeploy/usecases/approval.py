@@ -233,6 +233,8 @@ def approve(
     repo = _env_repo(state, ctx)
     github = _github(ctx.settings, environ, throttle)  # a missing token refuses before a push
     evidence = read_evidence(ctx.store, ctx.proposal)
+    for stream in ("incidents", "governance"):  # a symlinked audit/ is refused before a push
+        ctx.store.resolve(f"audit/{stream}.log")
     draft = ApprovalRecord(
         proposal=ctx.proposal.id,
         incident=ctx.proposal.incident_id,

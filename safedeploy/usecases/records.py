@@ -75,6 +75,7 @@ def roll_forward(store: StateStore) -> list[Path]:
 
 
 def _logged(store: StateStore, stream: Stream, key: str) -> dict[str, Any] | None:
+    store.resolve(f"audit/{stream}.log")  # a symlinked audit/ is never trusted
     entry = store.audit_log.last(stream)
     return snapshot_of(entry.data, key) if entry is not None else None
 
