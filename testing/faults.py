@@ -354,3 +354,13 @@ def bad_prometheus() -> Iterator[BadPrometheus]:
         stopping.set()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def burning_world(fault_world: FaultWorld, tmp_path_factory: pytest.TempPathFactory) -> FaultWorld:
+    """After checkout's bad release: one open incident and its two proposals."""
+    world = copy_world(fault_world, tmp_path_factory.mktemp("burning") / "world")
+    for at in (AT_HEALTHY, AT_BREACH):
+        done = run("reconcile", "--at", at, cwd=world.state)
+        assert done.code == 0, done.stderr
+    return world

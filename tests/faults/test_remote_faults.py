@@ -21,7 +21,6 @@ import pytest
 
 from testing.faults import (
     AT_BREACH,
-    AT_HEALTHY,
     ROLLBACK,
     TOKEN,
     BadPrometheus,
@@ -34,15 +33,6 @@ from testing.faults import (
 from testing.github_server import FakeGitHub
 
 LATER = "2026-11-01T11:30:00Z"
-
-
-@pytest.fixture(scope="module")
-def burning(fault_world: FaultWorld, tmp_path_factory: pytest.TempPathFactory) -> FaultWorld:
-    """After checkout's bad release: one open incident and its two proposals."""
-    world = copy_world(fault_world, tmp_path_factory.mktemp("burning") / "world")
-    for at in (AT_HEALTHY, AT_BREACH):
-        assert run("reconcile", "--at", at, cwd=world.state).code == 0
-    return world
 
 
 def _prometheus(bad: BadPrometheus) -> dict[str, str]:
@@ -66,7 +56,7 @@ def _files(state: Path, *directories: str) -> dict[str, bytes]:
 @pytest.mark.parametrize("mode", ["hang", "500", "garbage", "html", "truncated", "nested"])
 def test_a_broken_prometheus_proposes_nothing_and_exits_3(
     fault_world: FaultWorld,
-    burning: FaultWorld,
+    burning_world: FaultWorld,
     bad_prometheus: BadPrometheus,
     tmp_path: Path,
     mode: str,
@@ -87,7 +77,7 @@ def test_a_broken_prometheus_proposes_nothing_and_exits_3(
     assert bad_prometheus.queries > 0
 
     # An open incident and its proposals are left exactly as they were.
-    world = copy_world(burning, tmp_path / "burning")
+    world = copy_world(burning_world, tmp_path / "burning")
     before = _files(world.state, "incidents", "action-proposals", "evidence")
     done = run("reconcile", "--at", LATER, cwd=world.state, env=_prometheus(bad_prometheus))
     assert done.code == 3, done.stdout + done.stderr
@@ -131,9 +121,9 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_rate_limited_pull_request_is_recorded_and_opened_once_later(
-    burning: FaultWorld, github_server: FakeGitHub, tmp_path: Path, method: str
+    burning_world: FaultWorld, github_server: FakeGitHub, tmp_path: Path, method: str
 ) -> None:
-    world = copy_world(burning, tmp_path / "world")
+    world = copy_world(burning_world, tmp_path / "world")
     github_server.fail_next("/repos/acme/env/pulls", 403, method=method, rate_limited=True)
     limited = run("approve", ROLLBACK, "--by", "alice", cwd=world.state, env=_github(github_server))
     assert limited.code == 3, limited.stdout + limited.stderr
@@ -155,9 +145,9 @@ def test_rate_limited_pull_request_is_recorded_and_opened_once_later(
 
 
 def test_github_unreachable_then_back(
-    burning: FaultWorld, github_server: FakeGitHub, tmp_path: Path
+    burning_world: FaultWorld, github_server: FakeGitHub, tmp_path: Path
 ) -> None:
-    world = copy_world(burning, tmp_path / "world")
+    world = copy_world(burning_world, tmp_path / "world")
     gone = f"http://127.0.0.1:{_closed_port()}"
     down = run(
         "approve", ROLLBACK, "--by", "alice", cwd=world.state, env=_github(github_server, gone)
