@@ -36,6 +36,7 @@ from typing import IO
 import pytest
 
 from safedeploy.adapters.envrepo import create_repository
+from safedeploy.adapters.faults import CRASH_AT, CRASH_TRACE
 from safedeploy.adapters.state_layout import example_services
 from safedeploy.demo import story
 from testing.cli import run as run_installed
@@ -49,7 +50,7 @@ ROLLBACK = "checkout-20261101t1105z-rollback-rollout"
 BLOCK = "checkout-20261101t1105z-block-promotion"
 INCIDENT = "checkout-20261101t1105z"
 # Enough history for the 6h windows; the 30-day budget is computed on what there is.
-HISTORY = timedelta(hours=7)
+METRICS_SPAN = timedelta(hours=7)
 TOKEN = "ghp_SAFEDEPLOYFAULTSUITE0123456789abcdef"
 
 
@@ -79,8 +80,8 @@ class Outcome:
 
 @cache
 def short_metrics() -> str:
-    """The demo story's counters from `HISTORY` before its end: a fast embedded source."""
-    cut = int((story.END - HISTORY).timestamp())
+    """The demo story's counters from `METRICS_SPAN` before its end: a fast embedded source."""
+    cut = int((story.END - METRICS_SPAN).timestamp())
     kept = [
         line
         for line in "".join(story.openmetrics()).splitlines(keepends=True)
@@ -364,3 +365,84 @@ def burning_world(fault_world: FaultWorld, tmp_path_factory: pytest.TempPathFact
         done = run("reconcile", "--at", at, cwd=world.state)
         assert done.code == 0, done.stderr
     return world
+
+
+# --- the life of one incident, and a kill at any point of it ---------------------------------
+
+
+TRANSITION = ("incidents", "transition", INCIDENT)
+HISTORY: tuple[tuple[str, ...], ...] = (
+    *(("reconcile", "--at", f"2026-11-01T{t}:00Z") for t in ("10:30", "11:00")),
+    ("reconcile", "--at", AT_BREACH),
+    *(
+        ("reconcile", "--at", f"2026-11-01T{t}:00Z")
+        for t in ("11:10", "11:15", "11:30", "11:45", "12:00")
+    ),
+    ("approve", ROLLBACK, "--by", "alice"),
+    ("approve", BLOCK, "--by", "alice"),
+    (*TRANSITION, "resolve", "--by", "alice", "--reason", "rolled back to 1.4.2"),
+    (*TRANSITION, "complete-postmortem", "--by", "alice", "--reason", "written up"),
+)
+STREAMS_OF_RECORD = ("incidents", "governance")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One command of the history: the world before it, and what a clean run left."""
+
+    index: int
+    args: tuple[str, ...]
+    before: FaultWorld
+    steps: int
+    code: int
+    decisions: dict[str, str]
+    lines: dict[str, int]
+    records: dict[str, list[str]]
+
+
+def plan_history(world: FaultWorld, base: Path) -> list[Stage]:
+    """Run HISTORY once in a copy of `world`, keeping the world before each command."""
+    world = copy_world(world, base / "world")
+    found: list[Stage] = []
+    for index, args in enumerate(HISTORY):
+        before = copy_world(world, base / f"before-{index}")
+        trace = base / f"trace-{index}"
+        done = run(*args, cwd=world.state, env={CRASH_TRACE: str(trace)})
+        steps = len(trace.read_text().splitlines()) if trace.exists() else 0
+        logged = {stream: records(world.state, stream) for stream in STREAMS_OF_RECORD}
+        lines = audit_lines(world.state)
+        found.append(
+            Stage(index, args, before, steps, done.code, decisions(world.state), lines, logged)
+        )
+    return found
+
+
+def crash_then_rerun(stage: Stage, world: FaultWorld, point: int) -> list[str]:
+    """Kill the stage's command at `point` in `world`, run it again; what is wrong after."""
+    killed = run(*stage.args, cwd=world.state, env={CRASH_AT: str(point)})
+    if not killed.killed:
+        return [f"not killed (exit {killed.code}): {killed.stderr}"]
+    found = problems(world.state)
+    behind = [p for p in found if "audit log" in p]
+    if len(found) != len(behind) or len(behind) > 1:
+        return [f"right after the kill: {found}"]
+    again = run(*stage.args, cwd=world.state)
+    already = stage.args[0] == "incidents" and "cannot" in again.stderr
+    if again.code != stage.code and not (already and again.code == 2):
+        return [f"rerun exited {again.code}: {again.stderr.strip()}"]
+    found = problems(world.state)
+    if decisions(world.state) != stage.decisions:
+        found.append(f"decisions {decisions(world.state)} != {stage.decisions}")
+    for stream, expected in stage.records.items():
+        logged = records(world.state, stream)
+        # Nothing lost; at most the interrupted line again (a freeze logged, its file not).
+        if set(logged) != set(expected) or not 0 <= len(logged) - len(expected) <= 1:
+            found.append(f"audit/{stream}.log: {len(logged)} lines, not {len(expected)}")
+        repeated = len(logged) - len(set(logged))
+        if stream == "incidents" and repeated > len(expected) - len(set(expected)):
+            found.append(f"audit/{stream}.log: a change logged twice")
+    lines = audit_lines(world.state)
+    for stream, count in stage.lines.items():
+        if lines.get(stream, 0) < count:
+            found.append(f"audit/{stream}.log lost lines: {lines.get(stream)} < {count}")
+    return found

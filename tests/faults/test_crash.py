@@ -21,81 +21,31 @@ The contract checked at each point (docs/reliability.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from testing.faults import (
     AT_BREACH,
-    BLOCK,
+    HISTORY,
     INCIDENT,
-    ROLLBACK,
     FaultWorld,
-    audit_lines,
+    Stage,
     copy_world,
+    crash_then_rerun,
     decisions,
     leftovers,
+    plan_history,
     problems,
-    records,
     run,
     run_installed,
 )
 
-TRANSITION = ("incidents", "transition", INCIDENT)
-HISTORY: tuple[tuple[str, ...], ...] = (
-    *(("reconcile", "--at", f"2026-11-01T{t}:00Z") for t in ("10:30", "11:00")),
-    ("reconcile", "--at", AT_BREACH),
-    *(
-        ("reconcile", "--at", f"2026-11-01T{t}:00Z")
-        for t in ("11:10", "11:15", "11:30", "11:45", "12:00")
-    ),
-    ("approve", ROLLBACK, "--by", "alice"),
-    ("approve", BLOCK, "--by", "alice"),
-    (*TRANSITION, "resolve", "--by", "alice", "--reason", "rolled back to 1.4.2"),
-    (*TRANSITION, "complete-postmortem", "--by", "alice", "--reason", "written up"),
-)
-STREAMS_OF_RECORD = ("incidents", "governance")
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One command of the history: the world before it, and what a clean run left."""
-
-    index: int
-    args: tuple[str, ...]
-    before: FaultWorld
-    steps: int
-    code: int
-    decisions: dict[str, str]
-    lines: dict[str, int]
-    records: dict[str, list[str]]
-
 
 @pytest.fixture(scope="module")
 def stages(fault_world: FaultWorld, tmp_path_factory: pytest.TempPathFactory) -> list[Stage]:
-    base = tmp_path_factory.mktemp("crash-history")
-    world = copy_world(fault_world, base / "world")
-    found: list[Stage] = []
-    for index, args in enumerate(HISTORY):
-        before = copy_world(world, base / f"before-{index}")
-        trace = base / f"trace-{index}"
-        done = run(*args, cwd=world.state, env={"SAFEDEPLOY_CRASH_TRACE": str(trace)})
-        assert done.code == 0, f"{args}: {done.stderr}"
-        steps = len(trace.read_text().splitlines()) if trace.exists() else 0
-        logged = {stream: records(world.state, stream) for stream in STREAMS_OF_RECORD}
-        stage = Stage(
-            index,
-            args,
-            before,
-            steps,
-            done.code,
-            decisions(world.state),
-            audit_lines(world.state),
-            logged,
-        )
-        found.append(stage)
-    assert problems(world.state) == []
+    found = plan_history(fault_world, tmp_path_factory.mktemp("crash-history"))
+    assert all(s.code == 0 for s in found), [s.args for s in found if s.code]
     return found
 
 
@@ -116,38 +66,8 @@ def test_killed_at_every_step_a_rerun_finishes_the_job(
     failures: list[str] = []
     for point in range(1, stage.steps + 1):
         world = copy_world(stage.before, tmp_path / f"at-{point}")
-        failures += [f"kill at {point}: {p}" for p in _crash_then_rerun(stage, world, point)]
+        failures += [f"kill at {point}: {p}" for p in crash_then_rerun(stage, world, point)]
     assert failures == []
-
-
-def _crash_then_rerun(stage: Stage, world: FaultWorld, point: int) -> list[str]:
-    killed = run(*stage.args, cwd=world.state, env={"SAFEDEPLOY_CRASH_AT": str(point)})
-    if not killed.killed:
-        return [f"not killed (exit {killed.code}): {killed.stderr}"]
-    found = problems(world.state)
-    behind = [p for p in found if "audit log" in p]
-    if len(found) != len(behind) or len(behind) > 1:
-        return [f"right after the kill: {found}"]
-    again = run(*stage.args, cwd=world.state)
-    already = stage.args[0] == "incidents" and "cannot" in again.stderr
-    if again.code != stage.code and not (already and again.code == 2):
-        return [f"rerun exited {again.code}: {again.stderr.strip()}"]
-    found = problems(world.state)
-    if decisions(world.state) != stage.decisions:
-        found.append(f"decisions {decisions(world.state)} != {stage.decisions}")
-    for stream, expected in stage.records.items():
-        logged = records(world.state, stream)
-        # Nothing lost; at most the interrupted line again (a freeze logged, its file not).
-        if set(logged) != set(expected) or not 0 <= len(logged) - len(expected) <= 1:
-            found.append(f"audit/{stream}.log: {len(logged)} lines, not {len(expected)}")
-        repeated = len(logged) - len(set(logged))
-        if stream == "incidents" and repeated > len(expected) - len(set(expected)):
-            found.append(f"audit/{stream}.log: a change logged twice")
-    lines = audit_lines(world.state)
-    for stream, count in stage.lines.items():
-        if lines.get(stream, 0) < count:
-            found.append(f"audit/{stream}.log lost lines: {lines.get(stream)} < {count}")
-    return found
 
 
 def test_a_run_killed_after_logging_an_incident_does_not_open_a_second_one(
