@@ -8,7 +8,7 @@ copy of the whole world. `run` starts the command in a new process so it can be 
 
 Commands run in a process forked from the warm test interpreter, through the console
 entry point `safedeploy.cli.app.main`: the same code the installed command runs, without
-paying the interpreter start and the imports on each of hundreds of runs. `run_installed`
+paying the interpreter start and the imports on each of hundreds of runs; `testing.cli.run`
 runs the installed `safedeploy` executable for the checks that must see it end to end.
 """
 
@@ -39,9 +39,6 @@ from safedeploy.adapters.envrepo import create_repository
 from safedeploy.adapters.faults import CRASH_AT, CRASH_TRACE
 from safedeploy.adapters.state_layout import example_services
 from safedeploy.demo import story
-from testing.cli import run as run_installed
-
-__all__ = ["run_installed"]
 
 AT_HEALTHY = "2026-11-01T10:30:00Z"  # before checkout's bad release
 AT_BREACH = "2026-11-01T11:05:00Z"  # five minutes into it: a fast burn

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.cli import run as run_installed
 from testing.faults import (
     AT_BREACH,
     HISTORY,
@@ -38,7 +39,6 @@ from testing.faults import (
     plan_history,
     problems,
     run,
-    run_installed,
 )
 
 

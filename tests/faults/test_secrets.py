@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 from testing.cli import Result
+from testing.cli import run as run_installed
 from testing.faults import (
     AT_BREACH,
     AT_HEALTHY,
@@ -26,7 +27,6 @@ from testing.faults import (
     TOKEN,
     FaultWorld,
     copy_world,
-    run_installed,
 )
 from testing.github_server import FakeGitHub
 
