@@ -30,6 +30,7 @@ from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.settings import Settings, environment_names
 from safedeploy.domain.catalog import Deployment, Policy, Rollback, Target
 from testing.cli import REPO_ROOT, run
+from testing.manifests import rollout_schema
 
 README = REPO_ROOT / "README.md"
 CI_RUN = REPO_ROOT / ".ci" / "run"
@@ -37,7 +38,6 @@ DOCS = REPO_ROOT / "docs"
 DOC_NAMES = ("architecture.md", "slo-design.md", "burn-rate-alerts.md", "runbook.md")
 ENV_REPO = REPO_ROOT / "examples" / "env-repo"
 CRONJOB = REPO_ROOT / "examples" / "cronjob.yaml"
-CRD = REPO_ROOT / "tests" / "data" / "crds" / "argo-rollouts-rollout-crd.yaml"
 
 FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.S)  # exactly what .ci/run matches
@@ -304,13 +304,6 @@ def test_environment_variables_in_the_docs_exist() -> None:
 
 
 # --- (c) the example environment repository ----------------------------------------------
-
-
-@cache
-def rollout_schema() -> dict[str, Any]:
-    crd = YAML(typ="safe").load(CRD.read_text(encoding="utf-8"))
-    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    return schema
 
 
 def example_rollout() -> dict[str, Any]:

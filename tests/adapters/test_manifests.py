@@ -1,17 +1,10 @@
 from __future__ import annotations
 
-import difflib
-import json
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ruamel.yaml import YAML
 
 from safedeploy.adapters import manifests
 from safedeploy.errors import BadInputError
@@ -23,8 +16,7 @@ from testing.gitrepos import (
     kustomize_text,
     rollout_text,
 )
-
-CRD = Path(__file__).parent.parent / "data" / "crds" / "argo-rollouts-rollout-crd.yaml"
+from testing.manifests import assert_valid_rollout, changed_lines
 
 
 @dataclass(frozen=True)
@@ -40,24 +32,6 @@ class Target:
 ROLLOUT = Target(ROLLOUT_PATH, "rollout")
 HELM = Target(HELM_PATH, "helm")
 KUSTOMIZE = Target(KUSTOMIZE_PATH, "kustomize", image="search")
-
-
-def changed_lines(before: str, after: str) -> list[str]:
-    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("---", "+++")]
-
-
-@cache
-def rollout_schema() -> dict[str, Any]:
-    crd = YAML(typ="safe").load(CRD.read_text())
-    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    return schema
-
-
-def assert_valid_rollout(text: str) -> None:
-    documents = [d for d in YAML(typ="safe").load_all(text) if d.get("kind") == "Rollout"]
-    # Through JSON: what the API server would receive.
-    jsonschema.validate(json.loads(json.dumps(documents[0])), rollout_schema())
 
 
 # --- reading -------------------------------------------------------------------------------

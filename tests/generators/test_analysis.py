@@ -21,9 +21,9 @@ from safedeploy.generators.analysis import (
 )
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.cli import REPO_ROOT
+from testing.manifests import ANALYSIS_TEMPLATE_CRD, crd_schema
 from testing.prometheus import RunningPrometheus
 
-CRD = REPO_ROOT / "tests" / "data" / "crds" / "argo-rollouts-analysis-template-crd.yaml"
 ADDRESS = "http://prometheus.monitoring.svc:9090"
 
 
@@ -33,10 +33,7 @@ def services() -> list[Service]:
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    crd = YAML(typ="safe").load(CRD.read_text())
-    assert crd["spec"]["names"]["kind"] == "AnalysisTemplate"
-    found: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    return found
+    return crd_schema(ANALYSIS_TEMPLATE_CRD, "AnalysisTemplate")
 
 
 def test_every_template_is_valid_against_the_crd(schema: dict[str, Any]) -> None:

@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from datetime import timedelta
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
-from ruamel.yaml import YAML
 
 from safedeploy.adapters.github import Throttle
 from safedeploy.errors import (
@@ -24,9 +19,9 @@ from safedeploy.usecases.approval import ApprovalResult, approve, reject
 from testing.cli import tree_snapshot
 from testing.github_server import FakeGitHub
 from testing.gitrepos import ROLLOUT_PATH, EnvRemote, git, push_change, rollout_text
+from testing.manifests import assert_valid_rollout, changed_lines
 from testing.scenario import APPROVED_AT, README, RULE, Scenario, build_scenario
 
-CRD = Path(__file__).parent.parent / "data" / "crds" / "argo-rollouts-rollout-crd.yaml"
 NO_WAIT = Throttle(seconds_between_requests=0, seconds_between_writes=0, retries=0)
 TOKEN = "ghp_approval-test-token"
 OLD_IMAGE = "          image: registry.example.com/checkout:1.5.0"
@@ -62,23 +57,6 @@ def show(remote: EnvRemote, ref: str, path: str = ROLLOUT_PATH) -> str:
 
 def branches(remote: EnvRemote) -> list[str]:
     return git(remote.path, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
-
-
-def changed_lines(before: str, after: str) -> list[str]:
-    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("---", "+++")]
-
-
-@cache
-def rollout_schema() -> dict[str, Any]:
-    crd = YAML(typ="safe").load(CRD.read_text())
-    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    return schema
-
-
-def assert_valid_rollout(text: str) -> None:
-    documents = [d for d in YAML(typ="safe").load_all(text) if d.get("kind") == "Rollout"]
-    jsonschema.validate(json.loads(json.dumps(documents[0])), rollout_schema())
 
 
 def audit_events(scenario: Scenario, stream: str) -> list[str]:
