@@ -23,9 +23,10 @@ from safedeploy.adapters.audit import GENESIS, seal
 from safedeploy.adapters.store import atomic_write_bytes
 from safedeploy.cli.report_views import report_json
 from safedeploy.domain.incidents import open_incident
+from safedeploy.domain.layout import SUMMARY
 from safedeploy.domain.proposals import PauseChange, new_proposal
 from safedeploy.domain.summary import ServiceSummary, SLOSummary, Summary
-from safedeploy.usecases.report import SUMMARY, report
+from safedeploy.usecases.report import report
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 TARGET = 1.0

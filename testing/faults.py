@@ -37,7 +37,7 @@ import pytest
 
 from safedeploy.adapters.envrepo import create_repository
 from safedeploy.adapters.faults import CRASH_AT, CRASH_TRACE
-from safedeploy.adapters.state_layout import example_services
+from safedeploy.adapters.templates import example_services
 from safedeploy.demo import story
 
 AT_HEALTHY = "2026-11-01T10:30:00Z"  # before checkout's bad release

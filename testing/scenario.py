@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.adapters.store import StateStore
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident, open_incident
 from safedeploy.domain.proposals import (
     PauseChange,
@@ -88,7 +89,7 @@ class Scenario:
 
     @property
     def evidence(self) -> Path:
-        return self.state / "evidence" / f"incident-{self.incident.id}"
+        return self.state / layout.incident_evidence(self.incident.id)
 
     @property
     def branch(self) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from safedeploy.adapters.envrepo import create_repository
-from safedeploy.adapters.state_layout import example_services
+from safedeploy.adapters.templates import example_services
 from safedeploy.demo import story
 
 

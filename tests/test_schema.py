@@ -55,7 +55,7 @@ def test_schema_and_models_reject_the_same_broken_files(edit: object) -> None:
 
 
 def test_packaged_example_services_are_the_repository_catalog() -> None:
-    from safedeploy.adapters.state_layout import example_services
+    from safedeploy.adapters.templates import example_services
 
     shipped = example_services()
     on_disk = {f"services/{p.name}": p.read_text() for p in sorted(SERVICES.glob("*.yaml"))}

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from safedeploy.adapters import faults
+from safedeploy.domain import trailers
 from safedeploy.errors import BadInputError, GitError
 
 if TYPE_CHECKING:
     from git import Repo
 
-BRANCH_PREFIX = "safedeploy/"
-TRAILER = "Safedeploy-Proposal"
-_TRAILER_LINE = re.compile(rf"^{TRAILER}:\s*(?P<id>\S+)\s*$", re.MULTILINE)
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _TIMEOUT_SECONDS = 120
 
@@ -230,9 +228,11 @@ class EnvRepo:
 
     def propose_change(self, branch: str, path: str, new_text: str, message: str) -> ProposedChange:
         """Push `branch` with one commit setting `path` to `new_text`, once per proposal."""
-        proposal_id = branch.removeprefix(BRANCH_PREFIX)
-        if not branch.startswith(BRANCH_PREFIX) or not proposal_id:
-            raise BadInputError(f"branch {branch!r}: must be {BRANCH_PREFIX}<proposal-id>")
+        proposal_id = trailers.proposal_of_branch(branch)
+        if proposal_id is None:
+            raise BadInputError(
+                f"branch {branch!r}: must be {trailers.branch_for('<proposal-id>')}"
+            )
         self.sync()  # always from the up-to-date default branch
         existing = self._commit_for(branch, proposal_id)
         if existing is not None:
@@ -257,7 +257,7 @@ class EnvRepo:
         log = repo.git.log(f"origin/{branch}", "-n", "50", "--format=%H%n%B%x1e")
         for record in log.split("\x1e"):
             sha, _, body = record.strip().partition("\n")
-            if any(m.group("id") == proposal_id for m in _TRAILER_LINE.finditer(body)):
+            if proposal_id in trailers.values(body, trailers.PROPOSAL):
                 return str(sha)
         return None
 
@@ -306,9 +306,9 @@ class EnvRepo:
 
 
 def _with_trailer(message: str, proposal_id: str) -> str:
-    if any(m.group("id") == proposal_id for m in _TRAILER_LINE.finditer(message)):
+    if proposal_id in trailers.values(message, trailers.PROPOSAL):
         return message
-    return f"{message.rstrip()}\n\n{TRAILER}: {proposal_id}\n"
+    return f"{message.rstrip()}\n\n{trailers.trailer(trailers.PROPOSAL, proposal_id)}\n"
 
 
 def create_repository(

@@ -12,23 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safedeploy.domain import layout, trailers
 from safedeploy.errors import GitError
 
 if TYPE_CHECKING:
     from git import Repo
 
-MANAGED = ("incidents", "action-proposals", "evidence", "audit", "control-plane/state")
-# Written on every evaluation: they ride along with a decision commit but never make one.
-TELEMETRY = frozenset(
-    {
-        "audit/metrics.log",
-        "audit/budget.log",
-        "control-plane/state/summary.json",
-        "control-plane/state/last-reconcile.json",
-    }
-)
-NEVER = ("control-plane/state/.lock",)
-RUN_TRAILER = "Safedeploy-Run"
 AUTHOR = ("safedeploy", "safedeploy@localhost")
 
 
@@ -38,6 +27,10 @@ class DecisionCommit:
     at: str
     subject: str
     body: str
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return trailers.values(self.body, trailers.SERVICE)
 
 
 class StateRepo:
@@ -66,7 +59,9 @@ class StateRepo:
 
     def dirty_managed(self) -> list[str]:
         """Managed paths that differ from HEAD or are untracked, in a stable order."""
-        out = self.repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", *MANAGED)
+        out = self.repo.git.status(
+            "--porcelain=v1", "-z", "--untracked-files=all", "--", *layout.MANAGED
+        )
         paths: list[str] = []
         entries = out.split("\0")
         skip = False
@@ -79,14 +74,14 @@ class StateRepo:
             status, path = entry[:2], entry[3:]
             if status.startswith("R"):
                 skip = True  # the rename's source follows
-            if path not in NEVER and not path.endswith(".tmp"):
+            if path not in layout.NEVER and not path.endswith(".tmp"):
                 paths.append(path)
         return sorted(set(paths))
 
     def commit(self, message: str, *, force: bool = False) -> str | None:
         """Commit the dirty managed files, if any of them is a decision (or `force`)."""
         dirty = self.dirty_managed()
-        if not dirty or (not force and all(p in TELEMETRY for p in dirty)):
+        if not dirty or (not force and all(p in layout.TELEMETRY for p in dirty)):
             return None
         import git
 
@@ -157,11 +152,11 @@ class StateRepo:
             ours_bytes, theirs_bytes = self._blob(ours, path), self._blob(theirs, path)
             if path not in other or ours_bytes == theirs_bytes:
                 contents[path] = ours_bytes
-            elif path.startswith("audit/") and path.endswith(".log"):
+            elif path.startswith(f"{layout.AUDIT}/") and path.endswith(".log"):
                 contents[path] = rechain(
                     self._blob(base, path) or b"", theirs_bytes or b"", ours_bytes or b""
                 )
-            elif path in TELEMETRY:
+            elif path in layout.TELEMETRY:
                 # A snapshot of the latest evaluation: the next run rewrites it anyway.
                 contents[path] = ours_bytes
             else:
@@ -186,7 +181,7 @@ class StateRepo:
         repo.git.commit("--quiet", "--no-verify", "-m", message.strip(), "--", *paths, env=env)
 
     def _changed(self, base: str, tip: str) -> list[str]:
-        out = self.repo.git.diff("--name-only", f"{base}..{tip}", "--", *MANAGED)
+        out = self.repo.git.diff("--name-only", f"{base}..{tip}", "--", *layout.MANAGED)
         return [p for p in out.splitlines() if p]
 
     def _blob(self, commit: str, path: str) -> bytes | None:
@@ -211,9 +206,9 @@ class StateRepo:
         import git
 
         args = ["--format=%H%x1f%cI%x1f%s%x1f%b%x1e", f"--max-count={limit}"]
-        args.append(f"--grep=^{RUN_TRAILER}:")
+        args.append(f"--grep={trailers.grep_pattern(trailers.RUN)}")
         if service:
-            args.append(f"--grep=^Safedeploy-Service: {service}$")
+            args.append(f"--grep={trailers.grep_pattern(trailers.SERVICE, service)}")
             args.append("--all-match")
         try:
             out = self.repo.git.log(*args)

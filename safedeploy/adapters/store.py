@@ -23,14 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from safedeploy.adapters import faults
 from safedeploy.adapters.audit import AuditEntry, AuditLog, Stream
+from safedeploy.domain import layout
+from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.summary import Summary
 from safedeploy.errors import BadInputError, StateLockedError
 
-INCIDENTS_DIR: Final = "incidents"
-PROPOSALS_DIR: Final = "action-proposals"
-AUDIT_DIR: Final = "audit"
-LOCK_FILE: Final = "control-plane/state/.lock"
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
 
 M = TypeVar("M", bound=BaseModel)
@@ -89,21 +88,21 @@ class StateStore:
     def __init__(self, root: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.root = root.resolve()
         self.lock_timeout = lock_timeout
-        self._lock = filelock.FileLock(self.root / LOCK_FILE)
-        self.audit_log = AuditLog(self.root / AUDIT_DIR)
+        self._lock = filelock.FileLock(self.root / layout.LOCK)
+        self.audit_log = AuditLog(self.root / layout.AUDIT)
 
     # -- locking -------------------------------------------------------------------------
 
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the directory lock so two runs (cron, a human) cannot interleave writes."""
-        lock_path = self.resolve(LOCK_FILE)
+        lock_path = self.resolve(layout.LOCK)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire(timeout=self.lock_timeout)
         except filelock.Timeout as exc:
             raise StateLockedError(
-                f"state directory {self.root} is locked by another run ({LOCK_FILE}); "
+                f"state directory {self.root} is locked by another run ({layout.LOCK}); "
                 f"gave up after {self.lock_timeout:g}s, retry when it finishes"
             ) from exc
         try:
@@ -152,6 +151,28 @@ class StateStore:
         atomic_write_bytes(path, (model.model_dump_json(indent=2) + "\n").encode("utf-8"))
         return path
 
+    def write_text(self, relative: str, text: str) -> bool:
+        """Write `text` only when the file's bytes differ; True when it was written.
+
+        Reruns at the same instant then change nothing, and the state repository commits
+        decisions, not rewrites.
+        """
+        self._require_lock()
+        path = self.resolve(relative)
+        data = text.encode("utf-8")
+        try:
+            if path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        atomic_write_bytes(path, data)
+        return True
+
+    def write_model_if_changed(self, relative: str, model: BaseModel) -> bool:
+        if "schema_version" not in type(model).model_fields:
+            raise TypeError(f"{type(model).__name__} has no schema_version; every file needs one")
+        return self.write_text(relative, model.model_dump_json(indent=2) + "\n")
+
     def read_model(self, relative: str, model: type[M]) -> M | None:
         """The file parsed as `model`, or None when it does not exist."""
         path = self.resolve(relative)
@@ -190,22 +211,36 @@ class StateStore:
     # -- incidents and proposals ---------------------------------------------------------
 
     def get_incident(self, incident_id: str) -> Incident | None:
-        return self._read_entity(INCIDENTS_DIR, incident_id, Incident)
+        return self._read_entity(layout.INCIDENTS, incident_id, Incident)
 
     def write_incident(self, incident: Incident) -> Path:
-        return self.write_model(self._entity_path(INCIDENTS_DIR, incident.id), incident)
+        return self.write_model(self._entity_path(layout.INCIDENTS, incident.id), incident)
 
     def load_incidents(self) -> Loaded[Incident]:
-        return self._load_dir(INCIDENTS_DIR, Incident)
+        return self._load_dir(layout.INCIDENTS, Incident)
 
     def get_proposal(self, proposal_id: str) -> Proposal | None:
-        return self._read_entity(PROPOSALS_DIR, proposal_id, Proposal)
+        return self._read_entity(layout.PROPOSALS, proposal_id, Proposal)
 
     def write_proposal(self, proposal: Proposal) -> Path:
-        return self.write_model(self._entity_path(PROPOSALS_DIR, proposal.id), proposal)
+        return self.write_model(self._entity_path(layout.PROPOSALS, proposal.id), proposal)
 
     def load_proposals(self) -> Loaded[Proposal]:
-        return self._load_dir(PROPOSALS_DIR, Proposal)
+        return self._load_dir(layout.PROPOSALS, Proposal)
+
+    # -- control state and the summary ---------------------------------------------------
+
+    def get_control(self, service: str) -> ServiceControl | None:
+        return self.read_model(layout.control_file(service), ServiceControl)
+
+    def write_control(self, control: ServiceControl) -> Path:
+        return self.write_model(layout.control_file(control.service), control)
+
+    def get_summary(self) -> Summary | None:
+        return self.read_model(layout.SUMMARY, Summary)
+
+    def write_summary(self, summary: Summary) -> bool:
+        return self.write_model_if_changed(layout.SUMMARY, summary)
 
     # -- audit ---------------------------------------------------------------------------
 
@@ -213,5 +248,5 @@ class StateStore:
         self, stream: Stream, event: str, data: Mapping[str, object], at: datetime
     ) -> AuditEntry:
         self._require_lock()
-        self.resolve(f"{AUDIT_DIR}/{stream}.log")
+        self.resolve(layout.audit_file(stream))
         return self.audit_log.append(stream, event, data, at)

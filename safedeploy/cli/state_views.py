@@ -11,6 +11,7 @@ from safedeploy.adapters.audit import VerifyReport
 from safedeploy.adapters.state_repo import DecisionCommit
 from safedeploy.adapters.terminal import print_error, print_json, stdout
 from safedeploy.cli.slo_views import SEVERITY_STYLE
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, VersionChange
@@ -68,7 +69,7 @@ def incident_detail(incident: Incident, *, as_json: bool) -> None:
             t.reason,
         )
     console.print(table)
-    console.print(f"evidence: evidence/incident-{incident.id}/", style="dim")
+    console.print(f"evidence: {layout.incident_evidence(incident.id)}/", style="dim")
 
 
 def proposals_table(proposals: Sequence[Proposal], errors: Sequence[str], *, as_json: bool) -> None:
@@ -105,7 +106,7 @@ def proposal_detail(proposal: Proposal, *, as_json: bool) -> None:
         return
     console = stdout()
     console.print(Text.assemble((proposal.id, "bold"), f"  {proposal.kind}  {proposal.status}"))
-    console.print(f"service: {proposal.service}   incident: {proposal.incident_id}")
+    console.print(f"service: {proposal.service}   {proposal.subject_label}")
     console.print(f"change: {change_text(proposal)}")
     console.print(f"rule: {proposal.rule}")
     console.print(f"reason: {proposal.reason}", soft_wrap=True)
@@ -115,7 +116,7 @@ def proposal_detail(proposal: Proposal, *, as_json: bool) -> None:
             f"approval: by {a.by} at {format_instant(a.at)} branch {a.branch or '-'} "
             f"pr {a.pr_url or '-'}" + (f" error: {a.error}" if a.error else "")
         )
-    console.print(f"evidence: evidence/incident-{proposal.incident_id}/", style="dim")
+    console.print(f"evidence: {proposal.evidence_dir}/", style="dim")
 
 
 def verify_reports(reports: Sequence[VerifyReport], *, as_json: bool) -> None:
@@ -136,9 +137,9 @@ def verify_reports(reports: Sequence[VerifyReport], *, as_json: bool) -> None:
     console = stdout()
     for r in reports:
         if r.ok:
-            console.print(f"audit/{r.stream}.log: {r.lines} lines, chain intact")
+            console.print(f"{layout.audit_file(r.stream)}: {r.lines} lines, chain intact")
         else:
-            print_error(f"audit/{r.stream}.log:{r.line}: {r.problem}")
+            print_error(f"{layout.audit_file(r.stream)}:{r.line}: {r.problem}")
 
 
 def replay_result(result: ReplayResult, *, check: bool, as_json: bool) -> None:
@@ -167,11 +168,7 @@ def history_table(commits: Sequence[DecisionCommit], *, as_json: bool) -> None:
         {
             "commit": c.sha,
             "at": c.at,
-            "services": [
-                line.split(": ", 1)[1]
-                for line in c.body.splitlines()
-                if line.startswith("Safedeploy-Service: ")
-            ],
+            "services": list(c.services),
             "subject": c.subject,
         }
         for c in commits

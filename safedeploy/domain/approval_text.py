@@ -14,13 +14,11 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from safedeploy.domain import trailers
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import PauseChange, Proposal, ProposalKind, VersionChange
 
-INCIDENT_TRAILER: Final = "Safedeploy-Incident"
-RELEASE_TRAILER: Final = "Safedeploy-Release"
-PROPOSAL_TRAILER: Final = "Safedeploy-Proposal"
 EVIDENCE_FILES: Final = ("decision.json", "slo.json", "budget.json", "proposal.json")
 # GitHub refuses bodies over 65,536 characters; the README is cut well before that.
 README_LIMIT: Final = 20_000
@@ -180,10 +178,10 @@ def commit_message(
         f"Evidence: {evidence.folder}",
         f"Approved by: {by}",
         "",
-        f"{PROPOSAL_TRAILER}: {proposal.id}",
-        f"{INCIDENT_TRAILER}: {incident.id}"
+        trailers.trailer(trailers.PROPOSAL, proposal.id),
+        trailers.trailer(trailers.INCIDENT, incident.id)
         if incident
-        else f"{RELEASE_TRAILER}: {proposal.release}",
+        else trailers.trailer(trailers.RELEASE, proposal.release or ""),
         "",
     ]
     return "\n".join(lines)

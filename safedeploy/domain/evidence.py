@@ -10,21 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from safedeploy.domain import layout
 from safedeploy.domain.decisions import Decision
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.slo import ServiceStatus, SLOStatus
 
 SCHEMA_VERSION = 1
-
-
-def folder(incident_id: str) -> str:
-    return f"evidence/incident-{incident_id}"
-
-
-def release_folder(release: str) -> str:
-    """A canary promotion has no incident; its evidence is about the release."""
-    return f"evidence/release-{release}"
 
 
 def documents(decision: Decision, status: ServiceStatus) -> dict[str, str | dict[str, Any]]:
@@ -151,7 +143,7 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
     lines += [
         "",
         f"Files: decision.json, slo.json, budget.json, proposal.json in "
-        f"`{folder(incident.id) if incident else 'evidence/'}`.",
+        f"`{layout.incident_evidence(incident.id) if incident else layout.EVIDENCE + '/'}`.",
         "",
     ]
     return "\n".join(lines)

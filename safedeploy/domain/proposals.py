@@ -13,6 +13,7 @@ from typing import Final, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import SafeId, ServiceName, UtcDatetime, check_id
 from safedeploy.errors import IllegalTransitionError
 
@@ -129,8 +130,8 @@ class Proposal(BaseModel):
     @property
     def evidence_dir(self) -> str:
         if self.incident_id is not None:
-            return f"evidence/incident-{self.incident_id}"
-        return f"evidence/release-{self.release}"
+            return layout.incident_evidence(self.incident_id)
+        return layout.release_evidence(self.release or "")
 
     @property
     def subject_label(self) -> str:

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from safedeploy.domain import trailers
 from safedeploy.domain.decisions import Decision
 from safedeploy.domain.instants import format_instant
-
-RUN = "Safedeploy-Run"
-SERVICE = "Safedeploy-Service"
 
 
 def reconcile_message(at: datetime, decisions: Sequence[Decision]) -> str:
@@ -58,5 +56,8 @@ def _details(d: Decision) -> list[str]:
 
 
 def _message(subject: str, body: list[str], at: datetime, services: Sequence[str]) -> str:
-    trailers = [f"{RUN}: {format_instant(at)}", *(f"{SERVICE}: {s}" for s in services)]
-    return "\n".join([subject, "", *body, "", *trailers, ""])
+    lines = [
+        trailers.trailer(trailers.RUN, format_instant(at)),
+        *(trailers.trailer(trailers.SERVICE, s) for s in services),
+    ]
+    return "\n".join([subject, "", *body, "", *lines, ""])

@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.evidence_files import read_documents
 from safedeploy.adapters.settings import Settings, load_settings
-from safedeploy.adapters.state_layout import SERVICES
 from safedeploy.adapters.store import StateStore
-from safedeploy.domain import approval_text
+from safedeploy.domain import approval_text, layout, trailers
 from safedeploy.domain.approval_text import EVIDENCE_FILES, Evidence
 from safedeploy.domain.catalog import Service, Target
 from safedeploy.domain.incidents import Incident, UtcDatetime, check_id, next_state
@@ -147,7 +146,7 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
         roll_forward(store)  # a killed run's last logged change first: decide from it
     proposal = store.get_proposal(proposal_id)
     if proposal is None:
-        raise BadInputError(f"no proposal {proposal_id!r} in {store.root}/action-proposals")
+        raise BadInputError(f"no proposal {proposal_id!r} in {store.root}/{layout.PROPOSALS}")
     # Only this service's file: a broken definition of another service must not hold up
     # a rollback.
     service = _service(store, proposal)
@@ -191,15 +190,15 @@ def _check_matches(proposal: Proposal, service: Service, incident: Incident | No
 
 
 def _service(store: StateStore, proposal: Proposal) -> Service:
-    for suffix in (".yaml", ".yml"):
-        file = store.resolve(f"{SERVICES}/{proposal.service}{suffix}")
+    for relative in layout.service_files(proposal.service):
+        file = store.resolve(relative)
         if file.is_file():
             found = load_catalog([file]).get(proposal.service)
             if found is not None:
                 return found
     raise BadInputError(
-        f"proposal {proposal.id}: service {proposal.service!r} has no {SERVICES}/"
-        f"{proposal.service}.yaml"
+        f"proposal {proposal.id}: service {proposal.service!r} has no "
+        f"{layout.service_files(proposal.service)[0]}"
     )
 
 
@@ -234,7 +233,7 @@ def approve(
     github = _github(ctx.settings, environ, throttle)  # a missing token refuses before a push
     evidence = read_evidence(ctx.store, ctx.proposal)
     for stream in ("incidents", "governance"):  # a symlinked audit/ is refused before a push
-        ctx.store.resolve(f"audit/{stream}.log")
+        ctx.store.resolve(layout.audit_file(stream))
     draft = ApprovalRecord(
         proposal=ctx.proposal.id,
         incident=ctx.proposal.incident_id,
@@ -245,7 +244,7 @@ def approve(
         by=ctx.actor,
         at=at,
         remote=repo.shown_remote,
-        branch=f"safedeploy/{ctx.proposal.id}",
+        branch=trailers.branch_for(ctx.proposal.id),
         path=target.path,
     )
     try:
@@ -467,7 +466,7 @@ def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> App
         _require_unchanged(ctx)
         # The proposal last: once it reads approved, a rerun does nothing more, so the
         # record and the incident must already be there if this run is killed.
-        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
+        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}{layout.APPROVAL_DOC}", record)
         if incident is not None:
             record_incident(ctx.store, incident, "mitigate", at)
         record_proposal(ctx.store, approved, "approve", at)
@@ -480,5 +479,5 @@ def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
     failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
     with ctx.store.lock():
         _require_unchanged(ctx)
-        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}approval.json", record)
+        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}{layout.APPROVAL_DOC}", record)
         record_proposal(ctx.store, failed, "fail", record.at)

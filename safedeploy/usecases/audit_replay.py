@@ -9,6 +9,7 @@ from typing import Any
 
 from safedeploy.adapters.audit import STREAMS, VerifyReport
 from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.proposals import Proposal
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK
@@ -40,19 +41,19 @@ def replay(state: Path, *, check: bool) -> ReplayResult:
         snapshot = snapshot_of(entry.data, "incident")
         if snapshot is not None:
             incident = Incident.model_validate(snapshot)
-            rebuilt[f"incidents/{incident.id}.json"] = _file_bytes(incident)
+            rebuilt[layout.incident_file(incident.id)] = _file_bytes(incident)
     for entry in store.audit_log.entries("governance"):
         snapshot = snapshot_of(entry.data, "proposal")
         if snapshot is not None:
             proposal = Proposal.model_validate(snapshot)
-            rebuilt[f"action-proposals/{proposal.id}.json"] = _file_bytes(proposal)
+            rebuilt[layout.proposal_file(proposal.id)] = _file_bytes(proposal)
     result = ReplayResult(
-        incidents=sum(1 for k in rebuilt if k.startswith("incidents/")),
-        proposals=sum(1 for k in rebuilt if k.startswith("action-proposals/")),
+        incidents=sum(1 for k in rebuilt if k.startswith(f"{layout.INCIDENTS}/")),
+        proposals=sum(1 for k in rebuilt if k.startswith(f"{layout.PROPOSALS}/")),
     )
     on_disk = {
         f"{d}/{p.name}": p
-        for d in ("incidents", "action-proposals")
+        for d in (layout.INCIDENTS, layout.PROPOSALS)
         if (store.root / d).is_dir()
         for p in sorted((store.root / d).glob("*.json"))
     }

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from safedeploy.adapters.catalog_files import load_catalog
-from safedeploy.adapters.state_layout import STATE_DIRS, example_files
+from safedeploy.adapters.templates import example_files
 from safedeploy.domain.catalog import Catalog
+from safedeploy.domain.layout import STATE_DIRS
 from safedeploy.errors import BadInputError
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from safedeploy.demo import story
+from safedeploy.domain import layout
 
 CONFIG = """\
 # Written by `safedeploy demo`: the embedded metrics source and a local environment repo.
@@ -36,8 +37,9 @@ class Step:
 
 def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     from safedeploy.adapters.envrepo import EnvRepo, create_repository
-    from safedeploy.adapters.state_layout import STATE_DIRS, example_services
     from safedeploy.adapters.store import atomic_write_bytes
+    from safedeploy.adapters.templates import example_services
+    from safedeploy.domain.layout import STATE_DIRS
     from safedeploy.usecases.approval import approve
     from safedeploy.usecases.catalog import validate
     from safedeploy.usecases.reconcile import reconcile
@@ -92,7 +94,7 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     )
     incident = next(d.incident for d in result.decisions if d.service == "checkout")
     if incident is not None:
-        readme = directory / "evidence" / f"incident-{incident.id}" / "README.md"
+        readme = directory / layout.incident_evidence(incident.id) / layout.README_DOC
         show(
             Step(
                 5,

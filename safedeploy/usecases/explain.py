@@ -13,7 +13,7 @@ from typing import Any
 
 from safedeploy.adapters.evidence_files import read_documents
 from safedeploy.adapters.store import StateStore
-from safedeploy.domain.evidence import folder as evidence_folder
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident, check_id
 from safedeploy.domain.proposals import KINDS, Proposal, proposal_id
 from safedeploy.errors import BadInputError
@@ -106,14 +106,16 @@ def explain(state: Path, subject: str) -> Explanation:
     incident = store.get_incident(subject) if proposal is None else None
     if proposal is None and incident is None:
         raise BadInputError(
-            f"{subject}: no such incident (incidents/{subject}.json) "
-            f"or proposal (action-proposals/{subject}.json)"
+            f"{subject}: no such incident ({layout.incident_file(subject)}) "
+            f"or proposal ({layout.proposal_file(subject)})"
         )
     incident_id = proposal.subject if proposal is not None else subject
     if incident is None and proposal is not None and proposal.incident_id is not None:
         incident = store.get_incident(proposal.incident_id)
     proposals = (proposal,) if proposal is not None else _proposals_of(store, incident_id)
-    folder = proposal.evidence_dir if proposal is not None else evidence_folder(incident_id)
+    folder = (
+        proposal.evidence_dir if proposal is not None else layout.incident_evidence(incident_id)
+    )
     documents, files, problems = _read_evidence(store, folder)
     decision = _dict(documents.get("decision.json"))
     return Explanation(
@@ -242,7 +244,7 @@ def _approvals(raw: object, proposals: tuple[Proposal, ...]) -> tuple[ApprovalFi
                     commit=None,
                     remote=None,
                     error=approval.error,
-                    source=f"action-proposals/{proposal.id}.json",
+                    source=layout.proposal_file(proposal.id),
                 )
             )
     return tuple(found)

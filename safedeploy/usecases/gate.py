@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from safedeploy.adapters.store import StateStore
-from safedeploy.domain.control import ServiceControl
+from safedeploy.domain import layout
 from safedeploy.domain.decisions import canary_rules
 from safedeploy.domain.policy import PolicyVerdict, denial_rules, policy_input, promotion_verdict
 from safedeploy.domain.slo import ServiceStatus
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 STATUS_CONTEXT: Final = "safedeploy/slo-gate"
 DESCRIPTION_LIMIT: Final = 140
-CONTROL_DIR: Final = "control-plane/state/services"
 
 _EXIT: Final = {"GREEN": EXIT_OK, "RED": EXIT_BLOCKED, "UNKNOWN": EXIT_CANNOT_DECIDE}
 _STATE: Final[dict[str, StatusState]] = {"GREEN": "success", "RED": "failure", "UNKNOWN": "error"}
@@ -63,11 +62,11 @@ def gate(state: Path, service_name: str, at: datetime) -> GateResult:
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.slo_status import evaluate_services, select
 
-    service = select(load_catalog([state / "services"]), [service_name])[0]
+    service = select(load_catalog([state / layout.SERVICES]), [service_name])[0]
     settings = load_settings(state)
     source = open_source(settings, state)
     [status] = evaluate_services([service], source, at)
-    control = StateStore(state).read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
+    control = StateStore(state).get_control(service.name)
     freeze_until = control.freeze_until if control is not None else None
     # The same rules as reconcile's verdict: the team's Rego denials and the canary's health.
     versions = TargetVersions(settings, state)

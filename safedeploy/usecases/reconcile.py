@@ -14,12 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain import layout
 from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions
-from safedeploy.domain.evidence import documents, folder, json_text, resolution
+from safedeploy.domain.evidence import documents, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import denial_rules, policy_input
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
     from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.target_versions import TargetVersions
     from safedeploy.usecases.state_history import StateCommit
-
-CONTROL_DIR = "control-plane/state/services"
-LAST_RUN = "control-plane/state/last-reconcile.json"
-SUMMARY = "control-plane/state/summary.json"
 
 
 @dataclass
@@ -117,7 +114,7 @@ def reconcile(
     from safedeploy.usecases.slo_status import evaluate_services, select
     from safedeploy.usecases.state_history import record_run
 
-    catalog = load_catalog([state / "services"])
+    catalog = load_catalog([state / layout.SERVICES])
     services = select(catalog, names)
     settings = load_settings(state)
     # Prometheus and the environment repo are read before the lock is taken: a slow source
@@ -142,7 +139,7 @@ def reconcile(
             owner = owners.get(error.split(": ", 1)[0])
             result.errors.append(f"{owner}: not reconciled: {error}" if owner else error)
         fresh: list[ServiceSummary] = []
-        previous = store.read_model(SUMMARY, Summary) or Summary()
+        previous = store.get_summary() or Summary()
         evaluated = {s.service: s.at for s in previous.services}
         for service, status in zip(services, statuses, strict=True):
             if progress is not None:
@@ -166,8 +163,8 @@ def reconcile(
         if not dry_run:
             names_in_catalog = {s.name for s in catalog.services}
             summary = merged(previous, fresh, names_in_catalog, at)
-            _write_if_changed(store, SUMMARY, summary.model_dump_json(indent=2) + "\n")
-            _write_if_changed(store, LAST_RUN, _last_run(result))
+            store.write_summary(summary)
+            store.write_text(layout.LAST_RUN, _last_run(result))
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
     notify_reconcile(state, result, settings)
     if not dry_run:
@@ -198,8 +195,7 @@ def _decide_one(
     mine = tuple(p for p in proposals if incident is not None and p.incident_id == incident.id)
     release = release_id(service.name, canary.canary_version) if canary else None
     of_release = tuple(p for p in proposals if release is not None and p.release == release)
-    control = store.read_model(f"{CONTROL_DIR}/{service.name}.json", ServiceControl)
-    control = control or ServiceControl(service=service.name)
+    control = store.get_control(service.name) or ServiceControl(service=service.name)
     wanted = needs_versions(status, mine) or canary is not None
     found = versions.versions(service) if wanted else None
     document = policy_input(service, status, control.freeze_until, status.at)
@@ -224,10 +220,10 @@ def _broken_services(
     proposals: tuple[Proposal, ...],
 ) -> dict[str, str]:
     """Services owning a state file that failed to load: they are skipped, not guessed at."""
-    good = {f"incidents/{i.id}.json" for i in incidents}
-    good |= {f"action-proposals/{p.id}.json" for p in proposals}
+    good = {layout.incident_file(i.id) for i in incidents}
+    good |= {layout.proposal_file(p.id) for p in proposals}
     broken: dict[str, str] = {}
-    for directory in ("incidents", "action-proposals"):
+    for directory in (layout.INCIDENTS, layout.PROPOSALS):
         base = store.root / directory
         if not base.is_dir():
             continue
@@ -246,7 +242,7 @@ def _apply(
 ) -> None:
     """`evaluated`: this instant was already recorded for the service (a rerun)."""
     at = decision.at
-    previous = store.read_model(f"{CONTROL_DIR}/{decision.service}.json", ServiceControl)
+    previous = store.get_control(decision.service)
     if not evaluated:
         _audit_evaluation(store, decision, status)
     incident = decision.incident
@@ -256,14 +252,16 @@ def _apply(
         record_proposal(store, proposal, "proposed", at)
     folders = {p.evidence_dir for p in decision.new_proposals}
     if incident is not None and decision.incident_change:
-        folders.add(folder(incident.id))
+        folders.add(layout.incident_evidence(incident.id))
     for evidence_dir in sorted(folders):
         for name, content in documents(decision, status).items():
             data = content if isinstance(content, str) else json_text(content)
-            _write_if_changed(store, f"{evidence_dir}/{name}", data)
+            store.write_text(f"{evidence_dir}/{name}", data)
     ended = resolution(incident) if incident is not None else None
     if incident is not None and ended is not None:
-        _write_if_changed(store, f"{folder(incident.id)}/resolution.json", json_text(ended))
+        store.write_text(
+            f"{layout.incident_evidence(incident.id)}/{layout.RESOLUTION_DOC}", json_text(ended)
+        )
     if previous != decision.control:
         # The audit line first, as for incidents: a run killed in between repeats the line
         # on the next run instead of leaving a freeze that no line explains.
@@ -278,7 +276,7 @@ def _apply(
                 },
                 at,
             )
-        store.write_model(f"{CONTROL_DIR}/{decision.service}.json", decision.control)
+        store.write_control(decision.control)
 
 
 def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStatus) -> None:
@@ -313,17 +311,6 @@ def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStat
         },
         decision.at,
     )
-
-
-def _write_if_changed(store: StateStore, relative: str, text: str) -> None:
-    path = store.resolve(relative)
-    data = text.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return
-    except FileNotFoundError:
-        pass
-    atomic_write_bytes(path, data)
 
 
 def _last_run(result: ReconcileResult) -> str:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from safedeploy.adapters.audit import Stream
 from safedeploy.adapters.store import StateStore
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.proposals import Proposal
 from safedeploy.errors import BadInputError
@@ -75,7 +76,7 @@ def roll_forward(store: StateStore) -> list[Path]:
 
 
 def _logged(store: StateStore, stream: Stream, key: str) -> dict[str, Any] | None:
-    store.resolve(f"audit/{stream}.log")  # a symlinked audit/ is never trusted
+    store.resolve(layout.audit_file(stream))  # a symlinked audit/ is never trusted
     entry = store.audit_log.last(stream)
     return snapshot_of(entry.data, key) if entry is not None else None
 

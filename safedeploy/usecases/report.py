@@ -15,11 +15,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from safedeploy.adapters.store import StateStore
+from safedeploy.domain import layout
 from safedeploy.domain.incidents import is_safe_id
-from safedeploy.domain.summary import OPEN_STATUSES, ServiceSummary, Summary
+from safedeploy.domain.summary import OPEN_STATUSES, ServiceSummary
 from safedeploy.errors import BadInputError, CannotDecideError
-
-SUMMARY = "control-plane/state/summary.json"
 
 
 class _Frozen(BaseModel):
@@ -72,10 +71,11 @@ class Report(_Frozen):
 
 def report(state: Path) -> Report:
     store = StateStore(state)
-    summary = store.read_model(SUMMARY, Summary)
+    summary = store.get_summary()
     if summary is None:
         raise CannotDecideError(
-            f"{SUMMARY}: no summary yet; run `safedeploy reconcile` first to evaluate services"
+            f"{layout.SUMMARY}: no summary yet; "
+            "run `safedeploy reconcile` first to evaluate services"
         )
     return Report(at=summary.at, services=[_service(store, s) for s in summary.services])
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safedeploy.adapters.state_repo import DecisionCommit, StateRepo
+from safedeploy.domain import layout
 from safedeploy.errors import BadInputError
 
 
@@ -42,7 +43,9 @@ def _combined_problems(state: Path) -> list[str]:
     from safedeploy.domain.incidents import is_active
     from safedeploy.usecases.audit_replay import verify
 
-    problems = [f"audit/{r.stream}.log:{r.line}: {r.problem}" for r in verify(state) if not r.ok]
+    problems = [
+        f"{layout.audit_file(r.stream)}:{r.line}: {r.problem}" for r in verify(state) if not r.ok
+    ]
     active: dict[str, list[str]] = {}
     for incident in StateStore(state).load_incidents().items:
         if is_active(incident):

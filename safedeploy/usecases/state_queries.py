@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from safedeploy.adapters.settings import load_settings
-from safedeploy.adapters.store import StateStore, atomic_write_bytes
-from safedeploy.domain.evidence import folder, json_text, resolution
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain import layout
+from safedeploy.domain.evidence import json_text, resolution
 from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
@@ -55,7 +56,7 @@ def show_incident(state: Path, incident_id: str) -> Incident:
     check_id(incident_id, "incident id")
     incident = StateStore(state).get_incident(incident_id)
     if incident is None:
-        raise BadInputError(f"incidents/{incident_id}.json: no such incident")
+        raise BadInputError(f"{layout.incident_file(incident_id)}: no such incident")
     return incident
 
 
@@ -63,7 +64,7 @@ def show_proposal(state: Path, proposal_id: str) -> Proposal:
     check_id(proposal_id, "proposal id")
     proposal = StateStore(state).get_proposal(proposal_id)
     if proposal is None:
-        raise BadInputError(f"action-proposals/{proposal_id}.json: no such proposal")
+        raise BadInputError(f"{layout.proposal_file(proposal_id)}: no such proposal")
     return proposal
 
 
@@ -90,14 +91,13 @@ def transition_incident(
         roll_forward(store)
         incident = store.get_incident(incident_id)
         if incident is None:
-            raise BadInputError(f"incidents/{incident_id}.json: no such incident")
+            raise BadInputError(f"{layout.incident_file(incident_id)}: no such incident")
         moved = next_state(incident, HUMAN_EVENTS[event], at, by, reason)
         record_incident(store, moved, event, at)
         ended = resolution(moved)
         if ended is not None:
-            atomic_write_bytes(
-                store.resolve(f"{folder(moved.id)}/resolution.json"),
-                json_text(ended).encode("utf-8"),
+            store.write_text(
+                f"{layout.incident_evidence(moved.id)}/{layout.RESOLUTION_DOC}", json_text(ended)
             )
         settings = load_settings(state)
         message = action_message(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from safedeploy.adapters.state_layout import example_services
+from safedeploy.adapters.templates import example_services
 from safedeploy.demo import story
 from safedeploy.domain.instants import format_instant
 from testing.cli import Runner, tree_snapshot

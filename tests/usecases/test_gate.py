@@ -13,7 +13,6 @@ from safedeploy.adapters.store import StateStore
 from safedeploy.domain.control import ServiceControl
 from safedeploy.errors import BadInputError, GitHubError
 from safedeploy.usecases.gate import (
-    CONTROL_DIR,
     STATUS_CONTEXT,
     GateResult,
     gate,
@@ -81,9 +80,7 @@ def test_active_freeze_blocks_a_healthy_service(
     until = prometheus.at + timedelta(hours=3)
     store = StateStore(state)
     with store.lock():
-        store.write_model(
-            f"{CONTROL_DIR}/inventory.json", ServiceControl(service="inventory", freeze_until=until)
-        )
+        store.write_control(ServiceControl(service="inventory", freeze_until=until))
     result = gate(state, "inventory", prometheus.at)
     assert result.exit_code == 1
     assert result.message == (
@@ -93,9 +90,7 @@ def test_active_freeze_blocks_a_healthy_service(
     # A window that ended before the gate runs no longer blocks.
     ended = prometheus.at - timedelta(minutes=1)
     with store.lock():
-        store.write_model(
-            f"{CONTROL_DIR}/inventory.json", ServiceControl(service="inventory", freeze_until=ended)
-        )
+        store.write_control(ServiceControl(service="inventory", freeze_until=ended))
     assert gate(state, "inventory", prometheus.at).exit_code == 0
 
 
@@ -166,7 +161,7 @@ def test_bad_sha_is_refused_before_any_request(
 
 def test_gate_applies_the_teams_rego_policies(tmp_path: Path) -> None:
     """The gate and reconcile share one verdict: a Rego denial blocks a healthy service."""
-    from safedeploy.adapters.state_layout import example_services
+    from safedeploy.adapters.templates import example_services
     from safedeploy.demo import story
     from safedeploy.usecases.gate import gate as run_gate
 

@@ -11,11 +11,12 @@ import pytest
 
 from safedeploy.adapters.store import StateStore, atomic_write_bytes
 from safedeploy.domain.incidents import next_state, open_incident
+from safedeploy.domain.layout import SUMMARY
 from safedeploy.domain.proposals import PauseChange, VersionChange, new_proposal, next_status
 from safedeploy.domain.summary import ServiceSummary, SLOSummary, Summary
 from safedeploy.errors import CannotDecideError
 from safedeploy.schemas import read_schema, render
-from safedeploy.usecases.report import SUMMARY, report
+from safedeploy.usecases.report import report
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 

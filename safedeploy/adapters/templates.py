@@ -1,17 +1,10 @@
-"""The names of the state directory's parts, shared by every adapter that touches it."""
+"""The files shipped in the package: the example catalog and what `safedeploy init` writes."""
 
 from __future__ import annotations
 
 from importlib import resources
 
-SERVICES = "services"
-INCIDENTS = "incidents"
-PROPOSALS = "action-proposals"
-EVIDENCE = "evidence"
-AUDIT = "audit"
-CONTROL = "control-plane/state"
-
-STATE_DIRS = (SERVICES, INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
+from safedeploy.domain.layout import CONFIG, SERVICES
 
 
 def example_services() -> dict[str, str]:
@@ -29,6 +22,6 @@ def example_files() -> dict[str, str]:
     templates = resources.files("safedeploy") / "templates"
     checkout = f"{SERVICES}/checkout.yaml"
     return {
-        "safedeploy.toml": (templates / "safedeploy.toml").read_text(encoding="utf-8"),
+        CONFIG: (templates / "safedeploy.toml").read_text(encoding="utf-8"),
         checkout: example_services()[checkout],
     }

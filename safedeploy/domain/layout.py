@@ -1,0 +1,75 @@
+"""Where everything lives in a state directory: the one place that names its parts.
+
+Every path the store, the state repository, the use cases and the renderers use is built
+here, relative to the state directory's root and with `/` separators, so a folder renamed
+once is renamed everywhere and no reader can drift from the writer.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+CONFIG: Final = "safedeploy.toml"
+SERVICES: Final = "services"
+POLICIES: Final = "policies"
+INCIDENTS: Final = "incidents"
+PROPOSALS: Final = "action-proposals"
+EVIDENCE: Final = "evidence"
+AUDIT: Final = "audit"
+CONTROL: Final = "control-plane/state"
+SERVICE_CONTROL: Final = f"{CONTROL}/services"
+SUMMARY: Final = f"{CONTROL}/summary.json"
+LAST_RUN: Final = f"{CONTROL}/last-reconcile.json"
+LOCK: Final = f"{CONTROL}/.lock"
+
+# What `safedeploy init` creates, and what a state directory is recognised by.
+STATE_DIRS: Final = (SERVICES, INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
+# The folders safedeploy writes; the state repository commits only these.
+MANAGED: Final = (INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
+# Never committed, never a decision.
+NEVER: Final = (LOCK,)
+
+# Evidence folder documents, in the order a reviewer reads them.
+DECISION_DOC: Final = "decision.json"
+SLO_DOC: Final = "slo.json"
+BUDGET_DOC: Final = "budget.json"
+PROPOSAL_DOC: Final = "proposal.json"
+APPROVAL_DOC: Final = "approval.json"
+RESOLUTION_DOC: Final = "resolution.json"
+README_DOC: Final = "README.md"
+RECONCILE_DOCS: Final = (DECISION_DOC, SLO_DOC, BUDGET_DOC, PROPOSAL_DOC)
+
+
+def incident_file(incident_id: str) -> str:
+    return f"{INCIDENTS}/{incident_id}.json"
+
+
+def proposal_file(proposal_id: str) -> str:
+    return f"{PROPOSALS}/{proposal_id}.json"
+
+
+def control_file(service: str) -> str:
+    """`control-plane/state/services/<name>.json`: freeze end, normal streak, severity."""
+    return f"{SERVICE_CONTROL}/{service}.json"
+
+
+def audit_file(stream: str) -> str:
+    return f"{AUDIT}/{stream}.log"
+
+
+def service_files(name: str) -> tuple[str, str]:
+    """Where a service's definition may be: `.yaml` first, then `.yml`."""
+    return f"{SERVICES}/{name}.yaml", f"{SERVICES}/{name}.yml"
+
+
+def incident_evidence(incident_id: str) -> str:
+    return f"{EVIDENCE}/incident-{incident_id}"
+
+
+def release_evidence(release: str) -> str:
+    """A canary promotion has no incident; its evidence is about the release."""
+    return f"{EVIDENCE}/release-{release}"
+
+
+# Rewritten at every evaluation: they ride along with a decision commit but never make one.
+TELEMETRY: Final = frozenset({audit_file("metrics"), audit_file("budget"), SUMMARY, LAST_RUN})
