@@ -118,7 +118,7 @@ def report_text(report: Report) -> str:
     for service in report.services:
         slos = service.slos or ()
         height = max(1, len(slos), 2)
-        columns = [
+        columns: list[list[str]] = [
             [service.service, service.owner],
             [
                 service.decision,

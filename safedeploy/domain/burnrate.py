@@ -15,9 +15,6 @@ from pydantic import BaseModel, ConfigDict
 from safedeploy.domain.catalog import SLO
 from safedeploy.domain.durations import format_duration, parse_duration
 
-Severity = Literal["normal", "unknown", "slow-burn", "fast-burn", "exhausted"]
-SEVERITY_ORDER: tuple[Severity, ...] = ("normal", "unknown", "slow-burn", "fast-burn", "exhausted")
-
 
 class AlertRow(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,7 +73,3 @@ def windows(slo: SLO) -> tuple[int, ...]:
     for row in alert_rows(slo):
         needed.update((row.long, row.short))
     return tuple(sorted(needed))
-
-
-def worst(severities: list[Severity]) -> Severity:
-    return max(severities, key=SEVERITY_ORDER.index, default="unknown")

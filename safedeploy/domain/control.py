@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from safedeploy.domain.burnrate import Severity
+from safedeploy.domain.severity import Severity
 
 
 class ServiceControl(BaseModel):

@@ -12,17 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from safedeploy.domain.burnrate import Severity
 from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl, next_control
 from safedeploy.domain.durations import parse_duration
-from safedeploy.domain.incidents import (
-    Incident,
-    IncidentSeverity,
-    next_state,
-    open_incident,
-)
+from safedeploy.domain.incidents import Incident, next_state, open_incident
 from safedeploy.domain.policy import PolicyVerdict, RuleResult, freeze_after, promotion_verdict
 from safedeploy.domain.proposals import (
     KINDS,
@@ -32,11 +26,17 @@ from safedeploy.domain.proposals import (
     new_proposal,
     release_id,
 )
+from safedeploy.domain.severity import (
+    BURNING,
+    ROLLBACK_ON,
+    IncidentSeverity,
+    Severity,
+    is_burning,
+    rank,
+)
 from safedeploy.domain.slo import ServiceStatus
 
 ACTOR = "safedeploy-reconcile"
-BURNING: frozenset[str] = frozenset({"slow-burn", "fast-burn", "exhausted"})
-ROLLBACK_ON: frozenset[str] = frozenset({"fast-burn", "exhausted"})
 
 IncidentChange = Literal["opened", "escalated", "updated", "resolved"]
 
@@ -56,7 +56,7 @@ class Decision(BaseModel):
 
     service: str
     at: datetime
-    severity: str
+    severity: Severity
     reason: str
     incident: Incident | None
     incident_change: IncidentChange | None
@@ -160,7 +160,7 @@ class Burn(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    severity: str
+    severity: Severity
     reason: str
     slos: tuple[str, ...]
     rule: str
@@ -183,7 +183,7 @@ def _burn(status: ServiceStatus, canary: CanaryVerdict | None) -> Burn:
     )
 
 
-def _streak_severity(severity: str, status: ServiceStatus) -> Severity:
+def _streak_severity(severity: Severity, status: ServiceStatus) -> Severity:
     """The stable streak that resolves incidents counts only when nothing burns at all."""
     return status.severity if severity == status.severity else "fast-burn"
 
@@ -247,8 +247,7 @@ def _open_or_escalate(
     reason = burn.reason
     if incident is None:
         return open_incident(service, severity, slos, at, actor=ACTOR, reason=reason), ("opened")
-    rank = ("slow-burn", "fast-burn", "exhausted")
-    if rank.index(severity) > rank.index(incident.severity):
+    if rank(severity) > rank(incident.severity):
         escalated = next_state(
             incident, "escalate", at, ACTOR, reason, severity=severity, slos=slos
         )
@@ -257,12 +256,8 @@ def _open_or_escalate(
     return updated, ("updated" if updated != incident else None)
 
 
-def _incident_severity(severity: str) -> IncidentSeverity:
-    if severity == "exhausted":
-        return "exhausted"
-    if severity == "fast-burn":
-        return "fast-burn"
-    return "slow-burn"
+def _incident_severity(severity: Severity) -> IncidentSeverity:
+    return severity if is_burning(severity) else "slow-burn"
 
 
 def _maybe_resolve(

@@ -13,6 +13,7 @@ from typing import Annotated, Final, Literal, Self, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
 
+from safedeploy.domain.severity import IncidentSeverity, rank
 from safedeploy.errors import BadInputError, IllegalTransitionError
 
 SCHEMA_VERSION: Final = 1
@@ -27,11 +28,9 @@ IncidentEvent = Literal[
     "escalate",
     "update",
 ]
-IncidentSeverity = Literal["slow-burn", "fast-burn", "exhausted"]
 
 STATES: tuple[IncidentState, ...] = get_args(IncidentState)
 EVENTS: tuple[IncidentEvent, ...] = get_args(IncidentEvent)
-SEVERITIES: tuple[IncidentSeverity, ...] = get_args(IncidentSeverity)
 ACTIVE_STATES: frozenset[IncidentState] = frozenset({"detected", "investigating", "mitigated"})
 
 # Every legal edge, and nothing else. "open" has no row: it creates an incident rather than
@@ -57,8 +56,6 @@ TRANSITIONS: dict[tuple[IncidentState, IncidentEvent], IncidentState] = {
 SAFE_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?$")
 SERVICE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 INCIDENT_ID_RE = re.compile(r"^(?P<service>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-\d{8}t\d{4}z$")
-
-_SEVERITY_RANK: dict[IncidentSeverity, int] = {"slow-burn": 1, "fast-burn": 2, "exhausted": 3}
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -212,7 +209,7 @@ def next_state(
         )
     new_severity = severity or incident.severity
     new_slos = tuple(sorted(set(incident.slos) | set(slos)))
-    if event == "escalate" and _SEVERITY_RANK[new_severity] <= _SEVERITY_RANK[incident.severity]:
+    if event == "escalate" and rank(new_severity) <= rank(incident.severity):
         raise IllegalTransitionError(
             f"incident {incident.id}: cannot escalate from {incident.severity} "
             f"to {new_severity} in state {incident.state}"

@@ -27,8 +27,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, Versions, decide
-from safedeploy.domain.incidents import Incident, IncidentSeverity, is_active, next_state
+from safedeploy.domain.incidents import Incident, is_active, next_state
 from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.severity import IncidentSeverity
 from safedeploy.domain.slo import ServiceStatus
 
 ACTOR = "safedeploy-simulate"

@@ -13,10 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from safedeploy.domain.burnrate import AlertRow, Severity, alert_rows, worst
+from safedeploy.domain.burnrate import AlertRow, alert_rows
 from safedeploy.domain.catalog import SLO
 from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.measurements import Measurement
+from safedeploy.domain.severity import Severity, worst
 
 
 class _Frozen(BaseModel):

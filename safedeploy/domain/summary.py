@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.decisions import Decision
 from safedeploy.domain.incidents import is_active
+from safedeploy.domain.severity import Severity
 from safedeploy.domain.slo import ServiceStatus
 
 OPEN_STATUSES = ("proposed", "failed")
@@ -27,7 +28,7 @@ class SLOSummary(_Frozen):
     slo: str
     objective: float
     period: str
-    severity: str
+    severity: Severity
     reason: str
     budget_remaining: float | None
     burn_rates: dict[str, float | None]
@@ -37,7 +38,7 @@ class ServiceSummary(_Frozen):
     service: str
     owner: str
     at: datetime
-    severity: str
+    severity: Severity
     reason: str
     decision: Literal["GREEN", "RED", "UNKNOWN"]
     decision_reason: str

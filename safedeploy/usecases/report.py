@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
 from safedeploy.domain.incidents import is_safe_id
+from safedeploy.domain.severity import Severity
 from safedeploy.domain.summary import OPEN_STATUSES, ServiceSummary
 from safedeploy.errors import BadInputError, CannotDecideError
 
@@ -29,7 +30,7 @@ class ReportSLO(_Frozen):
     slo: str
     objective: float
     period: str
-    severity: str
+    severity: Severity
     reason: str
     budget_remaining: float | None = Field(description="Share of the error budget left.")
     burn_rates: dict[str, float | None] = Field(description="Burn rate per window.")
@@ -49,7 +50,7 @@ class ReportService(_Frozen):
     service: str
     owner: str
     evaluated_at: datetime
-    severity: str
+    severity: Severity
     reason: str
     decision: Literal["GREEN", "RED", "UNKNOWN"]
     decision_reason: str = Field(description="The release rule that decided, with its numbers.")

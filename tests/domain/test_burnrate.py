@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from safedeploy.domain.burnrate import (
-    SEVERITY_ORDER,
     AlertRow,
     alert_rows,
     default_rows,
     windows,
-    worst,
 )
 from safedeploy.domain.catalog import SLO
 
@@ -80,11 +78,3 @@ def test_override_replaces_the_whole_table() -> None:
 
 def test_windows_are_sorted_unique_with_the_period_last() -> None:
     assert windows(slo()) == (300, 1_800, 3_600, 7_200, 21_600, DAY, 3 * DAY, 30 * DAY)
-
-
-def test_worst_follows_the_severity_order() -> None:
-    assert SEVERITY_ORDER == ("normal", "unknown", "slow-burn", "fast-burn", "exhausted")
-    assert worst(["normal", "unknown"]) == "unknown"
-    assert worst(["slow-burn", "unknown", "normal"]) == "slow-burn"
-    assert worst(["fast-burn", "exhausted", "slow-burn"]) == "exhausted"
-    assert worst([]) == "unknown"

@@ -10,12 +10,10 @@ from pydantic import ValidationError
 
 from safedeploy.domain.incidents import (
     EVENTS,
-    SEVERITIES,
     STATES,
     TRANSITIONS,
     Incident,
     IncidentEvent,
-    IncidentSeverity,
     IncidentState,
     incident_id,
     is_active,
@@ -23,6 +21,8 @@ from safedeploy.domain.incidents import (
     next_state,
     open_incident,
 )
+from safedeploy.domain.severity import INCIDENT_SEVERITIES as SEVERITIES
+from safedeploy.domain.severity import IncidentSeverity
 from safedeploy.errors import BadInputError, IllegalTransitionError
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

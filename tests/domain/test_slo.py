@@ -14,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from safedeploy.domain.burnrate import SEVERITY_ORDER, windows
+from safedeploy.domain.burnrate import windows
 from safedeploy.domain.catalog import SLO
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.measurements import Measurement
+from safedeploy.domain.severity import ORDER as SEVERITY_ORDER
 from safedeploy.domain.slo import SLICounts, SLOStatus, evaluate, service_status, window_status
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
