@@ -32,6 +32,18 @@ class CatalogError(BadInputError):
         super().__init__("\n".join(violations))
 
 
+class StateFileError(BadInputError):
+    """A file of the state directory that cannot be read or is not what its name says.
+
+    `relative` is the file, relative to the state directory, so a caller can tell whose
+    file it is without reading the message.
+    """
+
+    def __init__(self, relative: str, message: str) -> None:
+        self.relative = relative
+        super().__init__(message)
+
+
 class NotAuthorizedError(BadInputError):
     """Someone who is not an approver for the service tried to approve."""
 

@@ -28,7 +28,7 @@ from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.summary import Summary
-from safedeploy.errors import BadInputError, StateLockedError
+from safedeploy.errors import BadInputError, StateFileError, StateLockedError
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
 
@@ -40,7 +40,7 @@ class Loaded(Generic[M]):
     """What a directory scan found: the valid files, and one error per invalid file."""
 
     items: tuple[M, ...]
-    errors: tuple[BadInputError, ...]
+    errors: tuple[StateFileError, ...]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -81,7 +81,7 @@ def parse_model(display: str, raw: bytes, model: type[M]) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        raise BadInputError(validation_message(display, exc)) from exc
+        raise StateFileError(display, validation_message(display, exc)) from exc
 
 
 class StateStore:
@@ -125,19 +125,21 @@ class StateStore:
         """`relative` under the root, refusing anything that resolves outside it."""
         parts = PurePosixPath(relative)
         if parts.is_absolute() or ".." in parts.parts:
-            raise BadInputError(f"{relative}: path must stay inside the state directory")
+            raise StateFileError(relative, f"{relative}: path must stay inside the state directory")
         resolved = (self.root / parts).resolve()
         if not resolved.is_relative_to(self.root):
-            raise BadInputError(
-                f"{relative}: resolves to {resolved}, outside the state directory {self.root}"
+            raise StateFileError(
+                relative,
+                f"{relative}: resolves to {resolved}, outside the state directory {self.root}",
             )
         return resolved
 
     def _entity_path(self, directory: str, entity_id: str) -> str:
         if not is_safe_id(entity_id):
-            raise BadInputError(
+            raise StateFileError(
+                f"{directory}/{entity_id}.json",
                 f"{directory}: id {entity_id!r} is not file-name safe "
-                "(lowercase letters, digits and '-')"
+                "(lowercase letters, digits and '-')",
             )
         return f"{directory}/{entity_id}.json"
 
@@ -181,7 +183,7 @@ class StateStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise BadInputError(f"{relative}: cannot read: {exc.strerror}") from exc
+            raise StateFileError(relative, f"{relative}: cannot read: {exc.strerror}") from exc
         return parse_model(relative, raw, model)
 
     def _load_dir(self, directory: str, model: type[M]) -> Loaded[M]:
@@ -189,11 +191,11 @@ class StateStore:
         if not base.is_dir():
             return Loaded((), ())
         items: list[M] = []
-        errors: list[BadInputError] = []
+        errors: list[StateFileError] = []
         for path in sorted(base.glob("*.json")):
             try:
                 item = self._read_entity(directory, path.stem, model)
-            except BadInputError as exc:
+            except StateFileError as exc:
                 errors.append(exc)
                 continue
             if item is not None:
@@ -205,7 +207,9 @@ class StateStore:
         item = self.read_model(relative, model)
         found = getattr(item, "id", entity_id)
         if found != entity_id:
-            raise BadInputError(f"{relative}: field id: {found!r} does not match the file name")
+            raise StateFileError(
+                relative, f"{relative}: field id: {found!r} does not match the file name"
+            )
         return item
 
     # -- incidents and proposals ---------------------------------------------------------

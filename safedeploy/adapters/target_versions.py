@@ -12,8 +12,8 @@ from safedeploy.adapters.envrepo import EnvRepo
 from safedeploy.adapters.manifests import version_reader
 from safedeploy.adapters.settings import Settings
 from safedeploy.domain.catalog import Service
-from safedeploy.domain.decisions import Versions
-from safedeploy.errors import SafedeployError
+from safedeploy.domain.versions import Versions, VersionsFound, VersionsUnavailable
+from safedeploy.errors import BadInputError, SafedeployError
 
 
 def resolve_remote(remote: str, state: Path) -> str:
@@ -23,45 +23,66 @@ def resolve_remote(remote: str, state: Path) -> str:
     return str((state / remote).resolve())
 
 
-class TargetVersions:
+class EnvRepos:
+    """The environment repositories of a run: one clone each, synced once, shared by all."""
+
     def __init__(self, settings: Settings, state: Path) -> None:
         self._settings = settings
         self._state = state
-        self._repos: dict[str, EnvRepo | str] = {}
-        self._versions: dict[str, Versions | str] = {}
+        self._repos: dict[str, EnvRepo] = {}
+        self._synced: dict[str, SafedeployError | None] = {}
 
-    def repo_for(self, service: Service) -> EnvRepo | str:
+    def for_service(self, service: Service) -> EnvRepo:
+        """The service's environment repo, not yet synced; BadInputError when none is set."""
         remote = service.spec.target.repo or self._settings.environment.repo
         if not remote:
-            return "no environment repo configured (environment.repo or spec.target.repo)"
+            raise BadInputError(
+                f"{service.name}: no environment repo: set spec.target.repo or "
+                "environment.repo in safedeploy.toml"
+            )
         remote = resolve_remote(remote, self._state)
         if remote not in self._repos:
-            repo = EnvRepo(remote, self._state / self._settings.environment.cache)
+            self._repos[remote] = EnvRepo(remote, self._state / self._settings.environment.cache)
+        return self._repos[remote]
+
+    def synced(self, service: Service) -> EnvRepo:
+        """The repo fetched once per run; the first failure is raised again for each caller."""
+        repo = self.for_service(service)
+        if repo.remote not in self._synced:
             try:
                 repo.sync()
             except SafedeployError as exc:
-                self._repos[remote] = str(exc)
+                self._synced[repo.remote] = exc
             else:
-                self._repos[remote] = repo
-        return self._repos[remote]
+                self._synced[repo.remote] = None
+        failure = self._synced[repo.remote]
+        if failure is not None:
+            raise failure
+        return repo
 
-    def versions(self, service: Service) -> Versions | str:
+
+class TargetVersions:
+    def __init__(self, repos: EnvRepos) -> None:
+        self._repos = repos
+        self._versions: dict[str, VersionsFound] = {}
+
+    def versions(self, service: Service) -> VersionsFound:
         """Read once per run: the canary check and the rollback both need them."""
         if service.name not in self._versions:
             self._versions[service.name] = self._read(service)
         return self._versions[service.name]
 
-    def _read(self, service: Service) -> Versions | str:
-        repo = self.repo_for(service)
-        if isinstance(repo, str):
-            return repo
+    def _read(self, service: Service) -> VersionsFound:
         target = service.spec.target
         try:
+            repo = self._repos.synced(service)
             history = repo.versions_of(target.path, version_reader(target))
         except SafedeployError as exc:
-            return str(exc)
+            return VersionsUnavailable(reason=str(exc))
         if not history:
-            return f"{target.path} has no history in {repo.shown_remote}"
+            return VersionsUnavailable(
+                reason=f"{target.path} has no history in {repo.shown_remote}"
+            )
         return Versions(
             current=history[-1].version,
             stable=history[-2].version if len(history) > 1 else None,

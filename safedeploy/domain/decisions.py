@@ -35,20 +35,11 @@ from safedeploy.domain.severity import (
     rank,
 )
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.versions import Versions, VersionsFound
 
 ACTOR = "safedeploy-reconcile"
 
 IncidentChange = Literal["opened", "escalated", "updated", "resolved"]
-
-
-class Versions(BaseModel):
-    """The target file's versions: what runs now and the last stable one before it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    current: str
-    stable: str | None
-    source: str
 
 
 class Decision(BaseModel):
@@ -65,6 +56,9 @@ class Decision(BaseModel):
     verdict: PolicyVerdict
     control: ServiceControl
     notes: tuple[str, ...]
+    # Why something this decision needed could not be known (the environment repo could
+    # not be read for a rollback): the run then could not decide (exit 3).
+    undecided: str | None = None
 
 
 def decide(
@@ -74,13 +68,13 @@ def decide(
     incident: Incident | None,
     proposals: tuple[Proposal, ...],
     control: ServiceControl,
-    versions: Versions | str | None,
+    versions: VersionsFound | None,
     at: datetime,
     extra_rules: tuple[RuleResult, ...] = (),
     canary: CanaryVerdict | None = None,
     release_proposals: tuple[Proposal, ...] = (),
 ) -> Decision:
-    """`versions` is None when no rollback is needed, a string when it could not be read.
+    """`versions` is None when no rollback is needed (see `needs_versions`).
 
     `extra_rules` are the team's policy-as-code verdicts, folded into the release verdict.
     `canary` is the verdict on a canary in progress; `release_proposals` those already made
@@ -107,14 +101,16 @@ def decide(
         incident, change = _maybe_resolve(service, incident, new_control, at)
 
     new: list[Proposal] = []
+    undecided: str | None = None
     if incident is not None and change != "resolved" and severity in BURNING:
         existing = {p.kind for p in proposals}
         if severity in ROLLBACK_ON and "rollback-rollout" not in existing:
             rollback = _rollback(service, incident, burn, versions, at)
-            if isinstance(rollback, str):
-                notes.append(rollback)
-            else:
+            if isinstance(rollback, Proposal):
                 new.append(rollback)
+            else:
+                notes.append(rollback.note)
+                undecided = rollback.note if rollback.undecided else None
         if verdict.decision == "RED" and "block-promotion" not in existing:
             new.append(_block(service, incident, verdict, at))
     promotion = _promotion(
@@ -139,6 +135,7 @@ def decide(
         verdict=verdict,
         control=new_control,
         notes=tuple(notes),
+        undecided=undecided,
     )
 
 
@@ -277,16 +274,20 @@ def _rollback(
     service: Service,
     incident: Incident,
     burn: Burn,
-    versions: Versions | str | None,
+    versions: VersionsFound | None,
     at: datetime,
-) -> Proposal | str:
-    if versions is None or isinstance(versions, str):
-        why = versions or "the environment repo was not read"
-        return f"rollback not proposed: cannot resolve the last stable version: {why}"
+) -> Proposal | NoRollback:
+    if not isinstance(versions, Versions):
+        why = versions.reason if versions is not None else "the environment repo was not read"
+        return NoRollback(
+            note=f"rollback not proposed: cannot resolve the last stable version: {why}",
+            undecided=True,
+        )
     if versions.stable is None or versions.stable == versions.current:
-        return (
-            f"rollback not proposed: {service.spec.target.path} has no earlier version than "
-            f"{versions.current} in {versions.source}"
+        return NoRollback(
+            note=f"rollback not proposed: {service.spec.target.path} has no earlier version "
+            f"than {versions.current} in {versions.source}",
+            undecided=False,
         )
     target = service.spec.target
     return new_proposal(
@@ -303,6 +304,15 @@ def _rollback(
         reason=f"{burn.reason}; roll {versions.current} back to {versions.stable}",
         at=at,
     )
+
+
+class NoRollback(BaseModel):
+    """Why no rollback was proposed; `undecided` when the reason is something unread."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    note: str
+    undecided: bool
 
 
 def _rollback_rule(status: ServiceStatus) -> str:

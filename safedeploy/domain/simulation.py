@@ -26,11 +26,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl
-from safedeploy.domain.decisions import Decision, Versions, decide
+from safedeploy.domain.decisions import Decision, decide
 from safedeploy.domain.incidents import Incident, is_active, next_state
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.severity import IncidentSeverity
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.versions import Versions
 
 ACTOR = "safedeploy-simulate"
 MITIGATED = "replay: assumed mitigated at once; resolves after the stable period"

@@ -392,20 +392,9 @@ def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> str:
 
 
 def _env_repo(state: Path, ctx: _Context) -> EnvRepo:
-    from safedeploy.adapters.envrepo import EnvRepo
+    from safedeploy.adapters.target_versions import EnvRepos
 
-    remote = ctx.service.spec.target.repo or ctx.settings.environment.repo
-    if not remote:
-        raise BadInputError(
-            f"{ctx.service.name}: no environment repo: set spec.target.repo or "
-            "environment.repo in safedeploy.toml"
-        )
-    # A relative path in the state files means relative to the state directory, not to
-    # wherever cron happened to start.
-    local = state / remote
-    if "://" not in remote and not Path(remote).is_absolute() and local.exists():
-        remote = str(local.resolve())
-    return EnvRepo(remote, ctx.store.root / ctx.settings.environment.cache)
+    return EnvRepos(ctx.settings, ctx.store.root).for_service(ctx.service)
 
 
 def _github(

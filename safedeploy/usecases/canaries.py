@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from safedeploy.domain.canary import CanaryQueries, CanaryVerdict, canary_queries, canary_verdict
 from safedeploy.domain.catalog import Service
-from safedeploy.domain.decisions import Versions
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.measurements import IncreaseQuery
+from safedeploy.domain.versions import Versions
 from safedeploy.ports import MetricsSource, SLOCountsSource
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ def gate(state: Path, service_name: str, at: datetime) -> GateResult:
     from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.settings import load_settings
     from safedeploy.adapters.sources import open_source
-    from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.adapters.target_versions import EnvRepos, TargetVersions
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.slo_status import evaluate_services, select
 
@@ -69,7 +69,7 @@ def gate(state: Path, service_name: str, at: datetime) -> GateResult:
     control = StateStore(state).get_control(service.name)
     freeze_until = control.freeze_until if control is not None else None
     # The same rules as reconcile's verdict: the team's Rego denials and the canary's health.
-    versions = TargetVersions(settings, state)
+    versions = TargetVersions(EnvRepos(settings, state))
     canary = judge_canaries([service], source, versions, at).get(service.name)
     document = policy_input(service, status, freeze_until, at)
     extra = (*denial_rules(RegoPolicies.load(state).denials(document)), *canary_rules(canary))

@@ -58,8 +58,8 @@ class ReconcileResult:
         self.decisions.append(decision)
         if status.severity == "unknown" and any(s.no_data for s in status.slos):
             self.undecided.append(f"{decision.service}: {status.reason}")
-        if any("cannot resolve" in n for n in decision.notes):
-            self.undecided.append(f"{decision.service}: {decision.notes[0]}")
+        if decision.undecided is not None:
+            self.undecided.append(f"{decision.service}: {decision.undecided}")
         if decision.incident_change == "opened" and decision.incident is not None:
             self.created_incidents.append(decision.incident.id)
         self.created_proposals += [p.id for p in decision.new_proposals]
@@ -108,7 +108,7 @@ def reconcile(
     from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.settings import load_settings
     from safedeploy.adapters.sources import open_source
-    from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.adapters.target_versions import EnvRepos, TargetVersions
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.notify import notify_reconcile
     from safedeploy.usecases.slo_status import evaluate_services, select
@@ -122,7 +122,7 @@ def reconcile(
     source = open_source(settings, state)
     statuses = evaluate_services(services, source, at)
     store = StateStore(state, lock_timeout=lock_timeout)
-    versions = TargetVersions(settings, state)
+    versions = TargetVersions(EnvRepos(settings, state))
     canaries = judge_canaries(services, source, versions, at)
     policies = RegoPolicies.load(state)
     result = ReconcileResult(at=at, dry_run=dry_run)
@@ -132,12 +132,14 @@ def reconcile(
             roll_forward(store)
         incidents = store.load_incidents()
         proposals = store.load_proposals()
-        broken = _broken_services(store, services, incidents.items, proposals.items)
-        # One line per broken file: why it is invalid, and which service it holds back.
-        owners = {relative: name for name, relative in broken.items()}
-        for error in (str(e) for e in (*incidents.errors, *proposals.errors)):
-            owner = owners.get(error.split(": ", 1)[0])
-            result.errors.append(f"{owner}: not reconciled: {error}" if owner else error)
+        # A service owning a state file that failed to load is skipped, not guessed at;
+        # one line per broken file says why it is invalid and which service it holds back.
+        broken: set[str] = set()
+        for error in (*incidents.errors, *proposals.errors):
+            owner = _owner(services, error.relative)
+            if owner is not None:
+                broken.add(owner)
+            result.errors.append(f"{owner}: not reconciled: {error}" if owner else str(error))
         fresh: list[ServiceSummary] = []
         previous = store.get_summary() or Summary()
         evaluated = {s.service: s.at for s in previous.services}
@@ -213,28 +215,12 @@ def _decide_one(
     )
 
 
-def _broken_services(
-    store: StateStore,
-    services: list[Service],
-    incidents: tuple[Incident, ...],
-    proposals: tuple[Proposal, ...],
-) -> dict[str, str]:
-    """Services owning a state file that failed to load: they are skipped, not guessed at."""
-    good = {layout.incident_file(i.id) for i in incidents}
-    good |= {layout.proposal_file(p.id) for p in proposals}
-    broken: dict[str, str] = {}
-    for directory in (layout.INCIDENTS, layout.PROPOSALS):
-        base = store.root / directory
-        if not base.is_dir():
-            continue
-        for path in base.glob("*.json"):
-            relative = f"{directory}/{path.name}"
-            if relative in good:
-                continue
-            for service in services:
-                if path.stem.startswith(f"{service.name}-"):
-                    broken.setdefault(service.name, relative)
-    return broken
+def _owner(services: list[Service], relative: str) -> str | None:
+    """The service whose incident or proposal file this is: ids start with its name."""
+    stem = relative.rsplit("/", 1)[-1].removesuffix(".json")
+    owners = [s.name for s in services if stem.startswith(f"{s.name}-")]
+    # "shop" and "shop-api" both prefix "shop-api-2026...": the longest name owns it.
+    return max(owners, key=len, default=None)
 
 
 def _apply(

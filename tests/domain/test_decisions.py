@@ -15,12 +15,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from safedeploy.domain.burnrate import windows
 from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.control import ServiceControl
-from safedeploy.domain.decisions import ACTOR, Decision, Versions, decide, needs_versions
+from safedeploy.domain.decisions import ACTOR, Decision, decide, needs_versions
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.incidents import Incident, is_active, next_state
 from safedeploy.domain.measurements import Measurement
 from safedeploy.domain.proposals import PauseChange, Proposal, VersionChange
 from safedeploy.domain.slo import ServiceStatus, SLICounts, evaluate, service_status
+from safedeploy.domain.versions import Versions, VersionsFound, VersionsUnavailable
 from testing.builders import checkout_service
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -99,7 +100,7 @@ class World:
         self,
         seen: ServiceStatus,
         at: datetime,
-        versions: Versions | str | None = VERSIONS,
+        versions: VersionsFound | None = VERSIONS,
     ) -> Decision:
         decision = decide(
             self.service,
@@ -229,7 +230,9 @@ def test_unknown_never_opens_anything() -> None:
 @pytest.mark.parametrize("state", ["detected", "mitigated"])
 def test_unknown_neither_closes_nor_proposes(state: str) -> None:
     world = World()
-    opened = world.step(status("fast-burn"), T0, versions="env.git: unreachable")
+    opened = world.step(
+        status("fast-burn"), T0, versions=VersionsUnavailable(reason="env.git: unreachable")
+    )
     assert [p.kind for p in opened.new_proposals] == ["block-promotion"]
     if state == "mitigated":
         world.mitigate(minutes(1))
@@ -290,22 +293,28 @@ def test_a_green_verdict_blocks_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("versions", "why"),
+    ("versions", "why", "undecided"),
     [
-        ("cannot read env.git: connection refused", "connection refused"),
-        (None, "the environment repo was not read"),
-        (Versions(current="1.5.0", stable=None, source="env.git"), "no earlier version"),
-        (Versions(current="1.5.0", stable="1.5.0", source="env.git"), "no earlier version"),
+        (
+            VersionsUnavailable(reason="cannot read env.git: connection refused"),
+            "connection refused",
+            True,
+        ),
+        (None, "the environment repo was not read", True),
+        (Versions(current="1.5.0", stable=None, source="env.git"), "no earlier version", False),
+        (Versions(current="1.5.0", stable="1.5.0", source="env.git"), "no earlier version", False),
     ],
 )
 def test_without_a_stable_version_a_note_explains_and_no_rollback_is_made(
-    versions: Versions | str | None, why: str
+    versions: VersionsFound | None, why: str, undecided: bool
 ) -> None:
     decision = World().step(status("fast-burn"), T0, versions=versions)
     assert [p.kind for p in decision.new_proposals] == ["block-promotion"]
     assert len(decision.notes) == 1
     assert decision.notes[0].startswith("rollback not proposed: ")
     assert why in decision.notes[0]
+    # An unread repo means the run could not decide; a repo with no earlier version did.
+    assert (decision.undecided == decision.notes[0]) is undecided
 
 
 def test_at_most_one_proposal_per_incident_and_kind() -> None:
@@ -323,7 +332,7 @@ def test_at_most_one_proposal_per_incident_and_kind() -> None:
 
 def test_a_rollback_missed_for_want_of_versions_is_made_on_a_later_run() -> None:
     world = World()
-    world.step(status("fast-burn"), T0, versions="repo unreachable")
+    world.step(status("fast-burn"), T0, versions=VersionsUnavailable(reason="repo unreachable"))
     later = world.step(status("fast-burn"), minutes(1))
     assert [p.kind for p in later.new_proposals] == ["rollback-rollout"]
     assert later.notes == ()
@@ -439,7 +448,9 @@ def test_a_new_breach_after_resolution_opens_a_new_incident() -> None:
 step_strategy = st.tuples(
     st.sampled_from(LEVELS), st.integers(min_value=1, max_value=90), st.booleans()
 )
-versions_strategy = st.sampled_from([VERSIONS, "env.git: unreachable", None])
+versions_strategy = st.sampled_from(
+    [VERSIONS, VersionsUnavailable(reason="env.git: unreachable"), None]
+)
 
 
 def drive(world: World, steps: list[tuple[Level, int, bool]]) -> datetime:
@@ -464,7 +475,7 @@ def test_deciding_twice_at_the_same_instant_changes_nothing(
     steps: list[tuple[Level, int, bool]],
     level: Level,
     latency: Level,
-    versions: Versions | str | None,
+    versions: VersionsFound | None,
 ) -> None:
     world = World()
     at = drive(world, steps) + timedelta(minutes=1)
@@ -498,7 +509,7 @@ class ReconcileMachine(RuleBasedStateMachine):
         versions=versions_strategy,
     )
     def evaluate(
-        self, level: Level, latency: Level, gap: int, versions: Versions | str | None
+        self, level: Level, latency: Level, gap: int, versions: VersionsFound | None
     ) -> None:
         self.at += timedelta(minutes=gap)
         before = (self.world.incident, self.world.control.freeze_until)
