@@ -28,7 +28,7 @@ from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.summary import Summary
-from safedeploy.errors import BadInputError, StateFileError, StateLockedError
+from safedeploy.errors import StateFileError, StateLockedError
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
 
