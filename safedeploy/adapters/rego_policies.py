@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from safedeploy.domain.catalog import Service
+from safedeploy.domain.layout import POLICIES
+from safedeploy.domain.policy import RuleResult, denial_rules, policy_input
+from safedeploy.domain.slo import ServiceStatus
 from safedeploy.errors import BadInputError
 
-POLICY_DIR = "policies"
 QUERY = "data.safedeploy.deny"
 
 
@@ -25,15 +29,15 @@ class RegoPolicies:
 
     @classmethod
     def load(cls, state: Path) -> RegoPolicies:
-        folder = state / POLICY_DIR
+        folder = state / POLICIES
         if not folder.is_dir():
             return cls(())
         modules = []
         for path in sorted(folder.glob("*.rego")):
             try:
-                modules.append((f"{POLICY_DIR}/{path.name}", path.read_text(encoding="utf-8")))
+                modules.append((f"{POLICIES}/{path.name}", path.read_text(encoding="utf-8")))
             except (OSError, UnicodeDecodeError) as exc:
-                raise BadInputError(f"{POLICY_DIR}/{path.name}: cannot read: {exc}") from None
+                raise BadInputError(f"{POLICIES}/{path.name}: cannot read: {exc}") from None
         policies = cls(tuple(modules))
         policies.check()
         return policies
@@ -42,6 +46,12 @@ class RegoPolicies:
         """Parse every module once up front, so a broken file fails before any decision."""
         for name, source in self.modules:
             self._interpreter(name, source)
+
+    def rules_for(
+        self, service: Service, status: ServiceStatus, freeze_until: datetime | None, at: datetime
+    ) -> tuple[RuleResult, ...]:
+        """The team's `deny` rules on one service's evaluation, as failed release rules."""
+        return denial_rules(self.denials(policy_input(service, status, freeze_until, at)))
 
     def denials(self, document: Mapping[str, Any]) -> list[tuple[str, str]]:
         if not self.modules:

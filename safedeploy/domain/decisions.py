@@ -17,7 +17,7 @@ from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl, next_control
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.incidents import Incident, next_state, open_incident
-from safedeploy.domain.policy import PolicyVerdict, RuleResult, freeze_after, promotion_verdict
+from safedeploy.domain.policy import PolicyVerdict, RuleResult, next_freeze, release_verdict
 from safedeploy.domain.proposals import (
     KINDS,
     PauseChange,
@@ -83,12 +83,14 @@ def decide(
     notes: list[str] = []
     burn = _burn(status, canary)
     severity, reason = burn.severity, burn.reason
-    exhausted = any(s.severity == "exhausted" for s in status.slos)
-    freeze_until = freeze_after(
-        exhausted, control.freeze_until, at, parse_duration(service.spec.policy.freeze)
-    )
-    verdict = promotion_verdict(
-        service, status, freeze_until, at, (*extra_rules, *canary_rules(canary))
+    freeze_until = next_freeze(service, status, control.freeze_until, at)
+    verdict = release_verdict(
+        service,
+        status,
+        current_freeze=control.freeze_until,
+        at=at,
+        denials=extra_rules,
+        canary=canary,
     )
     new_control = next_control(control, _streak_severity(severity, status), freeze_until, at)
 
@@ -183,26 +185,6 @@ def _burn(status: ServiceStatus, canary: CanaryVerdict | None) -> Burn:
 def _streak_severity(severity: Severity, status: ServiceStatus) -> Severity:
     """The stable streak that resolves incidents counts only when nothing burns at all."""
     return status.severity if severity == status.severity else "fast-burn"
-
-
-def canary_rules(canary: CanaryVerdict | None) -> tuple[RuleResult, ...]:
-    if canary is None or canary.state == "not-running":
-        return ()
-    outcomes: dict[str, Literal["pass", "fail", "unknown"]] = {
-        "healthy": "pass",
-        "failing": "fail",
-        "unknown": "unknown",
-    }
-    outcome = outcomes[canary.state]
-    return (
-        RuleResult(
-            rule="canary-health",
-            outcome=outcome,
-            detail=canary.detail,
-            value=canary.canary_error_ratio,
-            threshold=canary.limit,
-        ),
-    )
 
 
 def _promotion(

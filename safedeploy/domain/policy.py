@@ -11,7 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service
+from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.slo import ServiceStatus, SLOStatus
 
@@ -152,6 +154,52 @@ def _verdict(service: str, at: datetime, rules: tuple[RuleResult, ...]) -> Polic
         )
     return PolicyVerdict(
         service=service, at=at, decision="GREEN", reason="every release rule passes", rules=rules
+    )
+
+
+def release_verdict(
+    service: Service,
+    status: ServiceStatus,
+    *,
+    current_freeze: datetime | None,
+    at: datetime,
+    denials: tuple[RuleResult, ...],
+    canary: CanaryVerdict | None,
+) -> PolicyVerdict:
+    """The release verdict, reconcile's and the gate's alike: may `service` promote at `at`?
+
+    `current_freeze` is the freeze end the control state holds; an exhausted budget seen now
+    extends it first. `denials` are the team's Rego rules, `canary` a canary being judged.
+    """
+    freeze_until = next_freeze(service, status, current_freeze, at)
+    return promotion_verdict(service, status, freeze_until, at, (*denials, *canary_rules(canary)))
+
+
+def next_freeze(
+    service: Service, status: ServiceStatus, current: datetime | None, at: datetime
+) -> datetime | None:
+    """The freeze end after seeing `status`: an exhausted budget starts or extends it."""
+    exhausted = any(s.severity == "exhausted" for s in status.slos)
+    return freeze_after(exhausted, current, at, parse_duration(service.spec.policy.freeze))
+
+
+def canary_rules(canary: CanaryVerdict | None) -> tuple[RuleResult, ...]:
+    if canary is None or canary.state == "not-running":
+        return ()
+    outcomes: dict[str, Literal["pass", "fail", "unknown"]] = {
+        "healthy": "pass",
+        "failing": "fail",
+        "unknown": "unknown",
+    }
+    outcome = outcomes[canary.state]
+    return (
+        RuleResult(
+            rule="canary-health",
+            outcome=outcome,
+            detail=canary.detail,
+            value=canary.canary_error_ratio,
+            threshold=canary.limit,
+        ),
     )
 
 

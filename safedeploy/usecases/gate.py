@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
-from safedeploy.domain.decisions import canary_rules
-from safedeploy.domain.policy import PolicyVerdict, denial_rules, policy_input, promotion_verdict
+from safedeploy.domain.policy import PolicyVerdict, next_freeze, release_verdict
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.errors import EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
 
@@ -67,13 +66,19 @@ def gate(state: Path, service_name: str, at: datetime) -> GateResult:
     source = open_source(settings, state)
     [status] = evaluate_services([service], source, at)
     control = StateStore(state).get_control(service.name)
-    freeze_until = control.freeze_until if control is not None else None
-    # The same rules as reconcile's verdict: the team's Rego denials and the canary's health.
+    current_freeze = control.freeze_until if control is not None else None
+    # The verdict reconcile reaches: the team's Rego denials and the canary's health too.
     versions = TargetVersions(EnvRepos(settings, state))
     canary = judge_canaries([service], source, versions, at).get(service.name)
-    document = policy_input(service, status, freeze_until, at)
-    extra = (*denial_rules(RegoPolicies.load(state).denials(document)), *canary_rules(canary))
-    verdict = promotion_verdict(service, status, freeze_until, at, extra)
+    verdict = release_verdict(
+        service,
+        status,
+        current_freeze=current_freeze,
+        at=at,
+        denials=RegoPolicies.load(state).rules_for(service, status, current_freeze, at),
+        canary=canary,
+    )
+    freeze_until = next_freeze(service, status, current_freeze, at)
     return GateResult(verdict, status, source.description, freeze_until)
 
 

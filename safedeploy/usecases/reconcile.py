@@ -23,7 +23,6 @@ from safedeploy.domain.decisions import Decision, decide, needs_versions
 from safedeploy.domain.evidence import documents, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
-from safedeploy.domain.policy import denial_rules, policy_input
 from safedeploy.domain.proposals import Proposal, release_id
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.state_commits import reconcile_message
@@ -200,7 +199,6 @@ def _decide_one(
     control = store.get_control(service.name) or ServiceControl(service=service.name)
     wanted = needs_versions(status, mine) or canary is not None
     found = versions.versions(service) if wanted else None
-    document = policy_input(service, status, control.freeze_until, status.at)
     return decide(
         service,
         status,
@@ -209,7 +207,7 @@ def _decide_one(
         control=control,
         versions=found,
         at=status.at,
-        extra_rules=denial_rules(policies.denials(document)),
+        extra_rules=policies.rules_for(service, status, control.freeze_until, status.at),
         canary=canary,
         release_proposals=of_release,
     )

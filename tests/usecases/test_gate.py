@@ -184,3 +184,35 @@ def test_gate_applies_the_teams_rego_policies(tmp_path: Path) -> None:
         "payments: promotion blocked: "
         "rego:policies/no-friday.rego: payments is frozen for the audit"
     )
+
+
+def test_gate_and_reconcile_reach_the_same_verdict(tmp_path: Path) -> None:
+    """One release verdict: for every service and instant, the gate says what reconcile did."""
+    from datetime import timedelta
+
+    from safedeploy.adapters.templates import example_services
+    from safedeploy.demo import story
+    from safedeploy.usecases.gate import gate as run_gate
+    from safedeploy.usecases.reconcile import reconcile
+
+    state = tmp_path / "state"
+    for name, text in example_services().items():
+        (state / name).parent.mkdir(parents=True, exist_ok=True)
+        (state / name).write_text(text)
+    (state / "metrics.om").write_text("".join(story.openmetrics()))
+    (state / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
+    (state / "policies").mkdir()
+    (state / "policies" / "search.rego").write_text(
+        "package safedeploy\nimport rego.v1\n"
+        'deny contains "search waits for the index" if { input.service == "search" }\n'
+    )
+    seen = set()
+    for minutes in (90, 30, 0):
+        at = story.END - timedelta(minutes=minutes)
+        decided = reconcile(state, at, [], commit=False)
+        for decision in decided.decisions:
+            verdict = run_gate(state, decision.service, at).verdict
+            assert verdict == decision.verdict, decision.service
+            seen.add(verdict.decision)
+    # The instants cover a blocked release and an allowed one, not one verdict many times.
+    assert {"GREEN", "RED"} <= seen
