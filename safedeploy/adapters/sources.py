@@ -11,20 +11,21 @@ from safedeploy.ports import MetricsSource, SLOCountsSource
 
 def open_source(settings: Settings, state: Path) -> MetricsSource | SLOCountsSource:
     config = settings.prometheus
-    if config.url and config.read == "recorded":
-        from safedeploy.adapters.recorded_source import RecordedSource
-
-        return RecordedSource(config.url, timeout=config.timeout)
     if config.url:
+        from safedeploy.adapters.prometheus_http import PrometheusClient
+
+        # One client for the run: every query, canary judgement included, shares its
+        # connections and its one deadline.
+        client = PrometheusClient(
+            config.url, timeout=config.timeout, retries=config.retries, deadline=config.deadline
+        )
+        if config.read == "recorded":
+            from safedeploy.adapters.recorded_source import RecordedSource
+
+            return RecordedSource(client)
         from safedeploy.adapters.prometheus import PrometheusSource
 
-        return PrometheusSource(
-            url=config.url,
-            timeout=config.timeout,
-            retries=config.retries,
-            deadline=config.deadline,
-            service_label=config.service_label,
-        )
+        return PrometheusSource(config.url, client=client, service_label=config.service_label)
     if config.metrics_file:
         from safedeploy.adapters.embedded_source import EmbeddedSource
 

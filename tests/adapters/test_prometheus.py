@@ -20,6 +20,7 @@ import pytest
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.embedded_source import EmbeddedSource
 from safedeploy.adapters.prometheus import PrometheusSource, plan
+from safedeploy.adapters.prometheus_http import PrometheusClient
 from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.measurements import IncreaseQuery, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
@@ -304,12 +305,13 @@ def fault_server() -> Iterator[FaultServer]:
 
 
 def source_for(url: str, **options: float) -> PrometheusSource:
-    return PrometheusSource(
+    client = PrometheusClient(
         url,
         timeout=options.get("timeout", 2.0),
         retries=int(options.get("retries", 2)),
         backoff=0.01,
     )
+    return PrometheusSource(url, client=client)
 
 
 CHECKOUT_TOTAL = IncreaseQuery(
@@ -395,6 +397,23 @@ def test_a_hanging_prometheus_costs_the_deadline_not_every_query(
     assert all(s.severity == "unknown" for st in statuses for s in st.slos)
     assert any("deadline of 1.5s passed" in r for r in reasons), reasons
     assert len(fault_server.queries) < 32
+
+
+def test_one_deadline_covers_every_batch_of_a_run(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """The SLO batch and the canary batch of one run share the run's deadline: a second
+    batch after a hang fails at once instead of waiting for a deadline of its own."""
+    fault_server.answer(Reply(body=vector(), delay=30.0))
+    source = PrometheusSource(fault_server.url, timeout=0.5, retries=0, deadline=1.0)
+    services = catalog(tmp_path, "a")
+    evaluate_services(services, source, AT)
+    asked = len(fault_server.queries)
+    started = time.monotonic()
+    [again] = evaluate_services(services, source, AT)
+    assert time.monotonic() - started < 0.5
+    assert len(fault_server.queries) == asked  # nothing more was sent
+    assert all("deadline of 1s passed" in slo.reason for slo in again.slos)
 
 
 def test_error_then_success_is_retried(fault_server: FaultServer) -> None:

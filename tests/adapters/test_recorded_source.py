@@ -3,6 +3,7 @@ must give the error ratios `evaluate_services` computes from the raw counters.""
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,9 +15,10 @@ import pytest
 
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.prometheus import PrometheusSource
-from safedeploy.adapters.recorded_source import parse_ratios, recorded_error_ratios
+from safedeploy.adapters.prometheus_http import PrometheusClient, Sample
+from safedeploy.adapters.recorded_source import RecordedSource, _recorded
 from safedeploy.domain.catalog import Service
-from safedeploy.errors import DataSourceError
+from safedeploy.domain.durations import parse_duration
 from safedeploy.generators.rules import render_rules
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.cli import REPO_ROOT
@@ -98,12 +100,16 @@ def test_recorded_ratios_equal_the_engine_on_raw_counters(recorded: RunningProme
         # The engine and the recording at the very same instant: a minute apart, the 5m
         # ratio of a burning service moves by more than the tolerance.
         at = instants[service.name]
-        ratios = recorded_error_ratios(recorded.url, [service], at)
+        counts = RecordedSource(PrometheusClient(recorded.url)).slo_counts([service], at)
         for slo in evaluate_services([service], source, at)[0].slos:
             for window, measured in slo.windows.items():
                 if measured.error_ratio is None:
                     continue
-                got = ratios[(service.name, slo.slo)][window]
+                recorded_counts = counts[(service.name, slo.slo)][parse_duration(window)]
+                assert recorded_counts.errors is not None
+                errors, total = recorded_counts.errors.value, recorded_counts.total.value
+                assert errors is not None and total
+                got = errors / total
                 assert got == pytest.approx(measured.error_ratio, rel=RELATIVE, abs=1e-12), (
                     service.name, slo.slo, window,
                 )  # fmt: skip
@@ -115,42 +121,50 @@ def test_recorded_ratios_equal_the_engine_on_raw_counters(recorded: RunningProme
     assert highest > 0.01
 
 
-def test_unreachable_prometheus_is_a_data_source_error() -> None:
-    with pytest.raises(DataSourceError, match=r"127\.0\.0\.1:9"):
-        recorded_error_ratios("http://127.0.0.1:9", services(), T_END, timeout=0.5)
+def test_unreachable_prometheus_makes_every_slo_unknown_naming_it() -> None:
+    client = PrometheusClient("http://127.0.0.1:9", timeout=0.5, retries=0)
+    [status] = evaluate_services(services()[:1], RecordedSource(client), T_END)
+    assert status.severity == "unknown"
+    for slo in status.slos:
+        assert slo.no_data
+        assert "http://127.0.0.1:9/api/v1/query failed for" in slo.reason
+        assert "cannot connect" in slo.reason
 
 
-def test_parse_ratios_drops_other_slos_and_empty_windows() -> None:
-    catalog = services()
-    result = [
-        {"metric": {"__name__": "slo:sli_error:ratio_rate1h", "service": "checkout",
-                    "slo": "availability"}, "value": [0, "0.25"]},
-        {"metric": {"__name__": "slo:sli_error:ratio_rate60m", "service": "checkout",
-                    "slo": "latency"}, "value": [0, "0.5"]},
-        {"metric": {"__name__": "slo:sli_error:ratio_rate5m", "service": "checkout",
-                    "slo": "availability"}, "value": [0, "NaN"]},
-        {"metric": {"__name__": "slo:sli_error:ratio_rate5m", "service": "elsewhere",
-                    "slo": "availability"}, "value": [0, "0.9"]},
-    ]  # fmt: skip
-    assert parse_ratios(result, catalog) == {
-        ("checkout", "availability"): {"1h": 0.25},
-        ("checkout", "latency"): {"1h": 0.5},
-    }
+def test_recordings_are_read_by_kind_service_slo_and_window() -> None:
+    def sample(name: str, slo: str, value: str, service: str = "checkout") -> Sample:
+        return Sample(metric={"__name__": name, "service": service, "slo": slo}, value=(0, value))
+
+    found = _recorded(
+        [
+            sample("slo:sli_error:ratio_rate1h", "availability", "0.25"),
+            sample("slo:sli_error:ratio_rate60m", "latency", "0.5"),
+            sample("slo:sli_events:increase5m", "availability", "120"),
+            sample("slo:sli_error:ratio_rate5m", "availability", "NaN", service="elsewhere"),
+            sample("slo:sli_error:ratio_rate5m", "availability", "not a number"),
+            sample("up", "availability", "1"),
+        ]
+    )
+    assert found[("ratio", "checkout", "availability", 3600)] == 0.25
+    assert found[("ratio", "checkout", "latency", 3600)] == 0.5
+    assert found[("events", "checkout", "availability", 300)] == 120
+    assert math.isnan(found[("ratio", "elsewhere", "availability", 300)])
+    # A value that is not a number is no recording at all: the window stays unknown.
+    assert ("ratio", "checkout", "availability", 300) not in found
+    assert len(found) == 4
 
 
 def test_reconcile_on_recordings_decides_as_on_raw_counters(
     recorded: RunningPrometheus,
 ) -> None:
     """`prometheus.read = "recorded"`: the same severities, burn rates and budgets."""
-    from safedeploy.adapters.recorded_source import RecordedSource
-
     instants = recording_instants(recorded.url)
     compared = 0
     seen: set[str] = set()
     for service in services():
         at = instants[service.name]
         [raw] = evaluate_services([service], PrometheusSource(recorded.url), at)
-        [rec] = evaluate_services([service], RecordedSource(recorded.url), at)
+        [rec] = evaluate_services([service], RecordedSource(PrometheusClient(recorded.url)), at)
         assert rec.severity == raw.severity, service.name
         seen.add(rec.severity)
         for raw_slo, rec_slo in zip(raw.slos, rec.slos, strict=True):
@@ -174,9 +188,9 @@ def test_reconcile_on_recordings_decides_as_on_raw_counters(
 
 def test_missing_recordings_make_the_slo_unknown(prometheus: RunningPrometheus) -> None:
     """A Prometheus without the rules: every SLO unknown, naming the missing recording."""
-    from safedeploy.adapters.recorded_source import RecordedSource
-
-    [status] = evaluate_services(services()[:1], RecordedSource(prometheus.url), T_END)
+    [status] = evaluate_services(
+        services()[:1], RecordedSource(PrometheusClient(prometheus.url)), T_END
+    )
     assert status.severity == "unknown"
     for slo in status.slos:
         assert slo.severity == "unknown"

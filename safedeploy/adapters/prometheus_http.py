@@ -1,0 +1,226 @@
+"""The one HTTP transport to Prometheus (or Thanos, Mimir, VictoriaMetrics): every query
+safedeploy sends goes through `PrometheusClient`.
+
+It owns what a control loop needs from a remote it does not trust: kept-alive connections
+shared by every query of a run, retries with backoff on failures worth retrying, a timeout
+on the whole answer (a body trickled a byte at a time must still end), a cap on the body's
+size, one deadline for the whole run, and, once a query could not even connect, failing the
+rest at once instead of each waiting through its own retries.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
+
+_RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+QUERY_PATH = "/api/v1/query"
+
+
+class Sample(BaseModel):
+    """One series of an instant vector: its labels and `[timestamp, "value"]`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: dict[str, str]
+    value: tuple[float, str]
+
+
+class _Vector(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    resultType: Literal["vector"]  # noqa: N815 - the API's spelling
+    result: list[Sample]
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["success", "error"]
+    data: _Vector | None = None
+    errorType: str | None = None  # noqa: N815
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class QueryFailure:
+    """Why a query has no answer, in one line naming the URL and the query."""
+
+    reason: str
+
+
+QueryOutcome = list[Sample] | QueryFailure
+
+
+@dataclass
+class PrometheusClient:
+    url: str
+    timeout: float = 10.0
+    retries: int = 2
+    backoff: float = 0.2
+    # The whole run's budget, from its first request: a Prometheus that hangs costs this,
+    # not queries x attempts x timeout.
+    deadline: float = 60.0
+    # Queries in flight at once, over as many kept-alive connections.
+    concurrency: int = 4
+    max_body: int = 64 * 1024 * 1024
+    transport: httpx.BaseTransport | None = None
+    requests_made: int = field(default=0, init=False)
+    _deadline_at: float | None = field(default=None, init=False, repr=False)
+    # Set when a query could not even connect: the queries after it fail at once, naming
+    # it, instead of each waiting through its own retries (minutes for a large catalog).
+    _unreachable: str | None = field(default=None, init=False, repr=False)
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.url.rstrip('/')}{QUERY_PATH}"
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One batch of queries over shared connections, closed when the batch ends.
+
+        A new batch may try a source that was unreachable for the last one; the deadline
+        is the run's and does not start again.
+        """
+        import httpx
+
+        self._unreachable = None
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+        )
+        with httpx.Client(
+            base_url=self.url.rstrip("/"),
+            timeout=self.timeout,
+            transport=self.transport,
+            limits=limits,
+        ) as client:
+            self._client = client
+            try:
+                yield
+            finally:
+                self._client = None
+
+    def instant(self, promql: str, at: datetime) -> QueryOutcome:
+        """The instant vector of `promql` at `at`, or why there is none."""
+        import httpx
+
+        where = self.where
+        if self._unreachable:
+            return QueryFailure(
+                f"{where} not asked {promql}: {self._unreachable} on an earlier query"
+            )
+        if self._expired():
+            return QueryFailure(
+                f"{where} not asked {promql}: the evaluation's deadline of "
+                f"{self.deadline:g}s passed"
+            )
+        problem = ""
+        unreachable = False
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            if self._expired():
+                problem = f"{problem}; the evaluation's deadline of {self.deadline:g}s passed"
+                break
+            self.requests_made += 1
+            try:
+                status, body = self._post(QUERY_PATH, {"query": promql, "time": _stamp(at)})
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                problem, unreachable = f"cannot connect ({type(exc).__name__})", True
+                continue
+            except (httpx.TimeoutException, _TooSlowError):
+                problem, unreachable = f"timed out after {self.timeout:g}s", False
+                continue
+            except _TooLargeError:
+                return QueryFailure(
+                    f"{where} answered more than {self.max_body} bytes for {promql}"
+                )
+            except httpx.HTTPError as exc:
+                problem, unreachable = f"cannot connect ({type(exc).__name__})", False
+                continue
+            unreachable = False
+            if status in _RETRYABLE_STATUS:
+                problem = f"HTTP {status}{_api_error(body)}"
+                continue
+            return _parse(status, body, where, promql)
+        if unreachable:
+            self._unreachable = problem
+        return QueryFailure(f"{where} failed for {promql}: {problem.lstrip('; ')}")
+
+    def _expired(self) -> bool:
+        now = time.monotonic()
+        with self._guard:
+            if self._deadline_at is None:
+                self._deadline_at = now + self.deadline
+            return now > self._deadline_at
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            raise RuntimeError("queries must be sent inside PrometheusClient.batch()")
+        return self._client
+
+    def _post(self, path: str, data: Mapping[str, str]) -> tuple[int, bytes]:
+        """One request whose whole answer must arrive within the timeout: httpx's own
+        timeouts apply per read, so a body trickled a byte at a time would never end."""
+        started = time.monotonic()
+        with self._http().stream("POST", path, data=dict(data)) as response:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise _TooLargeError
+                if time.monotonic() - started > self.timeout:
+                    raise _TooSlowError
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
+
+
+class _TooSlowError(Exception):
+    pass
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+def _stamp(at: datetime) -> str:
+    return f"{at.timestamp():.3f}"
+
+
+def _parse(status: int, content: bytes, where: str, promql: str) -> QueryOutcome:
+    try:
+        body = _Response.model_validate_json(content)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return QueryFailure(
+            f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}"
+        )
+    if body.status != "success" or body.data is None:
+        kind = body.errorType or "error"
+        return QueryFailure(f"{where} refused {promql}: {kind}: {body.error or 'no detail'}")
+    return body.data.result
+
+
+def _api_error(content: bytes) -> str:
+    try:
+        data: Any = json.loads(content)
+    except (ValueError, RecursionError):  # a body nested past the limit says nothing either
+        return ""
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return f": {data['error']}"
+    return ""
