@@ -295,7 +295,8 @@ def explain_text(found: Explanation) -> str:
             f"Opened {_when(opened.at)} by {opened.actor}: {opened.reason}",
         ]
     if found.decided_at or found.reason:
-        lines += ["", f"Last decision ({found.decided_at or 'time unknown'}): {found.reason}"]
+        decided = _when(found.decided_at) if found.decided_at else "time unknown"
+        lines += ["", f"Last decision ({decided}): {found.reason}"]
     lines += ["", "What was measured:"]
     lines += [line for slo in found.measured for line in _measured(slo)] or ["  (no slo.json)"]
     lines += ["", "Which rule fired:"]
@@ -315,8 +316,9 @@ def explain_text(found: Explanation) -> str:
     lines += [line for p in found.proposals for line in _proposed(p)] or ["  nothing"]
     lines += ["", "Who approved and what changed in Git:"]
     for a in found.approvals:
-        lines.append(f"  {a.proposal}: {a.status} by {a.by} at {a.at or '?'} ({a.source})")
-        lines += [f"    {k}: {v}" for k, v in _git_facts(a.__dict__).items()]
+        at = _when(a.at) if a.at else "?"
+        lines.append(f"  {a.proposal}: {a.status} by {a.by} at {at} ({a.source})")
+        lines += [f"    {k}: {v}" for k, v in _git_facts(a.model_dump()).items()]
     if not found.approvals:
         lines.append("  no approval yet")
     if incident is not None:
@@ -375,12 +377,7 @@ def _git_facts(approval: dict[str, Any]) -> dict[str, Any]:
 
 
 def explain_json(found: Explanation) -> str:
-    from dataclasses import asdict
-
-    data = asdict(found)
-    data["incident"] = found.incident.model_dump(mode="json") if found.incident else None
-    data["proposals"] = [p.model_dump(mode="json") for p in found.proposals]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(found.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- gate --------------------------------------------------------------------------------

@@ -1,25 +1,24 @@
 """What a reviewer reads: the commit message, pull request title, body and labels.
 
 A reviewer decides from the pull request alone, so the text carries the incident, the rule
-that fired and its numbers, and where the full evidence folder is. Evidence files are
-written by reconcile and read here as plain JSON: only the fields a reviewer needs
-(burn rates, budget remaining) are picked out, and anything else is left to the folder.
+that fired and its numbers, and where the full evidence folder is. The folder reconcile
+wrote arrives as the models of `domain/evidence.py`: only what a reviewer needs (the alerts
+that fired, burn rates, budget remaining) is picked out, and the rest is left to the folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
 from safedeploy.domain import trailers
+from safedeploy.domain.evidence import EvidenceFolder, FiredAlert
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import PauseChange, Proposal, ProposalKind, VersionChange
 
-EVIDENCE_FILES: Final = ("decision.json", "slo.json", "budget.json", "proposal.json")
 # GitHub refuses bodies over 65,536 characters; the README is cut well before that.
 README_LIMIT: Final = 20_000
 
@@ -28,17 +27,6 @@ KIND_LABEL: dict[ProposalKind, str] = {
     "promote-canary": "promotion",
     "block-promotion": "block-promotion",
 }
-
-
-class Evidence(BaseModel):
-    """The evidence folder as read from disk: its path, README and parsed JSON files."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    folder: str
-    readme: str | None = None
-    documents: Mapping[str, object] = {}
-    problems: tuple[str, ...] = ()
 
 
 class Figure(BaseModel):
@@ -80,71 +68,31 @@ def _subject_line(proposal: Proposal, incident: Incident | None) -> str:
     )
 
 
-def fired_alerts(evidence: Evidence) -> tuple[str, ...]:
+def fired_alerts(evidence: EvidenceFolder) -> tuple[str, ...]:
     """The burn-rate rows that fired, as decision.json (written by reconcile) lists them."""
-    decision = evidence.documents.get("decision.json")
-    alerts = decision.get("alerts_fired") if isinstance(decision, Mapping) else None
-    if not isinstance(alerts, list):
+    if evidence.decision is None:
         return ()
-    return tuple(_alert_text(alert) for alert in alerts if isinstance(alert, Mapping))
+    return tuple(_alert_text(alert) for alert in evidence.decision.alerts_fired)
 
 
-def _alert_text(alert: Mapping[str, object]) -> str:
-    long, short = alert.get("long_burn_rate"), alert.get("short_burn_rate")
+def _alert_text(alert: FiredAlert) -> str:
     return (
-        f"{alert.get('slo')} {alert.get('windows')} ({alert.get('severity')}): burn rate "
-        f"{_rate(long)} long / {_rate(short)} short, threshold {alert.get('factor')}"
+        f"{alert.slo} {alert.windows} ({alert.severity}): burn rate "
+        f"{_rate(alert.long_burn_rate)} long / {_rate(alert.short_burn_rate)} short, "
+        f"threshold {alert.factor}"
     )
 
 
-def _rate(value: object) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:.2f}x"
-    return "unknown"
+def _rate(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}x"
 
 
-def burn_rates(evidence: Evidence) -> tuple[Figure, ...]:
-    return _figures(evidence, "burn_rate")
+def burn_rates(evidence: EvidenceFolder) -> tuple[Figure, ...]:
+    return tuple(Figure(label=label, value=value) for label, value in evidence.burn_rates())
 
 
-def budget_remaining(evidence: Evidence) -> tuple[Figure, ...]:
-    return _figures(evidence, "remaining")
-
-
-def _figures(evidence: Evidence, key: str) -> tuple[Figure, ...]:
-    seen: dict[str, float] = {}
-    for name in EVIDENCE_FILES:
-        if name in evidence.documents:
-            for label, value in _walk(evidence.documents[name], key, ()):
-                # The same SLO often appears in several files; the first mention wins.
-                seen.setdefault(label or name.removesuffix(".json"), value)
-    return tuple(Figure(label=label, value=value) for label, value in seen.items())
-
-
-_NOISE: Final = frozenset({"windows", "budget", "slos", "services", "evidence"})
-
-
-def _walk(node: object, key: str, path: tuple[str, ...]) -> Iterator[tuple[str, float]]:
-    """(label, number) for every `key` holding a number, labelled by SLO name and window."""
-    if isinstance(node, Mapping):
-        value = node.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            yield " ".join(p for p in path if p not in _NOISE), float(value)
-        for child_key, child in node.items():
-            if isinstance(child, Mapping | list):
-                yield from _walk(child, key, (*path, str(child_key)))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            name = _name_of(item) or str(index)
-            yield from _walk(item, key, (*path, name))
-
-
-def _name_of(item: object) -> str | None:
-    if isinstance(item, Mapping):
-        for field in ("slo", "name"):
-            if isinstance(item.get(field), str):
-                return str(item[field])
-    return None
+def budget_remaining(evidence: EvidenceFolder) -> tuple[Figure, ...]:
+    return tuple(Figure(label=label, value=value) for label, value in evidence.budget_remaining())
 
 
 def _figure_text(figures: tuple[Figure, ...], *, percent: bool) -> list[str]:
@@ -156,7 +104,7 @@ def _figure_text(figures: tuple[Figure, ...], *, percent: bool) -> list[str]:
 def commit_message(
     proposal: Proposal,
     incident: Incident | None,
-    evidence: Evidence,
+    evidence: EvidenceFolder,
     *,
     target_path: str,
     by: str,
@@ -198,7 +146,7 @@ def pull_request_title(proposal: Proposal, target_path: str) -> str:
 def pull_request_body(
     proposal: Proposal,
     incident: Incident | None,
-    evidence: Evidence,
+    evidence: EvidenceFolder,
     *,
     target_path: str,
     by: str,
@@ -234,7 +182,8 @@ def pull_request_body(
     parts += ["", "### What was seen", ""]
     parts.append(_readme(evidence))
     files = [f"`{evidence.folder}{name}`" for name in sorted(evidence.documents)]
-    parts += _section("Evidence files", files + list(evidence.problems))
+    problems = [f"`{evidence.folder}{p.name}`: {p.reason}, left out" for p in evidence.problems]
+    parts += _section("Evidence files", files + problems)
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -244,7 +193,7 @@ def _section(title: str, items: list[str]) -> list[str]:
     return ["", f"### {title}", "", *(f"- {item}" for item in items)]
 
 
-def _readme(evidence: Evidence) -> str:
+def _readme(evidence: EvidenceFolder) -> str:
     if evidence.readme is None:
         return f"_No README.md in `{evidence.folder}`._"
     text = evidence.readme.strip()

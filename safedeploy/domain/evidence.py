@@ -1,79 +1,329 @@
-"""The evidence folder of an incident: what a reviewer reads in a pull request.
+"""The evidence folder of an incident or a release: what a reviewer reads in a pull request.
 
-`evidence/incident-<id>/` holds decision.json, slo.json, budget.json, proposal.json and a
-README.md that puts what was seen, the rule that fired and the numbers beside their
-thresholds. Built here as plain data and text; the use case writes it.
+`evidence/incident-<id>/` (or `evidence/release-<release>/`) holds decision.json, slo.json,
+budget.json, proposal.json, approval.json, resolution.json and a README.md that puts what
+was seen, the rule that fired and the numbers beside their thresholds. Each JSON document
+is a model here, the one definition its writer (reconcile, approve, a transition) and its
+readers (approve's pull request, explain) share.
+
+The models read leniently: fields a newer version adds are ignored and fields a document
+lacks take a default, so an old or hand-trimmed folder is still explained as far as it
+goes instead of refusing the whole of it. They are always written whole.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from safedeploy.domain import layout
 from safedeploy.domain.decisions import Decision
-from safedeploy.domain.incidents import Incident
+from safedeploy.domain.incidents import Incident, UtcDatetime
 from safedeploy.domain.instants import format_instant
-from safedeploy.domain.slo import ServiceStatus, SLOStatus
+from safedeploy.domain.policy import PolicyVerdict
+from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.slo import ServiceStatus, SLOStatus, error_budget
 
 SCHEMA_VERSION = 1
 
 
-def documents(decision: Decision, status: ServiceStatus) -> dict[str, str | dict[str, Any]]:
-    """File name -> JSON document (dict) or Markdown text."""
-    at = format_instant(decision.at)
-    incident = decision.incident
-    base = {"schema_version": SCHEMA_VERSION, "service": decision.service, "at": at}
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class EvidenceDocument(_Part):
+    schema_version: int = SCHEMA_VERSION
+
+
+class _About(EvidenceDocument):
+    """What every reconcile document starts with: whose decision, and when."""
+
+    service: str | None = None
+    at: UtcDatetime | None = None
+
+
+class FiredAlert(_Part):
+    """A burn-rate row that fired: both of its windows over the factor."""
+
+    slo: str = "?"
+    severity: str = "?"
+    windows: str = "?"
+    factor: float | None = None
+    long_burn_rate: float | None = None
+    short_burn_rate: float | None = None
+    state: str | None = None
+
+
+class RuleLine(_Part):
+    rule: str = "?"
+    outcome: str = "?"
+    detail: str = ""
+    value: float | None = None
+    threshold: float | None = None
+
+
+class PolicyLines(_Part):
+    """The release verdict as decision.json records it."""
+
+    service: str | None = None
+    at: UtcDatetime | None = None
+    decision: str | None = None
+    reason: str | None = None
+    rules: tuple[RuleLine, ...] = ()
+
+
+class DecisionDoc(_About):
+    """`decision.json`: the severity, the alerts that fired, the release verdict."""
+
+    incident: str | None = None
+    incident_state: str | None = None
+    incident_change: str | None = None
+    severity: str | None = None
+    reason: str | None = None
+    alerts_fired: tuple[FiredAlert, ...] = ()
+    policy: PolicyLines | None = None
+    freeze_until: UtcDatetime | None = None
+    proposals: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class WindowFigures(_Part):
+    total: float | None = None
+    errors: float | None = None
+    sli: float | None = None
+    error_ratio: float | None = None
+    burn_rate: float | None = None
+    reason: str | None = None
+    cause: str | None = None
+
+
+class BudgetFigures(_Part):
+    consumed: float | None = None
+    remaining: float | None = None
+
+
+class AlertRowFigures(_Part):
+    severity: str = "?"
+    windows: str = "?"
+    factor: float | None = None
+    long_burn_rate: float | None = None
+    short_burn_rate: float | None = None
+    state: str | None = None
+
+
+class SLOFigures(_Part):
+    slo: str = "?"
+    kind: str | None = None
+    objective: float | None = None
+    period: str | None = None
+    severity: str | None = None
+    reason: str | None = None
+    budget: BudgetFigures = BudgetFigures()
+    windows: dict[str, WindowFigures] = Field(default_factory=dict)
+    alerts: tuple[AlertRowFigures, ...] = ()
+
+
+class SLODoc(_About):
+    """`slo.json`: every SLO's windows (SLI, error ratio, burn rate, events) and budget."""
+
+    slos: tuple[SLOFigures, ...] = ()
+
+
+class BudgetLine(_Part):
+    slo: str = "?"
+    objective: float | None = None
+    period: str | None = None
+    error_budget: float | None = None
+    consumed: float | None = None
+    remaining: float | None = None
+
+
+class BudgetDoc(_About):
+    """`budget.json`: each SLO's error budget over its period, and the freeze."""
+
+    freeze_until: UtcDatetime | None = None
+    slos: tuple[BudgetLine, ...] = ()
+
+
+class ProposalDoc(_About):
+    """`proposal.json`: the proposals of the decision, as their files held them."""
+
+    proposals: tuple[Proposal, ...] = ()
+
+
+class ApprovalDoc(EvidenceDocument):
+    """`approval.json`: what the approval did (branch, commit, pull request) or why it
+    failed."""
+
+    proposal: str = "?"
+    incident: str | None = None
+    release: str | None = None
+    service: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    # Who, when and which branch: without them a record says nothing about an approval.
+    by: str
+    at: UtcDatetime
+    remote: str | None = None
+    base: str | None = None
+    branch: str
+    path: str | None = None
+    commit: str | None = None
+    pr_url: str | None = None
+    error: str | None = None
+
+
+class ResolutionDoc(EvidenceDocument):
+    """`resolution.json`: how the incident ended."""
+
+    incident: str
+    service: str
+    state: str
+    severity: str
+    opened_at: UtcDatetime
+    mitigated_at: UtcDatetime | None
+    mitigated_by: str | None
+    resolved_at: UtcDatetime
+    resolved_by: str
+    reason: str
+    open_seconds: int
+    postmortem_completed_at: UtcDatetime | None
+    postmortem: str | None
+
+
+# Each JSON document of a folder and its model, in the order a reviewer reads them.
+DOCUMENTS: Mapping[str, type[EvidenceDocument]] = {
+    layout.DECISION_DOC: DecisionDoc,
+    layout.SLO_DOC: SLODoc,
+    layout.BUDGET_DOC: BudgetDoc,
+    layout.PROPOSAL_DOC: ProposalDoc,
+    layout.APPROVAL_DOC: ApprovalDoc,
+    layout.RESOLUTION_DOC: ResolutionDoc,
+}
+
+
+class Problem(_Part):
+    """A document of the folder that could not be read: named, never fatal."""
+
+    name: str
+    reason: Literal["not valid JSON", "not readable", "not a valid document"]
+    detail: str = ""
+
+
+class EvidenceFolder(_Part):
+    """An evidence folder as read from disk: each document parsed, or the problem with it."""
+
+    folder: str = Field(description="Relative to the state directory, with a trailing '/'.")
+    exists: bool = True
+    files: tuple[str, ...] = ()
+    readme: str | None = None
+    decision: DecisionDoc | None = None
+    slo: SLODoc | None = None
+    budget: BudgetDoc | None = None
+    proposal: ProposalDoc | None = None
+    approval: ApprovalDoc | None = None
+    resolution: ResolutionDoc | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """The names of the JSON documents that were read."""
+        return tuple(
+            name for name, doc in zip(DOCUMENTS, self._docs(), strict=True) if doc is not None
+        )
+
+    def _docs(self) -> tuple[EvidenceDocument | None, ...]:
+        return (
+            self.decision,
+            self.slo,
+            self.budget,
+            self.proposal,
+            self.approval,
+            self.resolution,
+        )
+
+    def burn_rates(self) -> tuple[tuple[str, float], ...]:
+        """`("availability 1h", 20.5)` for every window slo.json measured a burn rate in."""
+        if self.slo is None:
+            return ()
+        return tuple(
+            (f"{s.slo} {window}", figures.burn_rate)
+            for s in self.slo.slos
+            for window, figures in s.windows.items()
+            if figures.burn_rate is not None
+        )
+
+    def budget_remaining(self) -> tuple[tuple[str, float], ...]:
+        """Each SLO's budget left, from slo.json or else budget.json."""
+        found: dict[str, float] = {}
+        for s in self.slo.slos if self.slo is not None else ():
+            if s.budget.remaining is not None:
+                found.setdefault(s.slo, s.budget.remaining)
+        for line in self.budget.slos if self.budget is not None else ():
+            if line.remaining is not None:
+                found.setdefault(line.slo, line.remaining)
+        return tuple(found.items())
+
+
+def documents(decision: Decision, status: ServiceStatus) -> dict[str, EvidenceDocument | str]:
+    """What reconcile writes into a folder: file name -> document, or README text."""
+    about = {"service": decision.service, "at": decision.at}
     return {
-        "decision.json": {
-            **base,
-            "incident": incident.id if incident else None,
-            "incident_state": incident.state if incident else None,
-            "incident_change": decision.incident_change,
-            "severity": decision.severity,
-            "reason": decision.reason,
-            "alerts_fired": [
-                {"slo": s.slo, **a.model_dump(mode="json")}
+        layout.DECISION_DOC: DecisionDoc(
+            **about,
+            incident=decision.incident.id if decision.incident else None,
+            incident_state=decision.incident.state if decision.incident else None,
+            incident_change=decision.incident_change,
+            severity=decision.severity,
+            reason=decision.reason,
+            alerts_fired=tuple(
+                FiredAlert(slo=s.slo, **a.model_dump())
                 for s in status.slos
                 for a in s.alerts
                 if a.state == "breached"
-            ],
-            "policy": decision.verdict.model_dump(mode="json"),
-            "freeze_until": _instant(decision.control.freeze_until),
-            "proposals": [p.id for p in decision.proposals],
-            "notes": list(decision.notes),
-        },
-        "slo.json": {**base, "slos": [_slo(s) for s in status.slos]},
-        "budget.json": {
-            **base,
-            "freeze_until": _instant(decision.control.freeze_until),
-            "slos": [
-                {
-                    "slo": s.slo,
-                    "objective": s.objective,
-                    "period": s.period,
-                    "error_budget": round(1 - s.objective, 12),
-                    "consumed": s.budget.consumed,
-                    "remaining": s.budget.remaining,
-                }
+            ),
+            policy=_policy(decision.verdict),
+            freeze_until=decision.control.freeze_until,
+            proposals=tuple(p.id for p in decision.proposals),
+            notes=decision.notes,
+        ),
+        layout.SLO_DOC: SLODoc(**about, slos=tuple(_slo(s) for s in status.slos)),
+        layout.BUDGET_DOC: BudgetDoc(
+            **about,
+            freeze_until=decision.control.freeze_until,
+            slos=tuple(
+                BudgetLine(
+                    slo=s.slo,
+                    objective=s.objective,
+                    period=s.period,
+                    error_budget=error_budget(s.objective),
+                    consumed=s.budget.consumed,
+                    remaining=s.budget.remaining,
+                )
                 for s in status.slos
-            ],
-        },
-        "proposal.json": {
-            **base,
-            "proposals": [p.model_dump(mode="json") for p in decision.proposals],
-        },
-        "README.md": readme(decision, status),
+            ),
+        ),
+        layout.PROPOSAL_DOC: ProposalDoc(**about, proposals=decision.proposals),
+        layout.README_DOC: readme(decision, status),
     }
 
 
-def _instant(value: Any) -> str | None:
-    return format_instant(value) if value is not None else None
+def _policy(verdict: PolicyVerdict) -> PolicyLines:
+    return PolicyLines.model_validate(verdict.model_dump())
 
 
-def _slo(status: SLOStatus) -> dict[str, Any]:
-    data = status.model_dump(mode="json", exclude={"service", "at"})
-    return data
+def _slo(status: SLOStatus) -> SLOFigures:
+    return SLOFigures.model_validate(status.model_dump(exclude={"service", "at"}))
+
+
+def document_text(document: EvidenceDocument | str) -> str:
+    """How every evidence file is written: stable JSON, readable in a pull request."""
+    if isinstance(document, str):
+        return document
+    return json_text(document.model_dump(mode="json"))
 
 
 def _num(value: float | None, spec: str = ".2f") -> str:
@@ -149,7 +399,7 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
     return "\n".join(lines)
 
 
-def resolution(incident: Incident) -> dict[str, Any] | None:
+def resolution(incident: Incident) -> ResolutionDoc | None:
     """`resolution.json`: how the incident ended, once it is resolved; None before."""
     resolved = next((t for t in incident.transitions if t.to_state == "resolved"), None)
     if resolved is None:
@@ -158,24 +408,23 @@ def resolution(incident: Incident) -> dict[str, Any] | None:
     postmortem = next(
         (t for t in incident.transitions if t.to_state == "postmortem-complete"), None
     )
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "incident": incident.id,
-        "service": incident.service,
-        "state": incident.state,
-        "severity": incident.severity,
-        "opened_at": format_instant(incident.opened_at),
-        "mitigated_at": format_instant(mitigated.at) if mitigated else None,
-        "mitigated_by": mitigated.actor if mitigated else None,
-        "resolved_at": format_instant(resolved.at),
-        "resolved_by": resolved.actor,
-        "reason": resolved.reason,
-        "open_seconds": int((resolved.at - incident.opened_at).total_seconds()),
-        "postmortem_completed_at": format_instant(postmortem.at) if postmortem else None,
-        "postmortem": postmortem.reason if postmortem else None,
-    }
+    return ResolutionDoc(
+        incident=incident.id,
+        service=incident.service,
+        state=incident.state,
+        severity=incident.severity,
+        opened_at=incident.opened_at,
+        mitigated_at=mitigated.at if mitigated else None,
+        mitigated_by=mitigated.actor if mitigated else None,
+        resolved_at=resolved.at,
+        resolved_by=resolved.actor,
+        reason=resolved.reason,
+        open_seconds=int((resolved.at - incident.opened_at).total_seconds()),
+        postmortem_completed_at=postmortem.at if postmortem else None,
+        postmortem=postmortem.reason if postmortem else None,
+    )
 
 
-def json_text(data: dict[str, Any]) -> str:
-    """How every evidence JSON file is written: stable, readable in a pull request."""
+def json_text(data: Mapping[str, Any]) -> str:
+    """Stable, readable JSON: the form of every evidence and control file."""
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -12,24 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, Final
 
 from safedeploy.adapters.catalog_files import load_catalog
-from safedeploy.adapters.evidence_files import read_documents
+from safedeploy.adapters.evidence_files import read_folder, write_documents
 from safedeploy.adapters.settings import Settings, load_settings
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import approval_text, layout, trailers
-from safedeploy.domain.approval_text import EVIDENCE_FILES, Evidence
 from safedeploy.domain.catalog import Service, Target
-from safedeploy.domain.incidents import Incident, UtcDatetime, check_id, next_state
+from safedeploy.domain.evidence import ApprovalDoc, EvidenceFolder
+from safedeploy.domain.incidents import Incident, check_id, next_state
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import (
     PauseChange,
     Proposal,
-    ProposalKind,
-    ProposalStatus,
     VersionChange,
     next_status,
 )
@@ -50,29 +46,6 @@ ACTOR_VARIABLE: Final = "GITHUB_ACTOR"
 SCHEMA_VERSION: Final = 1
 # An approval may land before anyone acknowledged the page; later states are left alone.
 _MITIGABLE: Final = frozenset({"detected", "investigating"})
-
-
-class ApprovalRecord(BaseModel):
-    """`evidence/incident-<id>/approval.json`: what the approval did, or why it failed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: Literal[1] = SCHEMA_VERSION
-    proposal: str
-    incident: str | None
-    release: str | None = None
-    service: str
-    kind: ProposalKind
-    status: ProposalStatus
-    by: str
-    at: UtcDatetime
-    remote: str
-    base: str | None = None
-    branch: str
-    path: str
-    commit: str | None = None
-    pr_url: str | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,10 +204,10 @@ def approve(
     target = _target(ctx)
     repo = _env_repo(state, ctx)
     github = _github(ctx.settings, environ, throttle)  # a missing token refuses before a push
-    evidence = read_evidence(ctx.store, ctx.proposal)
+    evidence = read_folder(ctx.store, evidence_folder(ctx.proposal))
     for stream in ("incidents", "governance"):  # a symlinked audit/ is refused before a push
         ctx.store.resolve(layout.audit_file(stream))
-    draft = ApprovalRecord(
+    draft = ApprovalDoc(
         proposal=ctx.proposal.id,
         incident=ctx.proposal.incident_id,
         release=ctx.proposal.release,
@@ -285,8 +258,8 @@ def _commit_state(ctx: _Context, action: str, at: datetime, detail: str) -> None
 
 
 def _push(
-    ctx: _Context, repo: EnvRepo, target: Target, evidence: Evidence, draft: ApprovalRecord
-) -> tuple[ApprovalRecord, bool]:
+    ctx: _Context, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
+) -> tuple[ApprovalDoc, bool]:
     new_text = _edited(repo, ctx.proposal, target)
     message = approval_text.commit_message(
         ctx.proposal, ctx.incident, evidence, target_path=target.path, by=ctx.actor
@@ -300,9 +273,9 @@ def _open_pull_request(
     ctx: _Context,
     github: GitHubClient,
     target: Target,
-    evidence: Evidence,
-    draft: ApprovalRecord,
-) -> tuple[ApprovalRecord, bool]:
+    evidence: EvidenceFolder,
+    draft: ApprovalDoc,
+) -> tuple[ApprovalDoc, bool]:
     assert draft.base is not None  # set by _push
     from safedeploy.usecases.state_history import evidence_permalink
 
@@ -421,17 +394,6 @@ def evidence_folder(proposal: Proposal) -> str:
     return f"{proposal.evidence_dir}/"
 
 
-def read_evidence(store: StateStore, proposal: Proposal) -> Evidence:
-    """The folder reconcile wrote; a missing or broken file is named, never fatal."""
-    relative = evidence_folder(proposal)
-    directory = store.resolve(relative)
-    readme_path = directory / "README.md"
-    readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else None
-    documents, broken = read_documents(directory, EVIDENCE_FILES)
-    problems = [f"`{relative}{name}`: not valid JSON, left out" for name in broken]
-    return Evidence(folder=relative, readme=readme, documents=documents, problems=tuple(problems))
-
-
 def _require_unchanged(ctx: _Context) -> None:
     # Reads happened before the lock; another run may have moved the proposal since.
     current = ctx.store.get_proposal(ctx.proposal.id)
@@ -442,7 +404,7 @@ def _require_unchanged(ctx: _Context) -> None:
         )
 
 
-def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> ApprovalResult:
+def _record_success(ctx: _Context, record: ApprovalDoc, created: bool) -> ApprovalResult:
     at = record.at
     reason = f"approved {ctx.proposal.kind}: {record.branch}"
     approved = next_status(
@@ -455,18 +417,18 @@ def _record_success(ctx: _Context, record: ApprovalRecord, created: bool) -> App
         _require_unchanged(ctx)
         # The proposal last: once it reads approved, a rerun does nothing more, so the
         # record and the incident must already be there if this run is killed.
-        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}{layout.APPROVAL_DOC}", record)
+        write_documents(ctx.store, evidence_folder(ctx.proposal), {layout.APPROVAL_DOC: record})
         if incident is not None:
             record_incident(ctx.store, incident, "mitigate", at)
         record_proposal(ctx.store, approved, "approve", at)
     return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
 
 
-def _record_failure(ctx: _Context, record: ApprovalRecord) -> None:
+def _record_failure(ctx: _Context, record: ApprovalDoc) -> None:
     assert record.error is not None
     reason = f"approval failed at {record.remote}"
     failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
     with ctx.store.lock():
         _require_unchanged(ctx)
-        ctx.store.write_model(f"{evidence_folder(ctx.proposal)}{layout.APPROVAL_DOC}", record)
+        write_documents(ctx.store, evidence_folder(ctx.proposal), {layout.APPROVAL_DOC: record})
         record_proposal(ctx.store, failed, "fail", record.at)

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safedeploy.adapters.evidence_files import write_documents
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
 from safedeploy.domain.canary import CanaryVerdict
@@ -238,14 +239,11 @@ def _apply(
     if incident is not None and decision.incident_change:
         folders.add(layout.incident_evidence(incident.id))
     for evidence_dir in sorted(folders):
-        for name, content in documents(decision, status).items():
-            data = content if isinstance(content, str) else json_text(content)
-            store.write_text(f"{evidence_dir}/{name}", data)
+        write_documents(store, evidence_dir, documents(decision, status))
     ended = resolution(incident) if incident is not None else None
     if incident is not None and ended is not None:
-        store.write_text(
-            f"{layout.incident_evidence(incident.id)}/{layout.RESOLUTION_DOC}", json_text(ended)
-        )
+        evidence_dir = layout.incident_evidence(incident.id)
+        write_documents(store, evidence_dir, {layout.RESOLUTION_DOC: ended})
     if previous != decision.control:
         # The audit line first, as for incidents: a run killed in between repeats the line
         # on the next run instead of leaving a freeze that no line explains.

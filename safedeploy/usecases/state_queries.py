@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from safedeploy.adapters.evidence_files import write_documents
 from safedeploy.adapters.settings import load_settings
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
-from safedeploy.domain.evidence import json_text, resolution
+from safedeploy.domain.evidence import resolution
 from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
@@ -96,9 +97,8 @@ def transition_incident(
         record_incident(store, moved, event, at)
         ended = resolution(moved)
         if ended is not None:
-            store.write_text(
-                f"{layout.incident_evidence(moved.id)}/{layout.RESOLUTION_DOC}", json_text(ended)
-            )
+            evidence_dir = layout.incident_evidence(moved.id)
+            write_documents(store, evidence_dir, {layout.RESOLUTION_DOC: ended})
         settings = load_settings(state)
         message = action_message(
             event, incident_id, service=incident.service, by=by, at=at, detail=reason
