@@ -45,16 +45,21 @@ class _About(EvidenceDocument):
     at: UtcDatetime | None = None
 
 
-class FiredAlert(_Part):
-    """A burn-rate row that fired: both of its windows over the factor."""
-
-    slo: str = "?"
+class AlertRowFigures(_Part):
     severity: str = "?"
     windows: str = "?"
     factor: float | None = None
     long_burn_rate: float | None = None
     short_burn_rate: float | None = None
     state: str | None = None
+
+
+class _OfSLO(_Part):
+    slo: str = "?"
+
+
+class FiredAlert(AlertRowFigures, _OfSLO):
+    """A burn-rate row that fired (both of its windows over the factor), with its SLO first."""
 
 
 class RuleLine(_Part):
@@ -103,15 +108,6 @@ class WindowFigures(_Part):
 class BudgetFigures(_Part):
     consumed: float | None = None
     remaining: float | None = None
-
-
-class AlertRowFigures(_Part):
-    severity: str = "?"
-    windows: str = "?"
-    factor: float | None = None
-    long_burn_rate: float | None = None
-    short_burn_rate: float | None = None
-    state: str | None = None
 
 
 class SLOFigures(_Part):
