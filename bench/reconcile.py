@@ -27,6 +27,7 @@ from safedeploy.adapters.settings import load_settings
 from safedeploy.adapters.sources import open_source
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.incidents import open_incident
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import ReconcileResult, reconcile
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.builders import write_service
@@ -115,7 +116,7 @@ def timed(label: str, action: Callable[[], object]) -> float:
 
 def in_process(state: Path, at: datetime) -> Callable[[], ReconcileResult]:
     def run() -> ReconcileResult:
-        result = reconcile(state, at, [])
+        result = reconcile(Context(state), at, [])
         if result.errors:
             raise SystemExit(f"reconcile reported errors: {result.errors[:3]}")
         return result

@@ -39,6 +39,7 @@ from safedeploy.adapters.envrepo import create_repository
 from safedeploy.adapters.faults import CRASH_AT, CRASH_TRACE
 from safedeploy.adapters.templates import example_services
 from safedeploy.demo import story
+from safedeploy.usecases.context import Context
 
 AT_HEALTHY = "2026-11-01T10:30:00Z"  # before checkout's bad release
 AT_BREACH = "2026-11-01T11:05:00Z"  # five minutes into it: a fast burn
@@ -238,9 +239,13 @@ def problems(state: Path) -> list[str]:
     found = [
         f"{p.relative_to(state)}: not JSON" for p in sorted(state.rglob("*.json")) if not _parses(p)
     ]
-    found += [f"audit/{r.stream}.log:{r.line}: {r.problem}" for r in verify(state) if not r.ok]
+    found += [
+        f"audit/{r.stream}.log:{r.line}: {r.problem}"
+        for r in verify(Context(state)).reports
+        if not r.ok
+    ]
     if not found:
-        found += replay(state, check=True).differences
+        found += replay(Context(state), check=True).differences
     return found
 
 

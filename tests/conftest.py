@@ -10,4 +10,5 @@ pytest_plugins = [
     "testing.cli",
     "testing.state_repo",
     "testing.faults",
+    "testing.webhook",
 ]

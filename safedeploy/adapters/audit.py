@@ -191,6 +191,9 @@ class AuditLog:
                         f"{self._display(stream)}:{number}: field {field}: {first['msg']}"
                     ) from exc
 
+    def verify_all(self) -> list[VerifyReport]:
+        return [self.verify(stream) for stream in STREAMS]
+
     def verify(self, stream: Stream) -> VerifyReport:
         """Read the whole stream once, in constant memory, and name the first break."""
         path = self.path(stream)

@@ -8,29 +8,17 @@ files behind, and the next run's commit picks them up, so nothing is lost or dup
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from safedeploy.domain import layout, trailers
+from safedeploy.domain.state_commits import DecisionCommit
 from safedeploy.errors import GitError
 
 if TYPE_CHECKING:
     from git import Repo
 
 AUTHOR = ("safedeploy", "safedeploy@localhost")
-
-
-@dataclass(frozen=True)
-class DecisionCommit:
-    sha: str
-    at: str
-    subject: str
-    body: str
-
-    @property
-    def services(self) -> tuple[str, ...]:
-        return trailers.values(self.body, trailers.SERVICE)
 
 
 class StateRepo:

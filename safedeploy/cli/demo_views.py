@@ -9,14 +9,15 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.syntax import Syntax
 
-from safedeploy.adapters.terminal import stdout
 from safedeploy.cli.reconcile_views import render_reconcile
+from safedeploy.cli.report_views import report_table
 from safedeploy.cli.state_views import proposals_table
+from safedeploy.cli.terminal import stdout
 from safedeploy.cli.views import catalog_summary
 from safedeploy.domain.catalog import Catalog
 from safedeploy.usecases.demo import Step
 from safedeploy.usecases.reconcile import ReconcileResult
-from safedeploy.usecases.state_queries import listing
+from safedeploy.usecases.report import Report
 
 
 class DemoPrinter:
@@ -37,6 +38,10 @@ class DemoPrinter:
             render_reconcile(payload, as_json=False)
         elif isinstance(payload, str):
             console.print(Markdown(payload))
+        elif isinstance(payload, tuple) and isinstance(payload[0], Report):
+            where, found = payload
+            console.print(report_table(where, console.width))
+            proposals_table(found.proposals, found.errors, as_json=False)
         elif isinstance(payload, tuple):
             approval, diff = payload
             console.print(f"proposal {approval.proposal.id}: {approval.proposal.status}")
@@ -47,13 +52,6 @@ class DemoPrinter:
             console.print(f"incident {approval.incident.id}: {approval.incident.state}")
             if diff:
                 console.print(Syntax(diff, "diff", word_wrap=True))
-        elif isinstance(payload, Path):
-            from safedeploy.cli.report_views import report_table
-            from safedeploy.usecases.report import report
-
-            console.print(report_table(report(payload), console.width))
-            found = listing(payload)
-            proposals_table(found.proposals, found.errors, as_json=False)
 
     def finish(self, directory: Path) -> None:
         elapsed = time.perf_counter() - self.started

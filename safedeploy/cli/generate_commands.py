@@ -18,7 +18,7 @@ ServicesArgument = Annotated[
 
 
 def _state(ctx: typer.Context) -> Path:
-    from safedeploy.cli.app import state_dir
+    from safedeploy.cli.options import state_dir
 
     return state_dir(ctx)
 

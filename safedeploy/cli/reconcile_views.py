@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from safedeploy.adapters.terminal import print_error, print_json, stdout
 from safedeploy.cli.slo_views import SEVERITY_STYLE
+from safedeploy.cli.terminal import print_error, print_json, stdout
 from safedeploy.domain.instants import format_instant
 from safedeploy.usecases.reconcile import ReconcileResult
 
@@ -16,6 +16,8 @@ DECISION_STYLE = {"GREEN": "green", "RED": "bold red", "UNKNOWN": "yellow"}
 def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
     for error in result.errors:
         print_error(error)
+    for warning in result.notify.warnings if result.notify else ():
+        print_error(warning)
     if as_json:
         print_json(result.to_json())
         return

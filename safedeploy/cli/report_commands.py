@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from safedeploy.cli.app import AtOption, JsonOption, instant, state_dir
+from safedeploy.cli.options import AtOption, JsonOption, StateOption, context, instant
 
 
 class Format(StrEnum):
@@ -25,37 +25,30 @@ def report(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
     ] = None,
-) -> None:
+    state: StateOption = None,
+) -> int:
     """Every service at a glance from the last reconcile: budgets, burn, incidents, release."""
-    from safedeploy.cli import report_views as views
+    from safedeploy.cli.report_views import render_report
     from safedeploy.usecases.report import report as run
 
-    found = run(state_dir(ctx))
-    if fmt is Format.json:
-        views.emit(views.report_json(found), out)
-    elif fmt is Format.markdown:
-        views.emit(views.report_markdown(found), out)
-    else:
-        from safedeploy.adapters.terminal import stdout
-
-        console = stdout()
-        if out is not None or not console.is_terminal:
-            views.emit(views.report_text(found), out)
-        else:
-            views.emit(views.report_table(found, console.width), out)
+    found = run(context(ctx, state))
+    render_report(found, fmt.value, out)
+    return found.exit_code
 
 
 def explain(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="An incident id or a proposal id.")],
     as_json: JsonOption = False,
-) -> None:
+    state: StateOption = None,
+) -> int:
     """The chain of evidence: numbers, thresholds, rule, proposal, approval, Git change."""
     from safedeploy.cli import report_views as views
     from safedeploy.usecases.explain import explain as run
 
-    found = run(state_dir(ctx), subject)
+    found = run(context(ctx, state), subject)
     views.emit(views.explain_json(found) if as_json else views.explain_text(found), None)
+    return found.exit_code
 
 
 def gate(
@@ -70,24 +63,25 @@ def gate(
         str | None, typer.Option("--target-url", help="Link for the commit status (CI run).")
     ] = None,
     as_json: JsonOption = False,
+    state: StateOption = None,
 ) -> int:
     """Exit 0 when promotion is allowed, 1 when blocked, 3 when it cannot be decided."""
     from safedeploy.cli import report_views as views
     from safedeploy.usecases.gate import gate as run
     from safedeploy.usecases.gate import post_github_status
 
-    state = state_dir(ctx)
-    result = run(state, service, instant(at))
+    run_context = context(ctx, state)
+    result = run(run_context, service, instant(at))
     if as_json:
         posted = None
         if github_status is not None:
-            posted = post_github_status(state, result, github_status, target_url=target_url)
+            posted = post_github_status(run_context, result, github_status, target_url=target_url)
         views.emit(views.gate_json(result, posted), None)
         return result.exit_code
     # The verdict is printed before the status is posted, so a GitHub failure loses nothing.
     views.emit(views.gate_text(result), None)
     if github_status is not None:
-        posted = post_github_status(state, result, github_status, target_url=target_url)
+        posted = post_github_status(run_context, result, github_status, target_url=target_url)
         views.emit(views.status_posted(posted, github_status), None)
     return result.exit_code
 

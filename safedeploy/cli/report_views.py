@@ -13,8 +13,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from safedeploy.adapters.terminal import stdout
 from safedeploy.cli.slo_views import SEVERITY_STYLE, budget_bar
+from safedeploy.cli.terminal import stdout
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, VersionChange
 from safedeploy.usecases.explain import Explanation, MeasuredSLO
@@ -28,6 +28,18 @@ MAX_FILE_WIDTH = 400
 
 
 # --- output ------------------------------------------------------------------------------
+
+
+def render_report(report: Report, fmt: str, out: Path | None) -> None:
+    """`fmt` is table, json or markdown; a table becomes plain text off a terminal."""
+    if fmt == "json":
+        emit(report_json(report), out)
+    elif fmt == "markdown":
+        emit(report_markdown(report), out)
+    elif out is not None or not stdout().is_terminal:
+        emit(report_text(report), out)
+    else:
+        emit(report_table(report, stdout().width), out)
 
 
 def emit(renderable: RenderableType | str, out: Path | None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from safedeploy.adapters.terminal import print_json, stdout
+from safedeploy.cli.terminal import print_json, stdout
 from safedeploy.cli.views import percent
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.slo import ServiceStatus, SLOStatus

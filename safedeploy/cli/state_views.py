@@ -7,15 +7,14 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from safedeploy.adapters.audit import VerifyReport
-from safedeploy.adapters.state_repo import DecisionCommit
-from safedeploy.adapters.terminal import print_error, print_json, stdout
 from safedeploy.cli.slo_views import SEVERITY_STYLE
+from safedeploy.cli.terminal import print_error, print_json, stdout
 from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, VersionChange
-from safedeploy.usecases.audit_replay import ReplayResult
+from safedeploy.usecases.audit_replay import ReplayResult, VerifyResult
+from safedeploy.usecases.state_history import History
 
 
 def incidents_table(incidents: Sequence[Incident], errors: Sequence[str], *, as_json: bool) -> None:
@@ -119,7 +118,8 @@ def proposal_detail(proposal: Proposal, *, as_json: bool) -> None:
     console.print(f"evidence: {proposal.evidence_dir}/", style="dim")
 
 
-def verify_reports(reports: Sequence[VerifyReport], *, as_json: bool) -> None:
+def verify_reports(result: VerifyResult, *, as_json: bool) -> None:
+    reports = result.reports
     if as_json:
         print_json(
             [
@@ -163,7 +163,8 @@ def replay_result(result: ReplayResult, *, check: bool, as_json: bool) -> None:
     )
 
 
-def history_table(commits: Sequence[DecisionCommit], *, as_json: bool) -> None:
+def history_table(found: History, *, as_json: bool) -> None:
+    commits = found.commits
     rows = [
         {
             "commit": c.sha,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from safedeploy.adapters.terminal import print_json, stdout
+from safedeploy.cli.terminal import print_json, stdout
 from safedeploy.domain.catalog import Catalog
 
 

@@ -22,6 +22,7 @@ from pydantic import (
 
 from safedeploy.domain.durations import Duration, parse_duration
 from safedeploy.domain.selectors import SelectorText
+from safedeploy.errors import BadInputError
 
 API_VERSION = "safedeploy.dev/v1"
 _SAFE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -265,3 +266,16 @@ class Catalog(_Model):
 
     def get(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)
+
+
+def select(catalog: Catalog, names: list[str]) -> list[Service]:
+    """The services named (all when `names` is empty), in catalog order; an unknown name is
+    bad input, never silently skipped."""
+    if not names:
+        return list(catalog.services)
+    known = {s.name for s in catalog.services}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise BadInputError(f"unknown service {unknown[0]!r}; see services/")
+    wanted = set(names)
+    return [s for s in catalog.services if s.name in wanted]

@@ -8,6 +8,7 @@ the service, severity, incident, proposal, rule and numbers, and carries trailer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from safedeploy.domain import trailers
@@ -61,3 +62,15 @@ def _message(subject: str, body: list[str], at: datetime, services: Sequence[str
         *(trailers.trailer(trailers.SERVICE, s) for s in services),
     ]
     return "\n".join([subject, "", *body, "", *lines, ""])
+
+
+@dataclass(frozen=True)
+class DecisionCommit:
+    sha: str
+    at: str
+    subject: str
+    body: str
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return trailers.values(self.body, trailers.SERVICE)

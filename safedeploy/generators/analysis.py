@@ -99,7 +99,7 @@ def generate_analysis_templates(state: Path, names: list[str], address: str | No
     """`safedeploy generate analysis-template`: YAML documents, one per service."""
     from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.settings import CONFIG_FILE, load_settings
-    from safedeploy.usecases.slo_status import select
+    from safedeploy.domain.catalog import select
 
     services = select(load_catalog([state / "services"]), names)
     url = address or load_settings(state).prometheus.url

@@ -221,7 +221,7 @@ def generate_rules(state: Path, names: list[str], out: Path | None) -> tuple[str
     """`safedeploy generate rules`: the rule text, and the files written (one per service)."""
     from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.store import atomic_write_bytes
-    from safedeploy.usecases.slo_status import select
+    from safedeploy.domain.catalog import select
 
     services = select(load_catalog([state / "services"]), names)
     if out is None:

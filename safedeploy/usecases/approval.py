@@ -8,15 +8,13 @@ its branch), so a retry after a failure never opens a second branch or pull requ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.evidence_files import read_folder, write_documents
-from safedeploy.adapters.settings import Settings, load_settings
+from safedeploy.adapters.settings import Settings
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import approval_text, layout, trailers
 from safedeploy.domain.catalog import Service, Target
@@ -30,17 +28,19 @@ from safedeploy.domain.proposals import (
     next_status,
 )
 from safedeploy.errors import (
+    EXIT_OK,
     BadInputError,
     GitError,
     GitHubError,
     IllegalTransitionError,
     NotAuthorizedError,
 )
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
     from safedeploy.adapters.envrepo import EnvRepo
-    from safedeploy.adapters.github import GitHubClient, Throttle
+    from safedeploy.adapters.github import GitHubClient
 
 ACTOR_VARIABLE: Final = "GITHUB_ACTOR"
 SCHEMA_VERSION: Final = 1
@@ -57,6 +57,10 @@ class ApprovalResult:
     # False when this run found the branch or pull request of an earlier run.
     created: bool = False
     already_approved: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
         approval = self.proposal.approval
@@ -83,6 +87,10 @@ class RejectionResult:
     proposal: Proposal
     already_rejected: bool
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK
+
     def as_json(self) -> dict[str, Any]:
         last = self.proposal.transitions[-1] if self.proposal.transitions else None
         return {
@@ -97,9 +105,10 @@ class RejectionResult:
 
 
 @dataclass(frozen=True)
-class _Context:
-    store: StateStore
-    settings: Settings
+class _Subject:
+    """The proposal a person decides on, with everything the decision reads."""
+
+    run: Context
     service: Service
     proposal: Proposal
     incident: Incident | None  # None for a canary promotion, which is about a release
@@ -107,14 +116,22 @@ class _Context:
     commit: bool = True
     push: bool = False
 
+    @property
+    def store(self) -> StateStore:
+        return self.run.store
 
-def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, str]) -> _Context:
+    @property
+    def settings(self) -> Settings:
+        return self.run.settings
+
+
+def _load(run: Context, proposal_id: str, by: str | None) -> _Subject:
     """Everything a decision needs, refusing bad input before anything is touched."""
     check_id(proposal_id, "proposal id")
-    actor = (by or environ.get(ACTOR_VARIABLE) or "").strip()
+    actor = (by or run.environ.get(ACTOR_VARIABLE) or "").strip()
     if not actor:
         raise BadInputError(f"who is approving? pass --by NAME or set {ACTOR_VARIABLE}")
-    store = StateStore(state)
+    store = run.store
     with store.lock():
         roll_forward(store)  # a killed run's last logged change first: decide from it
     proposal = store.get_proposal(proposal_id)
@@ -136,7 +153,7 @@ def _load(state: Path, proposal_id: str, by: str | None, environ: Mapping[str, s
                 f"proposal {proposal.id}: incident {proposal.incident_id} not found"
             )
     _check_matches(proposal, service, incident)
-    return _Context(store, load_settings(state, environ), service, proposal, incident, actor)
+    return _Subject(run, service, proposal, incident, actor)
 
 
 def _check_matches(proposal: Proposal, service: Service, incident: Incident | None) -> None:
@@ -176,19 +193,16 @@ def _service(store: StateStore, proposal: Proposal) -> Service:
 
 
 def approve(
-    state: Path,
+    run: Context,
     proposal_id: str,
     by: str | None,
     at: datetime,
-    environ: Mapping[str, str],
     *,
-    throttle: Throttle | None = None,
     commit: bool = True,
     push: bool = False,
 ) -> ApprovalResult:
     """Push the proposal's change and open its pull request; the second call is a no-op."""
-    ctx = _load(state, proposal_id, by, environ)
-    ctx = replace(ctx, commit=commit, push=push)
+    ctx = replace(_load(run, proposal_id, by), commit=commit, push=push)
     if ctx.proposal.status == "approved":
         return ApprovalResult(ctx.proposal, ctx.incident, None, already_approved=True)
     if ctx.proposal.status == "rejected":
@@ -202,8 +216,8 @@ def approve(
     if ctx.incident is not None and ctx.incident.state in _MITIGABLE:
         next_state(ctx.incident, "mitigate", at, ctx.actor, reason)
     target = _target(ctx)
-    repo = _env_repo(state, ctx)
-    github = _github(ctx.settings, environ, throttle)  # a missing token refuses before a push
+    repo = run.env_repos.for_service(ctx.service)
+    github = run.github  # a missing token refuses before a push
     evidence = read_folder(ctx.store, evidence_folder(ctx.proposal))
     for stream in ("incidents", "governance"):  # a symlinked audit/ is refused before a push
         ctx.store.resolve(layout.audit_file(stream))
@@ -239,7 +253,7 @@ def approve(
     return result
 
 
-def _commit_state(ctx: _Context, action: str, at: datetime, detail: str) -> None:
+def _commit_state(ctx: _Subject, action: str, at: datetime, detail: str) -> None:
     """The decision goes into the state repository's history, when it is a Git tree."""
     from safedeploy.domain.state_commits import action_message
     from safedeploy.usecases.state_history import record_run
@@ -248,17 +262,11 @@ def _commit_state(ctx: _Context, action: str, at: datetime, detail: str) -> None
         action, ctx.proposal.id, service=ctx.service.name, by=ctx.actor, at=at, detail=detail
     )
     with ctx.store.lock():
-        record_run(
-            ctx.store.root,
-            message,
-            commit=ctx.commit and ctx.settings.state.commit,
-            push=ctx.push or ctx.settings.state.push,
-            remote=ctx.settings.state.remote,
-        )
+        record_run(ctx.run, message, commit=ctx.commit, push=ctx.push)
 
 
 def _push(
-    ctx: _Context, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
+    ctx: _Subject, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
 ) -> tuple[ApprovalDoc, bool]:
     new_text = _edited(repo, ctx.proposal, target)
     message = approval_text.commit_message(
@@ -270,7 +278,7 @@ def _push(
 
 
 def _open_pull_request(
-    ctx: _Context,
+    ctx: _Subject,
     github: GitHubClient,
     target: Target,
     evidence: EvidenceFolder,
@@ -279,9 +287,7 @@ def _open_pull_request(
     assert draft.base is not None  # set by _push
     from safedeploy.usecases.state_history import evidence_permalink
 
-    permalink = evidence_permalink(
-        ctx.store.root, ctx.settings.state.web_url, evidence_folder(ctx.proposal)
-    )
+    permalink = evidence_permalink(ctx.run, evidence_folder(ctx.proposal))
     body = approval_text.pull_request_body(
         ctx.proposal,
         ctx.incident,
@@ -302,11 +308,10 @@ def _open_pull_request(
 
 
 def reject(
-    state: Path,
+    run: Context,
     proposal_id: str,
     by: str | None,
     at: datetime,
-    environ: Mapping[str, str],
     *,
     reason: str,
     commit: bool = True,
@@ -315,7 +320,7 @@ def reject(
     """Close a proposal without action; the incident is left as it is."""
     if not reason.strip():
         raise BadInputError("--reason: say why the proposal is rejected")
-    ctx = replace(_load(state, proposal_id, by, environ), commit=commit, push=push)
+    ctx = replace(_load(run, proposal_id, by), commit=commit, push=push)
     if ctx.proposal.status == "rejected":
         return RejectionResult(ctx.proposal, already_rejected=True)
     rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
@@ -329,7 +334,7 @@ def reject(
 # --- the change ----------------------------------------------------------------------------
 
 
-def _target(ctx: _Context) -> Target:
+def _target(ctx: _Subject) -> Target:
     target = ctx.service.spec.target
     change = ctx.proposal.change
     if isinstance(change, PauseChange):
@@ -364,29 +369,6 @@ def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> str:
     return manifests.set_version(text, target, change.to_version)
 
 
-def _env_repo(state: Path, ctx: _Context) -> EnvRepo:
-    from safedeploy.adapters.target_versions import EnvRepos
-
-    return EnvRepos(ctx.settings, ctx.store.root).for_service(ctx.service)
-
-
-def _github(
-    settings: Settings, environ: Mapping[str, str], throttle: Throttle | None
-) -> GitHubClient | None:
-    if settings.github.provider != "github":
-        return None
-    from safedeploy.adapters.github import DEFAULT_THROTTLE, GitHubClient
-
-    if not settings.github.repo:
-        raise BadInputError('github.repo: required when github.provider is "github"')
-    return GitHubClient.from_environment(
-        settings.github.repo,
-        settings.github.api_url,
-        environ,
-        throttle=throttle or DEFAULT_THROTTLE,
-    )
-
-
 # --- evidence and records ------------------------------------------------------------------
 
 
@@ -394,7 +376,7 @@ def evidence_folder(proposal: Proposal) -> str:
     return f"{proposal.evidence_dir}/"
 
 
-def _require_unchanged(ctx: _Context) -> None:
+def _require_unchanged(ctx: _Subject) -> None:
     # Reads happened before the lock; another run may have moved the proposal since.
     current = ctx.store.get_proposal(ctx.proposal.id)
     if current != ctx.proposal:
@@ -404,7 +386,7 @@ def _require_unchanged(ctx: _Context) -> None:
         )
 
 
-def _record_success(ctx: _Context, record: ApprovalDoc, created: bool) -> ApprovalResult:
+def _record_success(ctx: _Subject, record: ApprovalDoc, created: bool) -> ApprovalResult:
     at = record.at
     reason = f"approved {ctx.proposal.kind}: {record.branch}"
     approved = next_status(
@@ -424,7 +406,7 @@ def _record_success(ctx: _Context, record: ApprovalDoc, created: bool) -> Approv
     return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
 
 
-def _record_failure(ctx: _Context, record: ApprovalDoc) -> None:
+def _record_failure(ctx: _Subject, record: ApprovalDoc) -> None:
     assert record.error is not None
     reason = f"approval failed at {record.remote}"
     failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)

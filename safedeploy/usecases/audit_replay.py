@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from safedeploy.adapters.audit import STREAMS, VerifyReport
-from safedeploy.adapters.store import StateStore, atomic_write_bytes
+from safedeploy.adapters.audit import VerifyReport
+from safedeploy.adapters.store import atomic_write_bytes
 from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.proposals import Proposal
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.records import snapshot_of
 
 
-def verify(state: Path) -> list[VerifyReport]:
-    log = StateStore(state).audit_log
-    return [log.verify(stream) for stream in STREAMS]
+@dataclass(frozen=True)
+class VerifyResult:
+    reports: tuple[VerifyReport, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
+
+    @property
+    def exit_code(self) -> int:
+        # A broken chain means the state is not valid input.
+        return EXIT_OK if self.ok else EXIT_BAD_INPUT
+
+
+def verify(ctx: Context) -> VerifyResult:
+    return VerifyResult(tuple(ctx.store.audit_log.verify_all()))
 
 
 @dataclass
@@ -33,9 +46,9 @@ class ReplayResult:
         return EXIT_BAD_INPUT if self.differences and not self.written else EXIT_OK
 
 
-def replay(state: Path, *, check: bool) -> ReplayResult:
+def replay(ctx: Context, *, check: bool) -> ReplayResult:
     """Rebuild incidents/ and action-proposals/ from the audit log; compare or restore."""
-    store = StateStore(state)
+    store = ctx.store
     rebuilt: dict[str, bytes] = {}
     for entry in store.audit_log.entries("incidents"):
         snapshot = snapshot_of(entry.data, "incident")

@@ -8,17 +8,17 @@ from pathlib import Path
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.templates import example_files
 from safedeploy.domain.catalog import Catalog
-from safedeploy.domain.layout import STATE_DIRS
+from safedeploy.domain.layout import SERVICES, STATE_DIRS
 from safedeploy.errors import BadInputError
+from safedeploy.usecases.context import Context
 
 
-def validate(state: Path, paths: Sequence[Path] = ()) -> Catalog:
+def validate(ctx: Context, paths: Sequence[Path] = ()) -> Catalog:
     """The catalog at `paths` (default `<state>/services`), or CatalogError with every issue."""
-    targets = list(paths) or [state / "services"]
-    missing = [p for p in targets if not p.exists()]
+    missing = [p for p in paths or [ctx.state / SERVICES] if not p.exists()]
     if missing:
         raise BadInputError(f"{missing[0]}: no such file or directory")
-    return load_catalog(targets)
+    return load_catalog(list(paths)) if paths else ctx.catalog
 
 
 def init(directory: Path) -> list[Path]:

@@ -42,7 +42,10 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     from safedeploy.domain.layout import STATE_DIRS
     from safedeploy.usecases.approval import approve
     from safedeploy.usecases.catalog import validate
+    from safedeploy.usecases.context import Context
     from safedeploy.usecases.reconcile import reconcile
+    from safedeploy.usecases.report import report
+    from safedeploy.usecases.state_queries import listing
 
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
@@ -56,13 +59,15 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     atomic_write_bytes(directory / "safedeploy.toml", CONFIG.encode())
     atomic_write_bytes(directory / "metrics.om", "".join(story.openmetrics()).encode())
     create_repository(directory / "env.git", story.env_commits())
+    # The demo's own environment: no GitHub, no actor from the shell it runs in.
+    ctx = Context(directory, environ={})
     show(
         Step(
             1,
             "The catalog",
             "Three services say what healthy means: SLOs, owners, approvers, where a "
             "rollback lands. The structural policy checks every file.",
-            validate(directory),
+            validate(ctx),
         )
     )
     show(
@@ -70,7 +75,7 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
             2,
             f"Healthy traffic: reconcile at {_t(story.BEFORE_RELEASE)}",
             "Every SLO is inside its budget and no burn-rate alert fires: nothing to do.",
-            reconcile(directory, story.BEFORE_RELEASE, []),
+            reconcile(ctx, story.BEFORE_RELEASE, []),
         )
     )
     show(
@@ -81,7 +86,7 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
             "from then on one request in ten fails.",
         )
     )
-    result = reconcile(directory, story.END, [])
+    result = reconcile(ctx, story.END, [])
     show(
         Step(
             4,
@@ -104,7 +109,7 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
             )
         )
     rollback = next(p for p in result.created_proposals if p.endswith("rollback-rollout"))
-    approval = approve(directory, rollback, "alice", story.END, {})
+    approval = approve(ctx, rollback, "alice", story.END)
     diff = ""
     if approval.commit:
         env = EnvRepo(str(directory / "env.git"), directory / ".safedeploy-cache")
@@ -127,7 +132,7 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
             "The incident is mitigated by the approved rollback; promotion stays blocked "
             "while the burn rates are over the policy's limit. The block-promotion proposal "
             "waits for a human.",
-            directory,
+            (report(ctx), listing(ctx)),
         )
     )
     return directory

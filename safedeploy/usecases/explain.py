@@ -7,8 +7,6 @@ approval.json). A missing or unreadable evidence file is named, never guessed at
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict
 
 from safedeploy.adapters.evidence_files import read_folder
@@ -17,7 +15,8 @@ from safedeploy.domain import layout
 from safedeploy.domain.evidence import EvidenceFolder, FiredAlert, PolicyLines, WindowFigures
 from safedeploy.domain.incidents import Incident, UtcDatetime, check_id
 from safedeploy.domain.proposals import KINDS, Proposal, proposal_id
-from safedeploy.errors import BadInputError
+from safedeploy.errors import EXIT_OK, BadInputError
+from safedeploy.usecases.context import Context
 
 
 class _Frozen(BaseModel):
@@ -71,10 +70,15 @@ class Explanation(_Frozen):
     evidence_files: tuple[str, ...]
     problems: tuple[str, ...]
 
+    @property
+    def exit_code(self) -> int:
+        # Missing evidence is named in `problems`; the chain is still told.
+        return EXIT_OK
 
-def explain(state: Path, subject: str) -> Explanation:
+
+def explain(ctx: Context, subject: str) -> Explanation:
     check_id(subject, "incident or proposal id")
-    store = StateStore(state)
+    store = ctx.store
     proposal = store.get_proposal(subject)
     incident = store.get_incident(subject) if proposal is None else None
     if proposal is None and incident is None:

@@ -7,21 +7,18 @@ allows: the gate then says it cannot decide (exit 3) instead of failing open.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from safedeploy.adapters.store import StateStore
-from safedeploy.domain import layout
+from safedeploy.domain.catalog import select
 from safedeploy.domain.policy import PolicyVerdict, next_freeze, release_verdict
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.errors import EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
+from safedeploy.usecases.context import Context
 
 if TYPE_CHECKING:
-    from safedeploy.adapters.github import StatusState, Throttle
+    from safedeploy.adapters.github import StatusState
 
 STATUS_CONTEXT: Final = "safedeploy/slo-gate"
 DESCRIPTION_LIMIT: Final = 140
@@ -52,30 +49,23 @@ class GateResult:
         return f"{self.verdict.service}: {word[self.verdict.decision]}: {reason}"
 
 
-def gate(state: Path, service_name: str, at: datetime) -> GateResult:
-    from safedeploy.adapters.catalog_files import load_catalog
-    from safedeploy.adapters.rego_policies import RegoPolicies
-    from safedeploy.adapters.settings import load_settings
-    from safedeploy.adapters.sources import open_source
-    from safedeploy.adapters.target_versions import EnvRepos, TargetVersions
+def gate(ctx: Context, service_name: str, at: datetime) -> GateResult:
     from safedeploy.usecases.canaries import judge_canaries
-    from safedeploy.usecases.slo_status import evaluate_services, select
+    from safedeploy.usecases.slo_status import evaluate_services
 
-    service = select(load_catalog([state / layout.SERVICES]), [service_name])[0]
-    settings = load_settings(state)
-    source = open_source(settings, state)
+    [service] = select(ctx.catalog, [service_name])
+    source = ctx.source
     [status] = evaluate_services([service], source, at)
-    control = StateStore(state).get_control(service.name)
+    control = ctx.store.get_control(service.name)
     current_freeze = control.freeze_until if control is not None else None
     # The verdict reconcile reaches: the team's Rego denials and the canary's health too.
-    versions = TargetVersions(EnvRepos(settings, state))
-    canary = judge_canaries([service], source, versions, at).get(service.name)
+    canary = judge_canaries([service], source, ctx.versions, at).get(service.name)
     verdict = release_verdict(
         service,
         status,
         current_freeze=current_freeze,
         at=at,
-        denials=RegoPolicies.load(state).rules_for(service, status, current_freeze, at),
+        denials=ctx.policies.rules_for(service, status, current_freeze, at),
         canary=canary,
     )
     freeze_until = next_freeze(service, status, current_freeze, at)
@@ -91,31 +81,12 @@ def status_description(result: GateResult) -> str:
 
 
 def post_github_status(
-    state: Path,
-    result: GateResult,
-    sha: str,
-    *,
-    environ: Mapping[str, str] | None = None,
-    throttle: Throttle | None = None,
-    target_url: str | None = None,
+    ctx: Context, result: GateResult, sha: str, *, target_url: str | None = None
 ) -> str:
     """Post the verdict as the `safedeploy/slo-gate` status on `sha`; returns the state."""
-    from safedeploy.adapters.github import DEFAULT_THROTTLE, GitHubClient
-    from safedeploy.adapters.settings import load_settings
-
     if not sha or any(c not in "0123456789abcdef" for c in sha.lower()) or len(sha) > 40:
         raise BadInputError(f"--github-status: {sha!r} is not a commit SHA")
-    settings = load_settings(state, environ)
-    if not settings.github.repo:
-        raise BadInputError(
-            "--github-status needs github.repo in safedeploy.toml (or SAFEDEPLOY_GITHUB_REPO)"
-        )
-    client = GitHubClient.from_environment(
-        settings.github.repo,
-        settings.github.api_url,
-        os.environ if environ is None else environ,
-        throttle=throttle or DEFAULT_THROTTLE,
-    )
+    client = ctx.github_for_status()
     state_name = _STATE[result.verdict.decision]
     client.post_commit_status(
         sha.lower(), state_name, STATUS_CONTEXT, status_description(result), target_url

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from safedeploy.adapters.settings import Settings
+from safedeploy.adapters.store import StateStore
 from safedeploy.domain.decisions import Decision
 from safedeploy.domain.proposals import VersionChange
 from safedeploy.errors import SafedeployError
-
-if TYPE_CHECKING:
-    from safedeploy.usecases.reconcile import ReconcileResult
 
 Sender = Callable[[str], None]
 
@@ -28,6 +25,8 @@ class NotifyOutcome:
     sent: bool
     lines: tuple[str, ...]
     error: str | None = None
+    # One line each, for stderr: what went wrong with the notification.
+    warnings: tuple[str, ...] = ()
 
 
 def messages(decisions: list[Decision]) -> list[tuple[str, str]]:
@@ -60,20 +59,23 @@ def messages(decisions: list[Decision]) -> list[tuple[str, str]]:
 
 
 def notify_reconcile(
-    state: Path,
-    result: ReconcileResult,
+    store: StateStore,
+    decisions: list[Decision],
+    at: datetime,
     settings: Settings,
     *,
+    dry_run: bool = False,
     send: Sender | None = None,
-    warn: Callable[[str], None] | None = None,
 ) -> NotifyOutcome:
-    """Post what changed; never raises for a webhook problem. Call outside the store lock."""
-    from safedeploy.adapters.terminal import print_error
+    """Post what changed; never raises for a webhook problem. Call outside the store lock.
 
-    events = messages(result.decisions)
+    A failure is recorded in the governance audit stream and returned as a warning for
+    the command to print; it never changes the run's exit code.
+    """
+    events = messages(decisions)
     lines = tuple(text for _, text in events)
     url = settings.notify.webhook_url
-    if result.dry_run or not lines or (url is None and send is None):
+    if dry_run or not lines or (url is None and send is None):
         return NotifyOutcome(sent=False, lines=lines)
     if send is None:
         from safedeploy.adapters.notify import WebhookNotifier
@@ -83,26 +85,13 @@ def notify_reconcile(
     try:
         send("\n".join(lines))
     except SafedeployError as exc:
-        (warn or print_error)(f"notification not sent: {exc}")
+        warnings = [f"notification not sent: {exc}"]
         services = sorted({service for service, _ in events})
-        _record_failure(state, result, str(exc), services, warn or print_error)
-        return NotifyOutcome(sent=False, lines=lines, error=str(exc))
+        data = {"error": str(exc), "services": services}
+        try:
+            with store.lock():
+                store.append_audit("governance", "notify-failed", data, at)
+        except (SafedeployError, OSError) as failure:
+            warnings.append(f"notification failure not recorded in audit/governance.log: {failure}")
+        return NotifyOutcome(sent=False, lines=lines, error=str(exc), warnings=tuple(warnings))
     return NotifyOutcome(sent=True, lines=lines)
-
-
-def _record_failure(
-    state: Path,
-    result: ReconcileResult,
-    error: str,
-    services: list[str],
-    warn: Callable[[str], None],
-) -> None:
-    from safedeploy.adapters.store import StateStore
-
-    store = StateStore(state)
-    data = {"error": error, "services": services}
-    try:
-        with store.lock():
-            store.append_audit("governance", "notify-failed", data, result.at)
-    except (SafedeployError, OSError) as exc:
-        warn(f"notification failure not recorded in audit/governance.log: {exc}")

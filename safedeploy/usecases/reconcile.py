@@ -11,29 +11,29 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safedeploy.adapters.evidence_files import write_documents
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
 from safedeploy.domain.canary import CanaryVerdict
-from safedeploy.domain.catalog import Service
+from safedeploy.domain.catalog import Service, select
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions
 from safedeploy.domain.evidence import documents, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, release_id
+from safedeploy.domain.severity import ROLLBACK_ON
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.state_commits import reconcile_message
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
-    from safedeploy.adapters.rego_policies import RegoPolicies
-    from safedeploy.adapters.target_versions import TargetVersions
+    from safedeploy.usecases.notify import NotifyOutcome
     from safedeploy.usecases.state_history import StateCommit
 
 
@@ -47,6 +47,7 @@ class ReconcileResult:
     errors: list[str] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
     state_commit: StateCommit | None = None
+    notify: NotifyOutcome | None = None
 
     @property
     def exit_code(self) -> int:
@@ -94,37 +95,27 @@ def _instant(value: datetime | None) -> str | None:
 
 
 def reconcile(
-    state: Path,
+    ctx: Context,
     at: datetime,
     names: list[str],
     *,
     dry_run: bool = False,
-    lock_timeout: float = 10.0,
     progress: Callable[[str], None] | None = None,
     commit: bool = True,
     push: bool = False,
 ) -> ReconcileResult:
-    from safedeploy.adapters.catalog_files import load_catalog
-    from safedeploy.adapters.rego_policies import RegoPolicies
-    from safedeploy.adapters.settings import load_settings
-    from safedeploy.adapters.sources import open_source
-    from safedeploy.adapters.target_versions import EnvRepos, TargetVersions
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.notify import notify_reconcile
-    from safedeploy.usecases.slo_status import evaluate_services, select
+    from safedeploy.usecases.slo_status import evaluate_services
     from safedeploy.usecases.state_history import record_run
 
-    catalog = load_catalog([state / layout.SERVICES])
-    services = select(catalog, names)
-    settings = load_settings(state)
+    services = select(ctx.catalog, names)
     # Prometheus and the environment repo are read before the lock is taken: a slow source
-    # must not hold other runs.
-    source = open_source(settings, state)
-    statuses = evaluate_services(services, source, at)
-    store = StateStore(state, lock_timeout=lock_timeout)
-    versions = TargetVersions(EnvRepos(settings, state))
-    canaries = judge_canaries(services, source, versions, at)
-    policies = RegoPolicies.load(state)
+    # or remote must not hold other runs.
+    statuses = evaluate_services(services, ctx.source, at)
+    canaries = judge_canaries(services, ctx.source, ctx.versions, at)
+    _read_versions_for_rollbacks(ctx, services, statuses)
+    store = ctx.store
     result = ReconcileResult(at=at, dry_run=dry_run)
     # A dry run only reads, and must not leave even the lock file behind.
     with nullcontext() if dry_run else store.lock():
@@ -149,13 +140,11 @@ def reconcile(
             if service.name in broken:
                 continue
             decision = _decide_one(
-                store,
+                ctx,
                 service,
                 status,
                 incidents=incidents.items,
                 proposals=proposals.items,
-                versions=versions,
-                policies=policies,
                 canary=canaries.get(service.name),
             )
             result.add(decision, status)
@@ -163,33 +152,43 @@ def reconcile(
             if not dry_run:
                 _apply(store, decision, status, evaluated=evaluated.get(service.name) == at)
         if not dry_run:
-            names_in_catalog = {s.name for s in catalog.services}
+            names_in_catalog = {s.name for s in ctx.catalog.services}
             summary = merged(previous, fresh, names_in_catalog, at)
             store.write_summary(summary)
             store.write_text(layout.LAST_RUN, _last_run(result))
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
-    notify_reconcile(state, result, settings)
+    result.notify = notify_reconcile(
+        store, result.decisions, at, ctx.settings, dry_run=result.dry_run
+    )
     if not dry_run:
         with store.lock():
             result.state_commit = record_run(
-                state,
-                reconcile_message(at, result.decisions),
-                commit=commit and settings.state.commit,
-                push=push or settings.state.push,
-                remote=settings.state.remote,
+                ctx, reconcile_message(at, result.decisions), commit=commit, push=push
             )
     return result
 
 
+def _read_versions_for_rollbacks(
+    ctx: Context, services: list[Service], statuses: list[ServiceStatus]
+) -> None:
+    """Read, before the lock, the versions any rollback of this run could need.
+
+    Whether one is needed depends on the incident's proposals, known only under the lock;
+    every service that burns fast enough is read now (once, cached for the run), so no
+    environment repository is fetched while the state lock is held.
+    """
+    for service, status in zip(services, statuses, strict=True):
+        if status.severity in ROLLBACK_ON:
+            ctx.versions.versions(service)
+
+
 def _decide_one(
-    store: StateStore,
+    ctx: Context,
     service: Service,
     status: ServiceStatus,
     *,
     incidents: tuple[Incident, ...],
     proposals: tuple[Proposal, ...],
-    versions: TargetVersions,
-    policies: RegoPolicies,
     canary: CanaryVerdict | None,
 ) -> Decision:
     active = [i for i in incidents if i.service == service.name and is_active(i)]
@@ -197,9 +196,9 @@ def _decide_one(
     mine = tuple(p for p in proposals if incident is not None and p.incident_id == incident.id)
     release = release_id(service.name, canary.canary_version) if canary else None
     of_release = tuple(p for p in proposals if release is not None and p.release == release)
-    control = store.get_control(service.name) or ServiceControl(service=service.name)
+    control = ctx.store.get_control(service.name) or ServiceControl(service=service.name)
     wanted = needs_versions(status, mine) or canary is not None
-    found = versions.versions(service) if wanted else None
+    found = ctx.versions.versions(service) if wanted else None
     return decide(
         service,
         status,
@@ -208,7 +207,7 @@ def _decide_one(
         control=control,
         versions=found,
         at=status.at,
-        extra_rules=policies.rules_for(service, status, control.freeze_until, status.at),
+        extra_rules=ctx.policies.rules_for(service, status, control.freeze_until, status.at),
         canary=canary,
         release_proposals=of_release,
     )

@@ -9,7 +9,6 @@ lines. Proposals are re-read because an approval may have moved them since recon
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +18,8 @@ from safedeploy.domain import layout
 from safedeploy.domain.incidents import is_safe_id
 from safedeploy.domain.severity import Severity
 from safedeploy.domain.summary import OPEN_STATUSES, ServiceSummary
-from safedeploy.errors import BadInputError, CannotDecideError
+from safedeploy.errors import EXIT_OK, BadInputError, CannotDecideError
+from safedeploy.usecases.context import Context
 
 
 class _Frozen(BaseModel):
@@ -69,9 +69,13 @@ class Report(_Frozen):
     at: datetime | None = Field(description="When reconcile last wrote the summary.")
     services: list[ReportService]
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK
 
-def report(state: Path) -> Report:
-    store = StateStore(state)
+
+def report(ctx: Context) -> Report:
+    store = ctx.store
     summary = store.get_summary()
     if summary is None:
         raise CannotDecideError(

@@ -24,7 +24,8 @@ from safedeploy.domain.simulation import (
     replay_step,
     score,
 )
-from safedeploy.errors import BadInputError
+from safedeploy.errors import EXIT_OK, BadInputError
+from safedeploy.usecases.context import Context
 
 Progress = Callable[[int, int], None]
 
@@ -39,9 +40,13 @@ class SimulationResult:
     services: tuple[ServiceScore, ...]
     elapsed: float
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK
+
 
 def simulate(
-    state: Path,
+    ctx: Context,
     metrics: Path,
     *,
     start: datetime,
@@ -51,15 +56,15 @@ def simulate(
     names: list[str],
     progress: Progress | None = None,
 ) -> SimulationResult:
-    from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.embedded_source import EmbeddedSource
-    from safedeploy.usecases.slo_status import evaluate_services, select
+    from safedeploy.domain.catalog import select
+    from safedeploy.usecases.slo_status import evaluate_services
 
     if end <= start:
         raise BadInputError(f"--to {end.isoformat()} must be after --from {start.isoformat()}")
     if not metrics.is_file():
         raise BadInputError(f"{metrics}: no such metrics file")
-    catalog = load_catalog([state / "services"])
+    catalog = ctx.catalog
     services = select(catalog, names)
     windows = load_labels(labels, {s.name for s in catalog.services}) if labels else ()
     began = time.perf_counter()

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from safedeploy.domain.catalog import Catalog, Service
+from safedeploy.domain.catalog import Service, select
 from safedeploy.domain.measurements import IncreaseQuery
 from safedeploy.domain.sli_queries import queries_for
 from safedeploy.domain.slo import ServiceStatus, SLOStatus, evaluate, service_status
-from safedeploy.errors import EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
+from safedeploy.errors import EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.ports import MetricsSource, SLOCountsSource
-
-
-def select(catalog: Catalog, names: list[str]) -> list[Service]:
-    if not names:
-        return list(catalog.services)
-    unknown = [n for n in names if catalog.get(n) is None]
-    if unknown:
-        raise BadInputError(f"unknown service {unknown[0]!r}; see services/")
-    return [s for s in catalog.services if s.name in names]
+from safedeploy.usecases.context import Context
 
 
 def evaluate_services(
@@ -61,15 +52,10 @@ def evaluate_services(
     return statuses
 
 
-def slo_status(state: Path, names: list[str], at: datetime) -> SLOReport:
-    """`safedeploy slo status`: the catalog at `state`, evaluated against its source."""
-    from safedeploy.adapters.catalog_files import load_catalog
-    from safedeploy.adapters.settings import load_settings
-    from safedeploy.adapters.sources import open_source
-
-    catalog = load_catalog([state / "services"])
-    services = select(catalog, names)
-    source = open_source(load_settings(state), state)
+def slo_status(ctx: Context, names: list[str], at: datetime) -> SLOReport:
+    """`safedeploy slo status`: the catalog evaluated against its source at `at`."""
+    services = select(ctx.catalog, names)
+    source = ctx.source
     return SLOReport(
         at=at, source=source.description, services=evaluate_services(services, source, at)
     )

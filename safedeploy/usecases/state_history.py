@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from safedeploy.adapters.state_repo import DecisionCommit, StateRepo
 from safedeploy.domain import layout
-from safedeploy.errors import BadInputError
+from safedeploy.domain.state_commits import DecisionCommit
+from safedeploy.errors import EXIT_OK, BadInputError
+from safedeploy.usecases.context import Context
 
 
 @dataclass(frozen=True)
@@ -23,31 +24,42 @@ class StateCommit:
         return f"{done}; {self.pushed}" if self.pushed else done
 
 
-def record_run(state: Path, message: str, *, commit: bool, push: bool, remote: str) -> StateCommit:
-    """Commit what this run (or an interrupted earlier one) left; push when asked."""
-    if not commit:
+def record_run(ctx: Context, message: str, *, commit: bool, push: bool) -> StateCommit:
+    """Commit what this run (or an interrupted earlier one) left; push when asked.
+
+    `commit` and `push` are the command's flags; `state.commit = false` and
+    `state.push = true` in the configuration have the last word.
+    """
+    config = ctx.settings.state
+    push = push or config.push
+    if not (commit and config.commit):
         return StateCommit(None, None, "state not committed (--no-commit)")
-    repo = StateRepo(state)
+    repo = ctx.state_repo
     if not repo.is_work_tree():
         if push:
-            raise BadInputError(f"--push: {state} is not a Git work tree")
+            raise BadInputError(f"--push: {ctx.state} is not a Git work tree")
         return StateCommit(None, None, None)
     sha = repo.commit(message)
-    pushed = repo.push(remote, lambda: _combined_problems(state)) if push else None
+    pushed = repo.push(config.remote, lambda: _combined_problems(ctx.state)) if push else None
     return StateCommit(sha, pushed)
 
 
 def _combined_problems(state: Path) -> list[str]:
-    """What two runs' state, put together, must never be: a broken chain, two incidents."""
+    """What two runs' state, put together, must never be: a broken chain, two incidents.
+
+    Read afresh from the files the combination left, not from anything cached before it.
+    """
     from safedeploy.adapters.store import StateStore
     from safedeploy.domain.incidents import is_active
-    from safedeploy.usecases.audit_replay import verify
 
+    store = StateStore(state)
     problems = [
-        f"{layout.audit_file(r.stream)}:{r.line}: {r.problem}" for r in verify(state) if not r.ok
+        f"{layout.audit_file(r.stream)}:{r.line}: {r.problem}"
+        for r in store.audit_log.verify_all()
+        if not r.ok
     ]
     active: dict[str, list[str]] = {}
-    for incident in StateStore(state).load_incidents().items:
+    for incident in store.load_incidents().items:
         if is_active(incident):
             active.setdefault(incident.service, []).append(incident.id)
     problems += [
@@ -58,18 +70,25 @@ def _combined_problems(state: Path) -> list[str]:
     return problems
 
 
-def history(state: Path, service: str | None) -> list[DecisionCommit]:
-    repo = StateRepo(state)
+@dataclass(frozen=True)
+class History:
+    commits: tuple[DecisionCommit, ...]
+    exit_code: int = EXIT_OK
+
+
+def history(ctx: Context, service: str | None) -> History:
+    repo = ctx.state_repo
     if not repo.is_work_tree():
-        raise BadInputError(f"{state} is not a Git work tree; its decisions have no history")
-    return repo.decisions(service)
+        raise BadInputError(f"{ctx.state} is not a Git work tree; its decisions have no history")
+    return History(tuple(repo.decisions(service)))
 
 
-def evidence_permalink(state: Path, web_url: str | None, folder: str) -> str | None:
+def evidence_permalink(ctx: Context, folder: str) -> str | None:
     """`<web_url>/blob/<sha>/<folder>README.md` for the commit that holds the evidence."""
+    web_url = ctx.settings.state.web_url
     if not web_url:
         return None
-    repo = StateRepo(state)
+    repo = ctx.state_repo
     if not repo.is_work_tree():
         return None
     sha = repo.head_of(folder)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from safedeploy.adapters.evidence_files import write_documents
-from safedeploy.adapters.settings import load_settings
-from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
 from safedeploy.domain.evidence import resolution
 from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
-from safedeploy.errors import BadInputError
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK, BadInputError
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.records import record_incident, roll_forward
 from safedeploy.usecases.state_history import record_run
 
@@ -32,9 +30,14 @@ class Listing:
     proposals: tuple[Proposal, ...]
     errors: tuple[str, ...]
 
+    @property
+    def exit_code(self) -> int:
+        # Everything readable is listed; a file that is not is bad input.
+        return EXIT_BAD_INPUT if self.errors else EXIT_OK
 
-def listing(state: Path, service: str | None = None, active_only: bool = False) -> Listing:
-    store = StateStore(state)
+
+def listing(ctx: Context, service: str | None = None, active_only: bool = False) -> Listing:
+    store = ctx.store
     incidents = store.load_incidents()
     proposals = store.load_proposals()
     wanted_incidents = tuple(
@@ -53,24 +56,24 @@ def listing(state: Path, service: str | None = None, active_only: bool = False) 
     return Listing(wanted_incidents, wanted_proposals, errors)
 
 
-def show_incident(state: Path, incident_id: str) -> Incident:
+def show_incident(ctx: Context, incident_id: str) -> Incident:
     check_id(incident_id, "incident id")
-    incident = StateStore(state).get_incident(incident_id)
+    incident = ctx.store.get_incident(incident_id)
     if incident is None:
         raise BadInputError(f"{layout.incident_file(incident_id)}: no such incident")
     return incident
 
 
-def show_proposal(state: Path, proposal_id: str) -> Proposal:
+def show_proposal(ctx: Context, proposal_id: str) -> Proposal:
     check_id(proposal_id, "proposal id")
-    proposal = StateStore(state).get_proposal(proposal_id)
+    proposal = ctx.store.get_proposal(proposal_id)
     if proposal is None:
         raise BadInputError(f"{layout.proposal_file(proposal_id)}: no such proposal")
     return proposal
 
 
 def transition_incident(
-    state: Path,
+    ctx: Context,
     incident_id: str,
     event: str,
     *,
@@ -87,7 +90,7 @@ def transition_incident(
     if not by.strip() or not reason.strip():
         raise BadInputError("--by and --reason are required: every transition names who and why")
     check_id(incident_id, "incident id")
-    store = StateStore(state)
+    store = ctx.store
     with store.lock():
         roll_forward(store)
         incident = store.get_incident(incident_id)
@@ -99,15 +102,8 @@ def transition_incident(
         if ended is not None:
             evidence_dir = layout.incident_evidence(moved.id)
             write_documents(store, evidence_dir, {layout.RESOLUTION_DOC: ended})
-        settings = load_settings(state)
         message = action_message(
             event, incident_id, service=incident.service, by=by, at=at, detail=reason
         )
-        record_run(
-            state,
-            message,
-            commit=commit and settings.state.commit,
-            push=push or settings.state.push,
-            remote=settings.state.remote,
-        )
+        record_run(ctx, message, commit=commit, push=push)
     return moved

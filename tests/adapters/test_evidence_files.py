@@ -11,6 +11,7 @@ from safedeploy.adapters.templates import example_services
 from safedeploy.demo import story
 from safedeploy.domain import layout
 from safedeploy.domain.evidence import DOCUMENTS, document_text
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import reconcile
 
 
@@ -26,7 +27,7 @@ def story_state(root: Path) -> Path:
 def test_every_document_reconcile_writes_reads_back_byte_for_byte(tmp_path: Path) -> None:
     """The models hold every field: a lenient reader that dropped one would fail here."""
     state = story_state(tmp_path)
-    reconcile(state, story.END, [], commit=False)
+    reconcile(Context(state), story.END, [], commit=False)
     store = StateStore(state)
     folders = sorted(p for p in (state / layout.EVIDENCE).iterdir() if p.is_dir())
     assert folders, "the story opens an incident, so reconcile writes evidence"

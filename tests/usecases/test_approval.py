@@ -16,6 +16,7 @@ from safedeploy.errors import (
     NotAuthorizedError,
 )
 from safedeploy.usecases.approval import ApprovalResult, approve, reject
+from safedeploy.usecases.context import Context
 from testing.cli import tree_snapshot
 from testing.github_server import FakeGitHub
 from testing.gitrepos import ROLLOUT_PATH, EnvRemote, git, push_change, rollout_text
@@ -41,6 +42,11 @@ def use_github(scenario: Scenario, server: FakeGitHub) -> dict[str, str]:
     return {"GITHUB_TOKEN": TOKEN}
 
 
+def ctx_of(scenario: Scenario) -> Context:
+    """A command's context on the scenario's state, with nothing from this shell."""
+    return Context(scenario.state, environ={})
+
+
 def run_approve(
     scenario: Scenario,
     by: str | None = "alice",
@@ -48,7 +54,12 @@ def run_approve(
     minutes: int = 0,
 ) -> ApprovalResult:
     at = APPROVED_AT + timedelta(minutes=minutes)
-    return approve(scenario.state, scenario.proposal.id, by, at, environ or {}, throttle=NO_WAIT)
+    return approve(
+        Context(scenario.state, environ=environ or {}, github_throttle=NO_WAIT),
+        scenario.proposal.id,
+        by,
+        at,
+    )
 
 
 def show(remote: EnvRemote, ref: str, path: str = ROLLOUT_PATH) -> str:
@@ -345,7 +356,7 @@ def test_bad_proposal_ids_are_refused(
 ) -> None:
     before = tree_snapshot(scenario.state)
     with pytest.raises(error, match=message):
-        approve(scenario.state, proposal_id, "alice", APPROVED_AT, {})
+        approve(ctx_of(scenario), proposal_id, "alice", APPROVED_AT)
     assert tree_snapshot(scenario.state) == before
 
 
@@ -370,7 +381,7 @@ def test_no_actor_is_refused(scenario: Scenario) -> None:
 
 def test_reject_closes_the_proposal_without_action(scenario: Scenario) -> None:
     result = reject(
-        scenario.state, scenario.proposal.id, "alice", APPROVED_AT, {}, reason="false alarm"
+        ctx_of(scenario), scenario.proposal.id, "alice", APPROVED_AT, reason="false alarm"
     )
     assert result.proposal.status == "rejected" and not result.already_rejected
     stored = scenario.current_proposal()
@@ -381,7 +392,9 @@ def test_reject_closes_the_proposal_without_action(scenario: Scenario) -> None:
     assert branches(scenario.remote) == ["main"]
 
     before = tree_snapshot(scenario.state)
-    again = reject(scenario.state, scenario.proposal.id, "alice", APPROVED_AT, {}, reason="x")
+    again = reject(
+        Context(scenario.state, environ={}), scenario.proposal.id, "alice", APPROVED_AT, reason="x"
+    )
     assert again.already_rejected
     assert tree_snapshot(scenario.state) == before
     with pytest.raises(IllegalTransitionError, match="was rejected"):
@@ -391,16 +404,34 @@ def test_reject_closes_the_proposal_without_action(scenario: Scenario) -> None:
 
 def test_reject_needs_an_approver_and_a_reason(scenario: Scenario) -> None:
     with pytest.raises(NotAuthorizedError):
-        reject(scenario.state, scenario.proposal.id, "mallory", APPROVED_AT, {}, reason="no")
+        reject(
+            Context(scenario.state, environ={}),
+            scenario.proposal.id,
+            "mallory",
+            APPROVED_AT,
+            reason="no",
+        )
     with pytest.raises(BadInputError, match="--reason"):
-        reject(scenario.state, scenario.proposal.id, "alice", APPROVED_AT, {}, reason="  ")
+        reject(
+            Context(scenario.state, environ={}),
+            scenario.proposal.id,
+            "alice",
+            APPROVED_AT,
+            reason="  ",
+        )
     assert scenario.current_proposal().status == "proposed"
 
 
 def test_an_approved_proposal_cannot_be_rejected(scenario: Scenario) -> None:
     run_approve(scenario)
     with pytest.raises(IllegalTransitionError, match="cannot reject from status approved"):
-        reject(scenario.state, scenario.proposal.id, "alice", APPROVED_AT, {}, reason="late")
+        reject(
+            Context(scenario.state, environ={}),
+            scenario.proposal.id,
+            "alice",
+            APPROVED_AT,
+            reason="late",
+        )
 
 
 def test_missing_or_broken_evidence_is_named_not_fatal(
@@ -440,7 +471,7 @@ def test_the_audit_log_rebuilds_the_state_after_failure_and_approval(
     with pytest.raises(GitHubError):
         run_approve(scenario, environ=environ)
     run_approve(scenario, environ=environ, minutes=5)
-    assert all(report.ok for report in verify(scenario.state))
-    result = replay(scenario.state, check=True)
+    assert verify(Context(scenario.state)).ok
+    result = replay(Context(scenario.state), check=True)
     assert result.differences == []
     assert (result.incidents, result.proposals) == (1, 1)

@@ -12,6 +12,7 @@ from safedeploy.adapters.github import Throttle
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.control import ServiceControl
 from safedeploy.errors import BadInputError, GitHubError
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.gate import (
     STATUS_CONTEXT,
     GateResult,
@@ -49,7 +50,7 @@ def test_burning_service_is_blocked_naming_rule_and_numbers(
     tmp_path: Path, prometheus: RunningPrometheus
 ) -> None:
     state = state_for(tmp_path, prometheus.url, "checkout")
-    result = gate(state, "checkout", prometheus.at)
+    result = gate(Context(state), "checkout", prometheus.at)
     assert result.exit_code == 1
     assert result.verdict.decision == "RED"
     first = result.verdict.failed[0]
@@ -61,14 +62,14 @@ def test_burning_service_is_blocked_naming_rule_and_numbers(
 
 def test_healthy_service_is_allowed(tmp_path: Path, prometheus: RunningPrometheus) -> None:
     state = state_for(tmp_path, prometheus.url, "inventory")
-    result = gate(state, "inventory", prometheus.at)
+    result = gate(Context(state), "inventory", prometheus.at)
     assert (result.exit_code, result.verdict.decision) == (0, "GREEN")
     assert result.message == "inventory: promotion allowed: every release rule passes"
 
 
 def test_source_down_cannot_decide(tmp_path: Path) -> None:
     state = state_for(tmp_path, closed_port_url(), "inventory")
-    result = gate(state, "inventory", T_END)
+    result = gate(Context(state), "inventory", T_END)
     assert (result.exit_code, result.verdict.decision) == (3, "UNKNOWN")
     assert "cannot connect" in result.message
 
@@ -81,7 +82,7 @@ def test_active_freeze_blocks_a_healthy_service(
     store = StateStore(state)
     with store.lock():
         store.write_control(ServiceControl(service="inventory", freeze_until=until))
-    result = gate(state, "inventory", prometheus.at)
+    result = gate(Context(state), "inventory", prometheus.at)
     assert result.exit_code == 1
     assert result.message == (
         "inventory: promotion blocked: freeze-window: release freeze until 2026-11-01T03:00:00Z"
@@ -91,19 +92,19 @@ def test_active_freeze_blocks_a_healthy_service(
     ended = prometheus.at - timedelta(minutes=1)
     with store.lock():
         store.write_control(ServiceControl(service="inventory", freeze_until=ended))
-    assert gate(state, "inventory", prometheus.at).exit_code == 0
+    assert gate(Context(state), "inventory", prometheus.at).exit_code == 0
 
 
 def test_unknown_service_is_bad_input(tmp_path: Path, prometheus: RunningPrometheus) -> None:
     state = state_for(tmp_path, prometheus.url, "inventory")
     with pytest.raises(BadInputError, match="unknown service 'nope'"):
-        gate(state, "nope", prometheus.at)
+        gate(Context(state), "nope", prometheus.at)
 
 
 @pytest.fixture
 def blocked(tmp_path: Path, prometheus: RunningPrometheus) -> tuple[Path, GateResult]:
     state = state_for(tmp_path, prometheus.url, "checkout")
-    return state, gate(state, "checkout", prometheus.at)
+    return state, gate(Context(state), "checkout", prometheus.at)
 
 
 def test_commit_status_is_posted_with_context_state_and_reason(
@@ -112,7 +113,9 @@ def test_commit_status_is_posted_with_context_state_and_reason(
     state, result = blocked
     environ = {"GITHUB_TOKEN": "t0ken", "SAFEDEPLOY_GITHUB_API_URL": github_server.base_url}
 
-    posted = post_github_status(state, result, SHA, environ=environ, throttle=NO_WAIT)
+    posted = post_github_status(
+        Context(state, environ=environ, github_throttle=NO_WAIT), result, SHA
+    )
 
     assert posted == "failure"
     [request] = github_server.requests_to(f"/statuses/{SHA}", "POST")
@@ -126,11 +129,14 @@ def test_commit_status_is_posted_with_context_state_and_reason(
 
 def test_long_reasons_are_cut_to_140_characters(tmp_path: Path, github_server: FakeGitHub) -> None:
     state = state_for(tmp_path, closed_port_url(), "inventory")
-    result = gate(state, "inventory", T_END)
+    result = gate(Context(state), "inventory", T_END)
     assert len(result.message) > 140
     environ = {"GITHUB_TOKEN": "t", "SAFEDEPLOY_GITHUB_API_URL": github_server.base_url}
 
-    assert post_github_status(state, result, SHA, environ=environ, throttle=NO_WAIT) == "error"
+    assert (
+        post_github_status(Context(state, environ=environ, github_throttle=NO_WAIT), result, SHA)
+        == "error"
+    )
 
     [request] = github_server.requests_to(f"/statuses/{SHA}", "POST")
     assert request.body["description"] == status_description(result)
@@ -145,7 +151,7 @@ def test_github_refusal_is_an_error_naming_the_status(
     github_server.fail_next(f"/statuses/{SHA}", 500, method="POST")
     environ = {"GITHUB_TOKEN": "t", "SAFEDEPLOY_GITHUB_API_URL": github_server.base_url}
     with pytest.raises(GitHubError, match="post status safedeploy/slo-gate"):
-        post_github_status(state, result, SHA, environ=environ, throttle=NO_WAIT)
+        post_github_status(Context(state, environ=environ, github_throttle=NO_WAIT), result, SHA)
 
 
 @pytest.mark.parametrize("sha", ["", "not-a-sha", "g" * 40, "a" * 41])
@@ -155,7 +161,7 @@ def test_bad_sha_is_refused_before_any_request(
     state, result = blocked
     environ = {"GITHUB_TOKEN": "t", "SAFEDEPLOY_GITHUB_API_URL": github_server.base_url}
     with pytest.raises(BadInputError, match="not a commit SHA"):
-        post_github_status(state, result, sha, environ=environ, throttle=NO_WAIT)
+        post_github_status(Context(state, environ=environ, github_throttle=NO_WAIT), result, sha)
     assert github_server.requests == []
 
 
@@ -171,13 +177,13 @@ def test_gate_applies_the_teams_rego_policies(tmp_path: Path) -> None:
         (state / name).write_text(text)
     (state / "metrics.om").write_text("".join(story.openmetrics()))
     (state / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
-    assert run_gate(state, "payments", story.END).verdict.decision == "GREEN"
+    assert run_gate(Context(state), "payments", story.END).verdict.decision == "GREEN"
     (state / "policies").mkdir()
     (state / "policies" / "no-friday.rego").write_text(
         "package safedeploy\nimport rego.v1\n"
         'deny contains "payments is frozen for the audit" if { input.service == "payments" }\n'
     )
-    result = run_gate(state, "payments", story.END)
+    result = run_gate(Context(state), "payments", story.END)
     assert result.verdict.decision == "RED"
     assert result.exit_code == 1
     assert result.message == (
@@ -209,9 +215,9 @@ def test_gate_and_reconcile_reach_the_same_verdict(tmp_path: Path) -> None:
     seen = set()
     for minutes in (90, 30, 0):
         at = story.END - timedelta(minutes=minutes)
-        decided = reconcile(state, at, [], commit=False)
+        decided = reconcile(Context(state), at, [], commit=False)
         for decision in decided.decisions:
-            verdict = run_gate(state, decision.service, at).verdict
+            verdict = run_gate(Context(state), decision.service, at).verdict
             assert verdict == decision.verdict, decision.service
             seen.add(verdict.decision)
     # The instants cover a blocked release and an allowed one, not one verdict many times.

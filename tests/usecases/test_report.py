@@ -16,6 +16,7 @@ from safedeploy.domain.proposals import PauseChange, VersionChange, new_proposal
 from safedeploy.domain.summary import ServiceSummary, SLOSummary, Summary
 from safedeploy.errors import CannotDecideError
 from safedeploy.schemas import read_schema, render
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.report import report
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -104,14 +105,14 @@ def burning_state(state: Path) -> tuple[str, str, str]:
 
 def test_no_summary_yet_cannot_decide(tmp_path: Path) -> None:
     with pytest.raises(CannotDecideError, match="run `safedeploy reconcile` first") as caught:
-        report(tmp_path)
+        report(Context(tmp_path))
     assert caught.value.exit_code == 3
 
 
 def test_proposals_and_incident_are_re_read_from_their_files(tmp_path: Path) -> None:
     incident_id, rollback_id, block_id = burning_state(tmp_path)
 
-    found = report(tmp_path)
+    found = report(Context(tmp_path))
 
     checkout, inventory = found.services
     assert checkout.incident == incident_id
@@ -131,7 +132,7 @@ def test_a_proposal_file_gone_missing_is_shown_not_guessed(tmp_path: Path) -> No
     write_summary(
         tmp_path, entry("checkout", proposals=("checkout-20261101t0000z-block-promotion",))
     )
-    [service] = report(tmp_path).services
+    [service] = report(Context(tmp_path)).services
     assert service.proposals == []
     assert [(p.id, p.status) for p in service.proposal_details] == [
         ("checkout-20261101t0000z-block-promotion", None)
@@ -146,12 +147,12 @@ def test_history_is_never_read(tmp_path: Path) -> None:
     (tmp_path / "audit").mkdir(exist_ok=True)
     (tmp_path / "audit" / "incidents.log").write_text("garbage\n" * 1000)
 
-    assert [s.service for s in report(tmp_path).services] == ["checkout", "inventory"]
+    assert [s.service for s in report(Context(tmp_path)).services] == ["checkout", "inventory"]
 
 
 def test_json_matches_the_published_schema_and_the_design_fields(tmp_path: Path) -> None:
     burning_state(tmp_path)
-    data = report(tmp_path).model_dump(mode="json")
+    data = report(Context(tmp_path)).model_dump(mode="json")
     schema = json.loads(read_schema("report"))
     jsonschema.validate(data, schema)
     design = {
@@ -176,7 +177,7 @@ def test_published_report_schema_is_the_generated_one() -> None:
 
 def test_schema_refuses_a_renamed_field(tmp_path: Path) -> None:
     burning_state(tmp_path)
-    data = report(tmp_path).model_dump(mode="json")
+    data = report(Context(tmp_path)).model_dump(mode="json")
     data["services"][0]["verdict"] = data["services"][0].pop("decision")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, json.loads(read_schema("report")))

@@ -1,0 +1,38 @@
+"""Renders approvals and rejections: a few plain lines, or JSON for scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from safedeploy.cli.terminal import print_json, stdout
+from safedeploy.usecases.approval import ApprovalResult, RejectionResult
+
+
+def render_approval(result: ApprovalResult, *, as_json: bool) -> None:
+    if as_json:
+        print_json(result.as_json())
+        return
+    console = stdout()
+    for line in approval_lines(result.as_json(), already=result.already_approved):
+        console.print(line, markup=False)
+
+
+def approval_lines(data: dict[str, Any], *, already: bool) -> list[str]:
+    first = f"{data['proposal']}: approved by {data['by']}"
+    lines = [f"{first} at {data['at']} already; nothing changed" if already else first]
+    lines.append(f"branch {data['branch']}" + (f" on {data['remote']}" if data["remote"] else ""))
+    if data["pr_url"]:
+        lines.append(f"pull request {data['pr_url']}")
+    elif not already:
+        lines.append("no pull request (github.provider is git): open one from this branch")
+    lines.append(f"incident {data['incident']}: {data['incident_state']}")
+    return lines
+
+
+def render_rejection(result: RejectionResult, *, as_json: bool) -> None:
+    data = result.as_json()
+    if as_json:
+        print_json(data)
+        return
+    done = "was already rejected" if result.already_rejected else "rejected"
+    stdout().print(f"{data['proposal']}: {done} by {data['by']}: {data['reason']}", markup=False)

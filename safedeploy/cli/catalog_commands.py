@@ -1,0 +1,57 @@
+"""`validate`, `init` and `schema`: the service catalog and a new state directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from safedeploy.cli.options import JsonOption, StateOption, context
+
+
+def validate(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Service files or folders (default: services/).")
+    ] = None,
+    as_json: JsonOption = False,
+    state: StateOption = None,
+) -> int:
+    """Check service definitions against the structural policy."""
+    from safedeploy.cli import views
+    from safedeploy.usecases.catalog import validate as run
+
+    catalog = run(context(ctx, state), paths or [])
+    views.catalog_summary(catalog, as_json=as_json)
+    return 0
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the state directory.")] = Path(
+        "."
+    ),
+) -> int:
+    """Create a state directory with a commented safedeploy.toml and one example service."""
+    from safedeploy.cli import views
+    from safedeploy.usecases.catalog import init as run
+
+    views.created(run(directory))
+    return 0
+
+
+def schema(
+    name: Annotated[str, typer.Argument(help="Which schema: service.")] = "service",
+) -> int:
+    """Print a published JSON Schema (for editors and CI)."""
+    from safedeploy.schemas import read_schema
+
+    sys.stdout.write(read_schema(name))
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(init)
+    app.command()(schema)

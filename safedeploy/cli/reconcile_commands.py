@@ -1,0 +1,56 @@
+"""`reconcile`: the cron job. Evaluate every service, drive incidents, emit proposals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from safedeploy.cli.options import (
+    AtOption,
+    JsonOption,
+    NoCommitOption,
+    PushOption,
+    ServicesOption,
+    StateOption,
+    context,
+    instant,
+)
+
+
+def reconcile(
+    ctx: typer.Context,
+    services: ServicesOption = None,
+    at: AtOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide and print, write nothing.")
+    ] = False,
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for another run.")
+    ] = 10.0,
+    no_commit: NoCommitOption = False,
+    push: PushOption = False,
+    as_json: JsonOption = False,
+    state: StateOption = None,
+) -> int:
+    """Evaluate every service, drive incidents, emit proposals with evidence (cron job)."""
+    from safedeploy.cli.progress import service_progress
+    from safedeploy.cli.reconcile_views import render_reconcile
+    from safedeploy.usecases.reconcile import reconcile as run
+
+    with service_progress(enabled=not as_json) as progress:
+        result = run(
+            context(ctx, state, lock_timeout=lock_timeout),
+            instant(at),
+            services or [],
+            dry_run=dry_run,
+            progress=progress,
+            commit=not no_commit,
+            push=push,
+        )
+    render_reconcile(result, as_json=as_json)
+    return result.exit_code
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(reconcile)
