@@ -136,18 +136,18 @@ def people_from(
     owner: str | None = None
     approvers: tuple[str, ...] = ()
     notes: list[str] = []
-    for field, whose, labels in sources:
+    for place, whose, labels in sources:
         for key in OWNER_KEYS:
             found = names_in(labels.get(key))
             if owner is None and found:
                 owner = found[0]
                 others = f" (the first of {', '.join(found)})" if len(found) > 1 else ""
-                notes.append(f"owner {owner} from {field}.{key}{whose}{others}")
+                notes.append(f"owner {owner} from {place}.{key}{whose}{others}")
         for key in APPROVER_KEYS:
             found = names_in(labels.get(key))
             if not approvers and found:
                 approvers = tuple(found)
-                notes.append(f"approvers {', '.join(found)} from {field}.{key}{whose}")
+                notes.append(f"approvers {', '.join(found)} from {place}.{key}{whose}")
     if owner is None and cli.owner:
         owner = cli.owner
         notes.append(f"owner {owner} from --owner")
