@@ -48,15 +48,22 @@ def generate_rules(
         Path | None,
         typer.Option(
             "--out",
-            help="Write <service>.rules.yaml files here (default: stdout).",
+            help="Write one file per service here (default: stdout).",
             file_okay=False,
         ),
     ] = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="prometheus (a rule file) or prometheus-operator (PrometheusRule objects).",
+        ),
+    ] = "prometheus",
 ) -> int:
     """Recording rules per SLO window and multiwindow burn-rate alerts (page and ticket)."""
     from safedeploy.generators.rules import generate_rules as run
 
-    text, written = run(_state(ctx), services or [], out)
+    text, written = run(_state(ctx), services or [], out, output)
     sys.stdout.write(text)
     _created(written)
     return 0
