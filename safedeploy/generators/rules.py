@@ -160,8 +160,10 @@ def recording_rules(service: Service, slo: SLO) -> list[Rule]:
             {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": each}
         )
     # A burn rate is of the SLO, not of a window: the ratio's sloth_window is dropped.
-    current = f"max without ({WINDOW_LABEL}) ({series_selector(service, slo, error_ratio_record(shortest))})"
-    over_period = f"max without ({WINDOW_LABEL}) ({series_selector(service, slo, error_ratio_record(period))})"
+    current, over_period = (
+        f"max without ({WINDOW_LABEL}) ({series_selector(service, slo, error_ratio_record(w))})"
+        for w in (shortest, period)
+    )
     burn = series_selector(service, slo, PERIOD_BURN_RATE)
     return [
         *ratios,
