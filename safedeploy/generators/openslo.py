@@ -75,6 +75,10 @@ def document_of(file: str, number: int, obj: Any) -> Document:
     where = f"{file}: document {number}"
     if not isinstance(obj, Mapping):
         raise BadInputError(f"{where}: expected an OpenSLO object (apiVersion, kind, metadata)")
+    kind, metadata = obj.get("kind"), obj.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    if isinstance(kind, str) and isinstance(name, str):
+        where = f"{where} ({kind} {name})"
     version = obj.get("apiVersion")
     if version not in VERSIONS:
         hint = " (a Sloth spec: use `safedeploy import sloth`)" if "version" in obj else ""
@@ -82,10 +86,8 @@ def document_of(file: str, number: int, obj: Any) -> Document:
             f"{where}: apiVersion: {version!r} is not supported; "
             f"supported: {' and '.join(VERSIONS)}{hint}"
         )
-    kind, metadata = obj.get("kind"), obj.get("metadata")
     if not isinstance(kind, str) or not kind:
         raise BadInputError(f"{where}: kind: missing; every OpenSLO object has a kind")
-    name = metadata.get("name") if isinstance(metadata, Mapping) else None
     if not isinstance(name, str) or not name:
         raise BadInputError(f"{where} ({kind}): metadata.name: every {kind} needs a name")
     return Document(file, number, kind, name, obj)

@@ -106,7 +106,11 @@ def v1_period(doc: Document, body: Mapping[str, Any]) -> tuple[str, list[str]]:
     match = _SHORTHAND.match(written)
     field = "spec.timeWindow[0].duration"
     if match is None:
-        raise doc.fail(field, f"{written!r} is not an OpenSLO duration such as 28d, 4w or 1M")
+        raise doc.fail(
+            field,
+            f"{written!r} is not an OpenSLO duration; supported: a count and m, h, d, w, M, Q "
+            f"or Y (28d, 4w, 1M), {PERIOD_DAYS[0]}d to {PERIOD_DAYS[1]}d",
+        )
     unit = match.group(2)
     return _period(doc, field, int(match.group(1)), unit, _UNIT_DAYS[unit])
 
@@ -136,7 +140,11 @@ def target(doc: Document, objective: Mapping[str, Any], field: str, alpha: bool)
     ratio = value / 100 if key == "targetPercent" else value
     if not 0 < ratio < 1:
         bound = "(0, 100)" if key == "targetPercent" else "(0, 1)"
-        raise doc.fail(f"{field}.{key}", f"{value} is not inside {bound}; no error budget")
+        raise doc.fail(
+            f"{field}.{key}",
+            f"{value} is not inside {bound}; supported: a target inside (0, 1), or a "
+            "targetPercent inside (0, 100), that leaves an error budget",
+        )
     return round(float(ratio), 12)
 
 
@@ -186,7 +194,8 @@ def _indicator(
         if sli is None:
             raise doc.fail(
                 "spec.indicatorRef",
-                f"no SLI named {ref!r} in the files given; give its file too",
+                f"no SLI named {ref!r} in the files given; supported: an SLI document in "
+                "the files given, or an inline indicator",
             )
         sli_spec = sli.body.get("spec")
         if not isinstance(sli_spec, Mapping):
@@ -212,7 +221,7 @@ def v1_sli(
         return v1_ratio(holder, ratio, f"{prefix}.ratioMetric", found)
     if isinstance(threshold, Mapping):
         query, query_field = query_of(holder, threshold, f"{prefix}.thresholdMetric", found)
-        return latency_threshold(doc, counter(holder, query, query_field, None), objective, field)
+        return latency_threshold(doc, counter(holder, query, query_field, True), objective, field)
     raise holder.fail(prefix, "supported: a ratioMetric or a thresholdMetric")
 
 
@@ -272,7 +281,7 @@ def alpha_sli(
     threshold = indicator.get("thresholdMetric") if isinstance(indicator, Mapping) else None
     if isinstance(threshold, Mapping):
         query, query_field = alpha_query(doc, threshold, "spec.indicator.thresholdMetric")
-        return latency_threshold(doc, counter(doc, query, query_field, None), objective, field)
+        return latency_threshold(doc, counter(doc, query, query_field, True), objective, field)
     raise doc.fail(
         f"{field}.ratioMetrics",
         "supported: ratioMetrics in the objective, or spec.indicator.thresholdMetric",

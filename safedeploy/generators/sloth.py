@@ -159,6 +159,8 @@ def events_sli(doc: Document, events: Mapping[str, Any], field: str) -> dict[str
 
 def sli_of(doc: Document, sli: Any, field: str) -> dict[str, Any]:
     check_keys(doc, sli, SLI_KEYS, field)
+    if len(sli) > 1:
+        raise doc.fail(field, f"{', '.join(sli)} together; supported: one of events, raw")
     if isinstance(sli.get("events"), Mapping):
         return events_sli(doc, sli["events"], f"{field}.events")
     raw = sli.get("raw")
@@ -213,7 +215,11 @@ def slo_entry(spec: SlothSpec, slo: Any, index: int) -> tuple[dict[str, Any], li
     if not isinstance(objective, int | float) or isinstance(objective, bool):
         raise doc.fail(f"{field}.objective", "a percentage such as 99.9 is required")
     if not 0 < objective < 100:
-        raise doc.fail(f"{field}.objective", f"{objective} is not inside (0, 100)")
+        raise doc.fail(
+            f"{field}.objective",
+            f"{objective} is not inside (0, 100); supported: a percentage that leaves an "
+            "error budget, such as 99.9",
+        )
     entry = {
         "name": name,
         "objective": round(objective / 100, 12),
