@@ -70,11 +70,14 @@ class _Parser:
     def fail(self, found: str) -> ValueError:
         return ValueError(f"{found} cannot be mapped; supported: {SUPPORTED}")
 
+    def rest(self) -> str:
+        """What is left to read, on one line and short: for messages."""
+        return " ".join(self.text[self.pos :].split())[:20]
+
     def peek(self) -> tuple[str, str]:
         match = _TOKEN.match(self.text, self.pos)
         if match is None:
-            rest = self.text[self.pos :].strip()
-            return ("end", "") if not rest else ("other", rest[:20])
+            return ("end", "") if not self.rest() else ("other", self.rest())
         kind = match.lastgroup or "other"
         return kind, match.group(kind)
 
@@ -91,9 +94,9 @@ class _Parser:
             raise self.fail(f"{value!r} where {punct!r} was expected")
 
     def end(self) -> None:
-        kind, value = self.peek()
+        kind, _ = self.peek()
         if kind != "end":
-            raise self.fail(f"{value!r} after the expression")
+            raise self.fail(f"{self.rest()!r} after the expression")
 
     def expression(self) -> Shape:
         left = self.term()
