@@ -120,21 +120,23 @@ def labels_of(doc: Document) -> list[Labels]:
 def service_for(
     name: str, slos: list[Document], found: OpenSLOFiles, people: People, deployment: Deployment
 ) -> tuple[Service, list[str]]:
+    entries: list[dict[str, Any]] = []
+    slo_notes: list[str] = []
+    for slo in slos:
+        mapped, notes = openslo_specs.slo_entries(slo, spec(slo), found)
+        entries.extend(mapped)
+        slo_notes.extend(notes)
+    # Who owns and approves once the SLOs map: a file nobody can import says why first.
     service_doc = found.services.get(name)
-    sources = [*(labels_of(service_doc) if service_doc else []), *labels_of(slos[0])]
-    for slo in slos[1:]:
+    sources = [*(labels_of(service_doc) if service_doc else [])]
+    for slo in slos:
         sources.extend(labels_of(slo))
     owner, approvers, notes = people_from(sources, people)
     origin = service_doc or slos[0]
     check_people(name, owner, approvers, origin, "metadata.labels")
-    entries: list[dict[str, Any]] = []
-    for slo in slos:
-        mapped, slo_notes = openslo_specs.slo_entries(slo, spec(slo), found)
-        entries.extend(mapped)
-        notes.extend(slo_notes)
     metadata = {"owner": owner, "approvers": list(approvers)}
     service = build_service(name, metadata, entries, deployment, origin)
-    return service, [f"{name}: {note}" for note in notes]
+    return service, [f"{name}: {note}" for note in [*notes, *slo_notes]]
 
 
 def services_from(

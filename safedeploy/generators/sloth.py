@@ -245,10 +245,8 @@ def service_for(
 ) -> tuple[Service, list[str]]:
     first = specs[0]
     labels = text_map(first.doc, first.spec.get("labels"), f"{first.prefix}labels")
-    entries, notes = (
-        [],
-        [f"no SLO period in Sloth specs: {DEFAULT_PERIOD} rolling, Sloth's default"],
-    )
+    entries: list[dict[str, Any]] = []
+    notes = [f"no SLO period in Sloth specs: {DEFAULT_PERIOD} rolling, Sloth's default"]
     for spec in specs:
         check_keys(spec.doc, spec.spec, SPEC_KEYS, spec.prefix.rstrip("."))
         if text_map(spec.doc, spec.spec.get("labels"), "labels") != labels:
@@ -268,6 +266,7 @@ def service_for(
             entry, slo_notes = slo_entry(spec, slo, index)
             entries.append(entry)
             notes.extend(slo_notes)
+    # Who owns and approves once the SLOs map: a file nobody can import says why first.
     owner, approvers, people_notes = people_from([(f"{first.prefix}labels", "", labels)], people)
     check_people(name, owner, approvers, first.doc, f"{first.prefix}labels")
     metadata = {"owner": owner, "approvers": list(approvers), "labels": labels}

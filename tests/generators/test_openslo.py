@@ -330,3 +330,11 @@ def test_a_file_without_slos_says_what_it_holds(tmp_path: Path) -> None:
         f"{source}: no SLO document to import (found DataSource prom, AlertPolicy page-me); "
         "an import needs at least one SLO"
     )
+
+
+def test_what_cannot_map_is_said_before_who_owns_it(tmp_path: Path) -> None:
+    """Asking for --owner would only lead to the next refusal: the SLO's own comes first."""
+    source = tmp_path / "in.yaml"
+    source.write_text(SLO.replace("budgetingMethod: Occurrences", "budgetingMethod: Timeslices"))
+    with pytest.raises(BadInputError, match=r"spec\.budgetingMethod: 'Timeslices'"):
+        import_openslo([source], tmp_path / "out", Deployment())
