@@ -1,4 +1,5 @@
-"""Checks on edited manifests shared by the tests: line diffs and the Argo Rollouts CRDs."""
+"""Checks on manifests shared by the tests: line diffs, the Argo Rollouts and
+prometheus-operator CRDs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ruamel.yaml import YAML
 CRDS = Path(__file__).resolve().parent.parent / "tests" / "data" / "crds"
 ROLLOUT_CRD = CRDS / "argo-rollouts-rollout-crd.yaml"
 ANALYSIS_TEMPLATE_CRD = CRDS / "argo-rollouts-analysis-template-crd.yaml"
+PROMETHEUS_RULE_CRD = CRDS / "prometheus-operator-prometheusrule-crd.yaml"
 
 
 def changed_lines(before: str, after: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "testing.prometheus",
+    "testing.recordings",
     "testing.gitrepos",
     "testing.github_server",
     "testing.cli",

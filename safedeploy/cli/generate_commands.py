@@ -1,4 +1,5 @@
-"""`safedeploy generate ...` and `safedeploy import openslo`: parse, call one use case, print.
+"""`safedeploy generate ...` and `safedeploy import openslo|sloth`: parse, call one use case,
+print.
 
 Registered on the main app by `register(app)`; generators load inside each command so that
 `safedeploy --help` does not pay for them.
@@ -7,10 +8,14 @@ Registered on the main app by `register(app)`; generators load inside each comma
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from safedeploy.generators.imports import Deployment, Imported, People
 
 ServicesArgument = Annotated[
     list[str] | None, typer.Argument(help="Services (default: all in services/).")
@@ -43,15 +48,22 @@ def generate_rules(
         Path | None,
         typer.Option(
             "--out",
-            help="Write <service>.rules.yaml files here (default: stdout).",
+            help="Write one file per service here (default: stdout).",
             file_okay=False,
         ),
     ] = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="prometheus (a rule file) or prometheus-operator (PrometheusRule objects).",
+        ),
+    ] = "prometheus",
 ) -> int:
     """Recording rules per SLO window and multiwindow burn-rate alerts (page and ticket)."""
     from safedeploy.generators.rules import generate_rules as run
 
-    text, written = run(_state(ctx), services or [], out)
+    text, written = run(_state(ctx), services or [], out, output)
     sys.stdout.write(text)
     _created(written)
     return 0
@@ -98,41 +110,103 @@ def generate_analysis_template(
     return 0
 
 
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", help="Where to write <service>.yaml (default: services/).", file_okay=False
+    ),
+]
+TargetKindOption = Annotated[str, typer.Option("--target-kind", help="rollout, helm or kustomize.")]
+TargetPathOption = Annotated[
+    str,
+    typer.Option("--target-path", help="Manifest in the environment repo; {name} is the service."),
+]
+ContainerOption = Annotated[
+    str | None, typer.Option("--container", help="rollout: the container to judge.")
+]
+ImageOption = Annotated[
+    str | None, typer.Option("--image", help="kustomize: the images[].name to edit.")
+]
+OwnerOption = Annotated[
+    str | None,
+    typer.Option("--owner", help="Owner of services whose files name none (label owner/team)."),
+]
+ApproversOption = Annotated[
+    str | None,
+    typer.Option(
+        "--approvers",
+        help="Comma-separated approvers of services whose files name none (label approvers).",
+    ),
+]
+
+
+def _run_import(
+    ctx: typer.Context,
+    importer: Callable[..., Imported],
+    files: list[Path],
+    out: Path | None,
+    deployment: Deployment,
+    people: People,
+) -> int:
+    result = importer(files, out or _state(ctx) / "services", deployment, people)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    _created(result.written)
+    return 0
+
+
+def _options(
+    target: tuple[str, str, str | None, str | None], owner: str | None, approvers: str | None
+) -> tuple[Deployment, People]:
+    from safedeploy.generators.imports import Deployment, People
+
+    names = tuple(a.strip() for a in (approvers or "").split(",") if a.strip())
+    return Deployment(*target), People(owner=owner, approvers=names)
+
+
 @import_app.command("openslo")
 def import_openslo(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="OpenSLO v1 YAML files.", dir_okay=False)],
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="Where to write <service>.yaml (default: services/).", file_okay=False
-        ),
-    ] = None,
-    target_kind: Annotated[
-        str, typer.Option("--target-kind", help="rollout, helm or kustomize.")
-    ] = "rollout",
-    target_path: Annotated[
-        str,
-        typer.Option(
-            "--target-path", help="Manifest in the environment repo; {name} is the service."
-        ),
-    ] = "apps/{name}/rollout.yaml",
-    container: Annotated[
-        str | None, typer.Option("--container", help="rollout: the container to judge.")
-    ] = None,
-    image: Annotated[
-        str | None, typer.Option("--image", help="kustomize: the images[].name to edit.")
-    ] = None,
+    files: Annotated[
+        list[Path], typer.Argument(help="OpenSLO v1 or v1alpha YAML files.", dir_okay=False)
+    ],
+    out: OutOption = None,
+    owner: OwnerOption = None,
+    approvers: ApproversOption = None,
+    target_kind: TargetKindOption = "rollout",
+    target_path: TargetPathOption = "apps/{name}/rollout.yaml",
+    container: ContainerOption = None,
+    image: ImageOption = None,
 ) -> int:
-    """OpenSLO v1 Service, SLI and SLO objects into services/<name>.yaml; all or nothing."""
-    from safedeploy.generators.openslo import Deployment
+    """OpenSLO SLOs (with their Service, SLI and DataSource documents) into services/."""
     from safedeploy.generators.openslo import import_openslo as run
 
-    deployment = Deployment(
-        target_kind=target_kind, target_path=target_path, container=container, image=image
-    )
-    _created(run(files, out or _state(ctx) / "services", deployment))
-    return 0
+    target = (target_kind, target_path, container, image)
+    return _run_import(ctx, run, files, out, *_options(target, owner, approvers))
+
+
+@import_app.command("sloth")
+def import_sloth(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Sloth prometheus/v1 specs or PrometheusServiceLevel files.", dir_okay=False
+        ),
+    ],
+    out: OutOption = None,
+    owner: OwnerOption = None,
+    approvers: ApproversOption = None,
+    target_kind: TargetKindOption = "rollout",
+    target_path: TargetPathOption = "apps/{name}/rollout.yaml",
+    container: ContainerOption = None,
+    image: ImageOption = None,
+) -> int:
+    """Sloth SLOs, their labels and alerting, into services/; all or nothing."""
+    from safedeploy.generators.sloth import import_sloth as run
+
+    target = (target_kind, target_path, container, image)
+    return _run_import(ctx, run, files, out, *_options(target, owner, approvers))
 
 
 def register(app: typer.Typer) -> None:

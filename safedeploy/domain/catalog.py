@@ -27,6 +27,14 @@ from safedeploy.errors import BadInputError
 API_VERSION = "safedeploy.dev/v1"
 _SAFE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _PERSON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+# Set by `generate rules` on every rule of an SLO (Sloth's names included), so a label of
+# the same name in a service file would make two SLOs' series collide or lose their keys.
+RULE_LABELS = frozenset(
+    {"service", "slo", "owner", "sloth_id", "sloth_service", "sloth_slo", "sloth_window"}
+)
+ALERT_LABELS = frozenset({"sloth_severity"})
 
 
 def _safe_name(value: str) -> str:
@@ -51,7 +59,31 @@ def _relative_path(value: str) -> str:
     return value
 
 
+def _prometheus_name(value: str) -> str:
+    if not _LABEL_NAME.fullmatch(value) or value.startswith("__"):
+        raise ValueError(
+            f"{value!r} is not a Prometheus label name: letters, digits and '_', "
+            "not starting with a digit or '__'"
+        )
+    return value
+
+
+def _rule_label(value: str) -> str:
+    if _prometheus_name(value) in RULE_LABELS | ALERT_LABELS:
+        raise ValueError(f"{value!r} is set by safedeploy on every generated rule")
+    return value
+
+
+def _alert_name(value: str) -> str:
+    if not _ALERT_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not an alert name: letters, digits, '_' and ':'")
+    return value
+
+
 SafeName = Annotated[str, AfterValidator(_safe_name)]
+LabelName = Annotated[str, AfterValidator(_rule_label)]
+AnnotationName = Annotated[str, AfterValidator(_prometheus_name)]
+AlertName = Annotated[str, AfterValidator(_alert_name)]
 Person = Annotated[str, AfterValidator(_person)]
 RepoPath = Annotated[str, AfterValidator(_relative_path)]
 
@@ -184,6 +216,34 @@ class BurnRateAlert(_Model):
         return self
 
 
+class AlertRoute(_Model):
+    """The alerts of one severity: `page` (fast burn) or `ticket` (slow burn)."""
+
+    disable: bool = Field(default=False, description="Generate no alert of this severity.")
+    labels: dict[LabelName, str] = Field(
+        default_factory=dict, description="Routing labels, over the SLO's alerting labels."
+    )
+    annotations: dict[AnnotationName, str] = Field(default_factory=dict)
+
+
+class Alerting(_Model):
+    """How the generated alerts of an SLO are named and routed (Sloth's `alerting`)."""
+
+    name: AlertName | None = Field(
+        default=None,
+        description="One alert name for both severities (default ErrorBudgetFastBurn and "
+        "ErrorBudgetSlowBurn); sloth_severity tells them apart.",
+    )
+    labels: dict[LabelName, str] = Field(
+        default_factory=dict, description="Labels on both severities' alerts."
+    )
+    annotations: dict[AnnotationName, str] = Field(
+        default_factory=dict, description="Annotations over the generated ones."
+    )
+    page: AlertRoute = AlertRoute()
+    ticket: AlertRoute = AlertRoute()
+
+
 class SLO(_Model):
     name: SafeName
     objective: float = Field(
@@ -197,6 +257,10 @@ class SLO(_Model):
     alerts: tuple[BurnRateAlert, ...] | None = Field(
         default=None, description="Override the default burn-rate windows and factors."
     )
+    labels: dict[LabelName, str] = Field(
+        default_factory=dict, description="Copied onto every generated rule of this SLO."
+    )
+    alerting: Alerting = Alerting()
 
     @field_validator("objective")
     @classmethod

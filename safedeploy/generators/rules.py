@@ -1,25 +1,37 @@
 """Prometheus recording and alerting rules for every SLO of the catalog.
 
-Names follow Sloth (`slo:sli_error:ratio_rate5m`, `slo:objective:ratio`, ...) so existing
-dashboards and habits carry over, with `service`, `slo` and `owner` labels. Every window is
-a ratio of increases over that window, the period included: Sloth averages the 5m ratios
-over the period, which weighs a quiet night like a busy day and drifts from the budget that
-`safedeploy slo status` reports. Alerts are the multiwindow, multi-burn-rate rows of
-`burnrate.alert_rows`: fast-burn rows page, slow-burn rows open a ticket.
+Names and labels follow Sloth (`slo:sli_error:ratio_rate5m`, `slo:current_burn_rate:ratio`,
+`sloth_slo_info`, ...; `sloth_id`, `sloth_service`, `sloth_slo`, `sloth_window`,
+`sloth_severity`), so the dashboards and alert routes people run on Sloth's series keep
+working, beside safedeploy's own `service`, `slo` and `owner` labels and the labels of the
+service and the SLO. Every window is a ratio of increases over that window, the period
+included: Sloth averages the 5m ratios over the period, which weighs a quiet night like a
+busy day and drifts from the budget that `safedeploy slo status` reports. Alerts are the
+multiwindow, multi-burn-rate rows of `burnrate.alert_rows`: fast-burn rows page, slow-burn
+rows open a ticket, named and routed as the SLO's `alerting` says.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 from safedeploy.domain.burnrate import AlertRow, alert_rows, windows
-from safedeploy.domain.catalog import SLO, Service
+from safedeploy.domain.catalog import (
+    ALERT_LABELS,
+    API_VERSION,
+    RULE_LABELS,
+    SLO,
+    AlertRoute,
+    Service,
+)
 from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.sli_queries import le_pattern
 from safedeploy.domain.slo import error_budget
+from safedeploy.errors import BadInputError
 
 ERROR_RATIO = "slo:sli_error:ratio_rate"
 EVENTS = "slo:sli_events:increase"
@@ -27,8 +39,15 @@ OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 PERIOD_DAYS = "slo:time_period:days"
+CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
+PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
+SLO_INFO = "sloth_slo_info"
+WINDOW_LABEL = "sloth_window"
 SEVERITY_LABEL = {"fast-burn": "page", "slow-burn": "ticket"}
 ALERT_NAME = {"fast-burn": "ErrorBudgetFastBurn", "slow-burn": "ErrorBudgetSlowBurn"}
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# A service label that becomes an alert annotation rather than a label on every series.
+RUNBOOK_URL = "runbook_url"
 
 Rule = dict[str, Any]
 
@@ -58,8 +77,33 @@ def events_expr(slo: SLO, window: int) -> str:
     return f"sum(increase({sli.histogram.render(metric=sli.histogram.metric + '_count')}[{span}]))"
 
 
+def service_labels(service: Service) -> dict[str, str]:
+    """The service's labels that can go on a series: Prometheus label names that no
+    generated label uses (a Kubernetes-style `app.kubernetes.io/name` cannot)."""
+    reserved = RULE_LABELS | ALERT_LABELS | {RUNBOOK_URL}
+    return {
+        name: value
+        for name, value in service.metadata.labels.items()
+        if _LABEL_NAME.fullmatch(name) and not name.startswith("__") and name not in reserved
+    }
+
+
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
-    return {"service": service.name, "slo": slo.name, "owner": service.metadata.owner}
+    """Every rule of an SLO: the service's and the SLO's labels, then the keys."""
+    return {
+        **service_labels(service),
+        **slo.labels,
+        "service": service.name,
+        "slo": slo.name,
+        "owner": service.metadata.owner,
+        "sloth_id": f"{service.name}-{slo.name}",
+        "sloth_service": service.name,
+        "sloth_slo": slo.name,
+    }
+
+
+def window_labels(service: Service, slo: SLO, window: int) -> dict[str, str]:
+    return {**slo_labels(service, slo), WINDOW_LABEL: format_duration(window)}
 
 
 def series_selector(service: Service, slo: SLO, metric: str) -> str:
@@ -98,32 +142,51 @@ def error_ratio_expr(slo: SLO, window: int, by: str | None = None) -> str:
 
 
 def recording_rules(service: Service, slo: SLO) -> list[Rule]:
-    """The error ratio of every window, then the budget left over the period.
+    """The events and error ratio of every window, then the burn rates (now: the shortest
+    window; over the period) and the budget left over the period.
 
-    The budget follows the ratios in the same group: rules of a group run in order at one
-    instant, so it never lags the period ratio by an evaluation the way another group would.
+    The burn rates follow the ratios in the same group, and divide by the budget as a
+    number rather than joining `slo:error_budget:ratio`: rules of a group run in order at
+    one instant, so they never lag the ratios by an evaluation the way another group would.
     """
     labels = slo_labels(service, slo)
     budget = error_budget(slo.objective)
-    period = series_selector(service, slo, error_ratio_record(parse_duration(slo.period)))
+    shortest, period = windows(slo)[0], parse_duration(slo.period)
     ratios: list[Rule] = []
     for w in windows(slo):
-        ratios.append({"record": events_record(w), "expr": events_expr(slo, w), "labels": labels})
+        each = window_labels(service, slo, w)
+        ratios.append({"record": events_record(w), "expr": events_expr(slo, w), "labels": each})
         ratios.append(
-            {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": labels}
+            {"record": error_ratio_record(w), "expr": error_ratio_expr(slo, w), "labels": each}
         )
-    remaining = {"record": BUDGET_REMAINING, "expr": f"1 - {period} / {budget!r}", "labels": labels}
-    return [*ratios, remaining]
+    # A burn rate is of the SLO, not of a window: the ratio's sloth_window is dropped.
+    current, over_period = (
+        f"max without ({WINDOW_LABEL}) ({series_selector(service, slo, error_ratio_record(w))})"
+        for w in (shortest, period)
+    )
+    burn = series_selector(service, slo, PERIOD_BURN_RATE)
+    return [
+        *ratios,
+        {"record": CURRENT_BURN_RATE, "expr": f"{current} / {budget!r}", "labels": labels},
+        {"record": PERIOD_BURN_RATE, "expr": f"{over_period} / {budget!r}", "labels": labels},
+        {"record": BUDGET_REMAINING, "expr": f"1 - {burn}", "labels": labels},
+    ]
 
 
 def metadata_rules(service: Service, slo: SLO) -> list[Rule]:
     labels = slo_labels(service, slo)
     budget = error_budget(slo.objective)
     days = parse_duration(slo.period) / 86400
+    info = {
+        **labels,
+        "sloth_objective": number(round(slo.objective * 100, 10)),
+        "sloth_spec": API_VERSION,
+    }
     return [
         {"record": OBJECTIVE, "expr": f"vector({slo.objective!r})", "labels": labels},
         {"record": ERROR_BUDGET, "expr": f"vector({budget!r})", "labels": labels},
         {"record": PERIOD_DAYS, "expr": f"vector({days:g})", "labels": labels},
+        {"record": SLO_INFO, "expr": "vector(1)", "labels": info},
     ]
 
 
@@ -140,33 +203,54 @@ def burn_condition(service: Service, slo: SLO, row: AlertRow) -> str:
         f"{series_selector(service, slo, events_record(w))} >= {slo.min_events}"
         for w in (row.long, row.short)
     ]
-    return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
+    # Each window's series has its own sloth_window: without it they match one another.
+    kept = [f"max without ({WINDOW_LABEL}) ({part})" for part in parts]
+    return "(\n  " + "\n  and\n  ".join(kept) + "\n)"
+
+
+def alert_annotations(
+    service: Service, slo: SLO, severity: str, rows: list[AlertRow]
+) -> dict[str, str]:
+    """What on-call reads, then the service's runbook and the SLO's own annotations."""
+    windows_text = ", ".join(f"{r.label} over {r.factor:g}x" for r in rows)
+    annotations = {
+        "summary": f"{service.name} {slo.name}: error budget {severity}",
+        "description": f"The {slo.name} SLO ({slo.objective * 100:g}% over {slo.period}) of "
+        f"{service.name} burns its error budget too fast: {windows_text}.",
+        "runbook": f"Run `safedeploy slo status {service.name}` for the burn rate per "
+        "window; if a release is rolling out, `safedeploy reconcile` proposes a rollback "
+        "for the owner to approve.",
+    }
+    runbook_url = service.metadata.labels.get(RUNBOOK_URL)
+    if runbook_url:
+        annotations[RUNBOOK_URL] = runbook_url
+    return {**annotations, **slo.alerting.annotations, **route(slo, severity).annotations}
+
+
+def route(slo: SLO, severity: str) -> AlertRoute:
+    return slo.alerting.page if severity == "fast-burn" else slo.alerting.ticket
 
 
 def alerting_rules(service: Service, slo: SLO) -> list[Rule]:
     rules: list[Rule] = []
     for severity in ("fast-burn", "slow-burn"):
         rows = [row for row in alert_rows(slo) if row.severity == severity]
-        if not rows:
+        if not rows or route(slo, severity).disable:
             continue
-        windows_text = ", ".join(f"{r.label} over {r.factor:g}x" for r in rows)
-        annotations = {
-            "summary": f"{service.name} {slo.name}: error budget {severity}",
-            "description": f"The {slo.name} SLO ({slo.objective * 100:g}% over {slo.period}) of "
-            f"{service.name} burns its error budget too fast: {windows_text}.",
-            "runbook": f"Run `safedeploy slo status {service.name}` for the burn rate per "
-            "window; if a release is rolling out, `safedeploy reconcile` proposes a rollback "
-            "for the owner to approve.",
+        level = SEVERITY_LABEL[severity]
+        labels = {
+            **slo_labels(service, slo),
+            "severity": level,
+            **slo.alerting.labels,
+            **route(slo, severity).labels,
+            "sloth_severity": level,
         }
-        runbook_url = service.metadata.labels.get("runbook_url")
-        if runbook_url:
-            annotations["runbook_url"] = runbook_url
         rules.append(
             {
-                "alert": ALERT_NAME[severity],
+                "alert": slo.alerting.name or ALERT_NAME[severity],
                 "expr": "\nor\n".join(burn_condition(service, slo, row) for row in rows),
-                "labels": {**slo_labels(service, slo), "severity": SEVERITY_LABEL[severity]},
-                "annotations": annotations,
+                "labels": labels,
+                "annotations": alert_annotations(service, slo, severity, rows),
             }
         )
     return rules
@@ -191,8 +275,29 @@ def rule_groups(service: Service) -> list[dict[str, Any]]:
     ]
 
 
-def render_rules(services: list[Service]) -> str:
-    """One Prometheus rule file, expressions spelled as readable blocks."""
+def prometheus_rule(service: Service) -> dict[str, Any]:
+    """The groups of one service as a prometheus-operator `PrometheusRule` object."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": f"safedeploy-{service.name}",
+            "labels": {
+                "app.kubernetes.io/managed-by": "safedeploy",
+                "safedeploy.dev/service": service.name,
+            },
+        },
+        "spec": {"groups": rule_groups(service)},
+    }
+
+
+# Output format -> the file suffix `--out` writes, one file per service.
+FORMATS = {"prometheus": ".rules.yaml", "prometheus-operator": ".prometheusrule.yaml"}
+
+
+def render_rules(services: list[Service], output: str = "prometheus") -> str:
+    """One Prometheus rule file, or one PrometheusRule document per service; expressions
+    spelled as readable blocks."""
     from ruamel.yaml import YAML
     from ruamel.yaml.scalarstring import LiteralScalarString
 
@@ -208,28 +313,34 @@ def render_rules(services: list[Service]) -> str:
     yaml = YAML(typ="rt")
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
-    document = {"groups": [g for s in services for g in rule_groups(s)]}
     buffer = io.StringIO()
     buffer.write(
         "# Generated by `safedeploy generate rules` from services/*.yaml; edit those instead.\n"
     )
-    yaml.dump(literal(document), buffer)
+    if output == "prometheus-operator":
+        yaml.dump_all([literal(prometheus_rule(s)) for s in services], buffer)
+    else:
+        yaml.dump(literal({"groups": [g for s in services for g in rule_groups(s)]}), buffer)
     return buffer.getvalue()
 
 
-def generate_rules(state: Path, names: list[str], out: Path | None) -> tuple[str, list[Path]]:
+def generate_rules(
+    state: Path, names: list[str], out: Path | None, output: str = "prometheus"
+) -> tuple[str, list[Path]]:
     """`safedeploy generate rules`: the rule text, and the files written (one per service)."""
     from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.store import atomic_write_bytes
     from safedeploy.domain.catalog import select
 
+    if output not in FORMATS:
+        raise BadInputError(f"--format: {output!r} is not one of {', '.join(FORMATS)}")
     services = select(load_catalog([state / "services"]), names)
     if out is None:
-        return render_rules(services), []
+        return render_rules(services, output), []
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for service in services:
-        path = out / f"{service.name}.rules.yaml"
-        atomic_write_bytes(path, render_rules([service]).encode("utf-8"))
+        path = out / f"{service.name}{FORMATS[output]}"
+        atomic_write_bytes(path, render_rules([service], output).encode("utf-8"))
         written.append(path)
     return "", written

@@ -4,11 +4,7 @@ must give the error ratios `evaluate_services` computes from the raw counters.""
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,11 +15,10 @@ from safedeploy.adapters.prometheus_http import PrometheusClient, Sample
 from safedeploy.adapters.recorded_source import RecordedSource, _recorded
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.durations import parse_duration
-from safedeploy.generators.rules import render_rules
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.cli import REPO_ROOT
 from testing.history import T_END, T_END_SECONDS
-from testing.prometheus import PROMTOOL, RunningPrometheus, serve
+from testing.prometheus import RunningPrometheus
 
 pytestmark = pytest.mark.prometheus
 RELATIVE = 1e-3
@@ -33,41 +28,10 @@ def services() -> list[Service]:
     return list(load_catalog([REPO_ROOT / "services"]).services)
 
 
-def backfill_rules(source: RunningPrometheus, rules: Path, out: Path) -> None:
-    """Evaluate the recording rules over the last minutes of history, T_END included."""
-    done = subprocess.run(
-        [
-            str(PROMTOOL), "tsdb", "create-blocks-from", "rules", "--quiet",
-            f"--url={source.url}",
-            f"--start={T_END_SECONDS - 300}",
-            f"--end={T_END_SECONDS}",
-            "--eval-interval=60s",
-            f"--output-dir={out}",
-            str(rules),
-        ],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr or done.stdout
-
-
-@pytest.fixture(scope="module")
-def recorded(
-    prometheus: RunningPrometheus, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningPrometheus]:
+@pytest.fixture
+def recorded(recorded_prometheus: RunningPrometheus) -> RunningPrometheus:
     """A second server over the raw history plus the backfilled recordings."""
-    work = tmp_path_factory.mktemp("recorded")
-    rules = work / "rules.yaml"
-    rules.write_text(render_rules(services()))
-    backfill_rules(prometheus, rules, work / "rule-blocks")
-    data = work / "data"
-    data.mkdir()
-    # Blocks are immutable directories with a meta.json: safe to copy while served.
-    for source in (prometheus.data_dir, work / "rule-blocks"):
-        for block in source.iterdir():
-            if (block / "meta.json").exists():
-                shutil.copytree(block, data / block.name)
-    with serve(data, prometheus.history) as running:
-        yield running
+    return recorded_prometheus
 
 
 def recording_instants(url: str) -> dict[str, datetime]:

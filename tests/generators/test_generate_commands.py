@@ -84,7 +84,7 @@ def test_generate_analysis_template() -> None:
     )  # fmt: skip
     assert code == 0
     documents = list(YAML(typ="safe").load_all(out))
-    assert [d["metadata"]["name"] for d in documents] == ["search-slo-burn-rate"]
+    assert [d["metadata"]["name"] for d in documents] == ["search-canary-slos"]
 
 
 def test_import_openslo_writes_into_the_state_services(tmp_path: Path) -> None:
@@ -94,6 +94,8 @@ def test_import_openslo_writes_into_the_state_services(tmp_path: Path) -> None:
         "--target-path", "charts/{name}/values.yaml",
     )  # fmt: skip
     assert code == 0, out
+    # The console wraps long lines under the test runner.
+    assert f"created{tmp_path / 'services' / 'search.yaml'}" in "".join(out.split())
     written = (tmp_path / "services" / "search.yaml").read_text()
     assert "kind: helm" in written
     assert "path: charts/search/values.yaml" in written
@@ -107,8 +109,40 @@ def test_import_openslo_refusal_exits_2_and_writes_nothing(tmp_path: Path) -> No
     before = tree_snapshot(tmp_path)
     code, message = run("--state", str(tmp_path), "import", "openslo", str(broken))
     assert code == 2
-    assert message.startswith(f"{broken}: SLO availability: spec.timeWindow[0]: ")
+    assert message.startswith(f"{broken}: document 3 (SLO availability): spec.timeWindow[0]: ")
     assert tree_snapshot(tmp_path) == before
+
+
+def test_import_sloth_with_owner_and_approvers_prints_its_notes(tmp_path: Path) -> None:
+    spec = DATA / "sloth/corpus/slok/sloth/examples/kubernetes-apiserver.yml"
+    code, out = run(
+        "--state", str(tmp_path), "import", "sloth", str(spec),
+        "--owner", "team-platform", "--approvers", "ann, bob",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "note: k8s-apiserver: owner team-platform from --owner" in out
+    assert "note: k8s-apiserver: approvers ann, bob from --approvers" in out
+    assert "note: k8s-apiserver: no SLO period in Sloth specs: 30d rolling" in out
+    written = YAML(typ="safe").load((tmp_path / "services" / "k8s-apiserver.yaml").read_text())
+    assert written["metadata"]["owner"] == "team-platform"
+    assert written["metadata"]["approvers"] == ["ann", "bob"]
+    code, message = run(
+        "--state", str(tmp_path), "import", "sloth", str(spec), "--owner", "x", "--approvers", "y"
+    )
+    assert code == 2
+    assert message.endswith("k8s-apiserver.yaml: already exists; import never overwrites a service")
+
+
+def test_generate_rules_for_prometheus_operator(tmp_path: Path) -> None:
+    code, out = run(
+        "--state", str(REPO_ROOT), "generate", "rules", "search", "--format", "prometheus-operator"
+    )
+    assert code == 0
+    [document] = YAML(typ="safe").load_all(out)
+    assert document["kind"] == "PrometheusRule"
+    code, message = run("--state", str(REPO_ROOT), "generate", "rules", "--format", "thanos")
+    assert code == 2
+    assert message.startswith("--format: 'thanos'")
 
 
 def _wired() -> bool:
@@ -117,7 +151,7 @@ def _wired() -> bool:
     return any(group.name == "generate" for group in app.registered_groups)
 
 
-@pytest.mark.skipif(not _wired(), reason="generate_commands.register(app) is not in app.py yet")
+@pytest.mark.skipif(not _wired(), reason="generate_commands.register(app) is not in app.py")
 def test_installed_command(cli: Runner, tmp_path: Path) -> None:
     result = cli("--state", str(REPO_ROOT), "generate", "rules", "--out", str(tmp_path))
     assert result.code == 0, result.stderr

@@ -1,16 +1,22 @@
 from __future__ import annotations
 
+import copy
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.domain.catalog import Service
+from safedeploy.errors import BadInputError
 from safedeploy.generators.rules import error_ratio_expr, generate_rules, render_rules
 from testing.cli import REPO_ROOT
+from testing.manifests import PROMETHEUS_RULE_CRD, crd_schema
 
 PROMTOOL = Path("/usr/bin/promtool")
 UNIT_TESTS = REPO_ROOT / "tests" / "data" / "rules"
@@ -52,19 +58,18 @@ def test_the_period_ratio_is_a_ratio_of_increases() -> None:
     assert "_over_time" not in expr
 
 
+SLOTH_KEYS = {"sloth_id", "sloth_service", "sloth_slo"}
+
+
 def test_alerts_carry_routing_labels_and_a_runbook() -> None:
     document = YAML(typ="safe").load(render_rules(catalog_services()))
     alerts = [r for g in document["groups"] for r in g["rules"] if "alert" in r]
     assert len(alerts) == 3 * 2 * 2  # services x SLOs x (page, ticket)
     for alert in alerts:
-        assert set(alert["labels"]) == {"service", "slo", "owner", "severity"}
-        assert (
-            alert["labels"]["severity"]
-            == {
-                "ErrorBudgetFastBurn": "page",
-                "ErrorBudgetSlowBurn": "ticket",
-            }[alert["alert"]]
-        )
+        keys = {"service", "slo", "owner", "severity", "sloth_severity", *SLOTH_KEYS}
+        assert set(alert["labels"]) == keys
+        level = {"ErrorBudgetFastBurn": "page", "ErrorBudgetSlowBurn": "ticket"}[alert["alert"]]
+        assert alert["labels"]["severity"] == alert["labels"]["sloth_severity"] == level
         assert "safedeploy slo status" in alert["annotations"]["runbook"]
     payments_page = next(
         a
@@ -85,7 +90,7 @@ def test_promtool_accepts_the_rules_of_the_example_catalog(tmp_path: Path) -> No
     ]
     done = promtool("check", "rules", *map(str, written), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("SUCCESS: 44 rules found") == 3
+    assert done.stdout.count("SUCCESS: 50 rules found") == 3
 
 
 def with_annotations(test_file: Path, rules_file: Path, out: Path) -> None:
@@ -133,3 +138,125 @@ def test_promtool_unit_tests_can_fail(tmp_path: Path) -> None:
     done = promtool("test", "rules", "flipped.yaml", cwd=tmp_path)
     assert done.returncode != 0
     assert "ErrorBudgetFastBurn" in done.stdout + done.stderr
+
+
+def rules_of(service: Service) -> list[dict[str, Any]]:
+    document = YAML(typ="safe").load(render_rules([service]))
+    return [r for g in document["groups"] for r in g["rules"]]
+
+
+def test_every_rule_carries_sloths_labels_and_every_window_its_own() -> None:
+    checkout = catalog_services()[0]
+    rules = rules_of(checkout)
+    for rule in rules:
+        labels = rule["labels"]
+        assert labels["sloth_id"] == f"checkout-{labels['slo']}"
+        assert labels["sloth_service"] == "checkout"
+        assert labels["sloth_slo"] == labels["slo"]
+        record = rule.get("record", "")
+        if record.startswith(("slo:sli_error:ratio_rate", "slo:sli_events:increase")):
+            assert record.endswith(labels["sloth_window"])
+        else:
+            assert "sloth_window" not in labels
+    records = {r["record"] for r in rules if "record" in r}
+    assert {
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "sloth_slo_info",
+    } <= records
+    info = next(
+        r
+        for r in rules
+        if r.get("record") == "sloth_slo_info" and r["labels"]["slo"] == "availability"
+    )
+    assert info["labels"]["sloth_objective"] == "99.9"
+    assert info["expr"] == "vector(1)"
+
+
+def labelled_checkout() -> Service:
+    data = YAML(typ="safe").load((REPO_ROOT / "services" / "checkout.yaml").read_text())
+    data["metadata"]["labels"] = {
+        "tier": "1",
+        "app.kubernetes.io/part-of": "shop",
+        "runbook_url": "https://runbooks/checkout",
+    }
+    data["spec"]["slos"][0]["labels"] = {"category": "availability"}
+    data["spec"]["slos"][0]["alerting"] = {
+        "name": "CheckoutHighErrorRate",
+        "labels": {"team": "payments"},
+        "annotations": {"summary": "Checkout fails"},
+        "page": {"labels": {"severity": "critical", "routing_key": "payments"}},
+        "ticket": {"disable": True},
+    }
+    return Service.model_validate(data)
+
+
+def test_service_and_slo_labels_reach_every_rule_and_alerting_is_honoured() -> None:
+    rules = rules_of(labelled_checkout())
+    availability = [r for r in rules if r["labels"]["slo"] == "availability"]
+    latency = [r for r in rules if r["labels"]["slo"] == "latency"]
+    for rule in rules:
+        assert rule["labels"]["tier"] == "1"
+        # Not a Prometheus label name, and an annotation rather than a label.
+        assert "app.kubernetes.io/part-of" not in rule["labels"]
+        assert "runbook_url" not in rule["labels"]
+    assert all(r["labels"]["category"] == "availability" for r in availability)
+    assert all("category" not in r["labels"] for r in latency)
+    alerts = [r for r in availability if "alert" in r]
+    assert [a["alert"] for a in alerts] == ["CheckoutHighErrorRate"]  # the ticket is disabled
+    [page] = alerts
+    assert page["labels"]["severity"] == "critical"
+    assert page["labels"]["sloth_severity"] == "page"
+    assert page["labels"]["routing_key"] == "payments"
+    assert page["labels"]["team"] == "payments"
+    assert page["annotations"]["summary"] == "Checkout fails"
+    assert page["annotations"]["runbook_url"] == "https://runbooks/checkout"
+    latency_alerts = sorted(r["alert"] for r in latency if "alert" in r)
+    assert latency_alerts == ["ErrorBudgetFastBurn", "ErrorBudgetSlowBurn"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda slo: slo.update(labels={"sloth_slo": "x"}), "set by safedeploy"),
+        (lambda slo: slo.update(labels={"bad-name": "x"}), "not a Prometheus label name"),
+        (lambda slo: slo.update(alerting={"name": "High Error Rate"}), "not an alert name"),
+        (lambda slo: slo.update(alerting={"page": {"labels": {"sloth_severity": "x"}}}),
+         "set by safedeploy"),
+    ],
+)  # fmt: skip
+def test_labels_that_would_break_the_rules_are_refused(
+    edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    data = YAML(typ="safe").load((REPO_ROOT / "services" / "checkout.yaml").read_text())
+    edit(data["spec"]["slos"][0])
+    with pytest.raises(ValidationError, match=message):
+        Service.model_validate(data)
+
+
+def test_prometheus_operator_format_is_a_valid_prometheus_rule(tmp_path: Path) -> None:
+    text, _ = generate_rules(REPO_ROOT, [], None, "prometheus-operator")
+    documents = list(YAML(typ="safe").load_all(text))
+    assert [d["metadata"]["name"] for d in documents] == [
+        "safedeploy-checkout",
+        "safedeploy-payments",
+        "safedeploy-search",
+    ]
+    schema = crd_schema(PROMETHEUS_RULE_CRD, "PrometheusRule")
+    for document in documents:
+        assert document["apiVersion"] == "monitoring.coreos.com/v1"
+        jsonschema.validate(document, schema)
+    # The same groups as the plain rule file.
+    plain = YAML(typ="safe").load(render_rules(catalog_services()))["groups"]
+    assert [g for d in documents for g in d["spec"]["groups"]] == plain
+    broken = copy.deepcopy(documents[0])
+    broken["spec"]["groups"][0]["rules"][0]["expr"] = ["not", "a", "string"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+    _, written = generate_rules(REPO_ROOT, ["search"], tmp_path, "prometheus-operator")
+    assert [p.name for p in written] == ["search.prometheusrule.yaml"]
+
+
+def test_an_unknown_format_names_the_option() -> None:
+    with pytest.raises(BadInputError, match=r"^--format: 'thanos' is not one of prometheus"):
+        generate_rules(REPO_ROOT, [], None, "thanos")
