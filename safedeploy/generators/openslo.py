@@ -14,7 +14,6 @@ back) comes from the command line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,41 +32,11 @@ from safedeploy.generators.imports import (
     read_objects,
     write_services,
 )
+from safedeploy.generators.openslo_specs import OpenSLOFiles
 
 V1 = "openslo/v1"
 V1ALPHA = "openslo/v1alpha"
 VERSIONS = (V1, V1ALPHA)
-MAPPED_KINDS = ("Service", "SLO", "SLI", "DataSource")
-
-
-@dataclass
-class OpenSLOFiles:
-    """Every document of the files given, by kind, and what was skipped."""
-
-    services: dict[str, Document] = field(default_factory=dict)
-    slos: list[Document] = field(default_factory=list)
-    slis: dict[str, Document] = field(default_factory=dict)
-    data_sources: dict[str, Document] = field(default_factory=dict)
-    skipped: list[Document] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-
-    def add(self, doc: Document) -> None:
-        if doc.kind == "SLO":
-            self.slos.append(doc)
-        elif doc.kind == "Service":
-            self.services.setdefault(doc.name, doc)
-        elif doc.kind == "SLI":
-            self.slis[doc.name] = doc
-        elif doc.kind == "DataSource":
-            self.data_sources[doc.name] = doc
-        else:
-            self.skipped.append(doc)
-
-    def notes(self) -> list[str]:
-        return [
-            f"{doc.where}: skipped: only {', '.join(MAPPED_KINDS)} documents map to the catalog"
-            for doc in self.skipped
-        ]
 
 
 def document_of(file: str, number: int, obj: Any) -> Document:

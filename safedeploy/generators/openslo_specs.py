@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.selectors import Selector
@@ -25,9 +26,7 @@ from safedeploy.generators.sli_mapping import (
     from_good_total,
 )
 
-if TYPE_CHECKING:
-    from safedeploy.generators.openslo import OpenSLOFiles
-
+MAPPED_KINDS = ("Service", "SLO", "SLI", "DataSource")
 DAY = 86_400
 PERIOD_DAYS = (1, 90)
 # OpenSLO's duration shorthand: minutes, hours, days, weeks, months, quarters, years.
@@ -42,6 +41,36 @@ _APPROXIMATE = ("M", "Q", "month", "quarter")
 _ROLLING = "supported: one rolling window (isRolling: true, no calendar)"
 LATENCY_OPS = ("lte", "lt")
 PROMETHEUS_SOURCES = ("prometheus", "sloth")
+
+
+@dataclass
+class OpenSLOFiles:
+    """Every document of the files given, by kind, and what was skipped."""
+
+    services: dict[str, Document] = field(default_factory=dict)
+    slos: list[Document] = field(default_factory=list)
+    slis: dict[str, Document] = field(default_factory=dict)
+    data_sources: dict[str, Document] = field(default_factory=dict)
+    skipped: list[Document] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def add(self, doc: Document) -> None:
+        if doc.kind == "SLO":
+            self.slos.append(doc)
+        elif doc.kind == "Service":
+            self.services.setdefault(doc.name, doc)
+        elif doc.kind == "SLI":
+            self.slis[doc.name] = doc
+        elif doc.kind == "DataSource":
+            self.data_sources[doc.name] = doc
+        else:
+            self.skipped.append(doc)
+
+    def notes(self) -> list[str]:
+        return [
+            f"{doc.where}: skipped: only {', '.join(MAPPED_KINDS)} documents map to the catalog"
+            for doc in self.skipped
+        ]
 
 
 def slo_entries(
