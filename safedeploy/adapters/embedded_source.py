@@ -13,7 +13,7 @@ from pathlib import Path
 
 from safedeploy.adapters.openmetrics import Matcher, Series, SeriesStore, load_openmetrics
 from safedeploy.domain.increase import increase_indexed, reset_counts
-from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.selectors import Selector
 
 
@@ -35,6 +35,16 @@ class EmbeddedSource:
     ) -> Mapping[IncreaseQuery, Measurement]:
         end = at.timestamp()
         return {q: self._increase(q.selector, end - q.window, end) for q in queries}
+
+    def increase_range(
+        self, queries: Sequence[IncreaseQuery], grid: InstantGrid
+    ) -> Mapping[IncreaseQuery, tuple[Measurement, ...]]:
+        """What `increases` answers at each instant, as Prometheus's `query_range` does."""
+        ends = [t.timestamp() for t in grid.instants()]
+        return {
+            q: tuple(self._increase(q.selector, end - q.window, end) for end in ends)
+            for q in dict.fromkeys(queries)
+        }
 
     def _increase(self, selector: Selector, start: float, end: float) -> Measurement:
         total: float | None = None
