@@ -105,24 +105,66 @@ def _panel(panel: Panel, top: float) -> list[str]:
     parts += _legend(panel, top + 38)
     parts += _value_axis(panel, scale, step)
     parts += _time_axis(scale)
-    for threshold in panel.thresholds:
+    parts += _thresholds(panel, scale)
+    parts += _markers(panel, scale)
+    times = [t.timestamp() for t in panel.grid.instants()]
+    for line in panel.lines:
+        parts += _series(line, times, scale)
+    if panel.note:
+        middle = (PLOT_LEFT + PLOT_RIGHT) / 2
+        parts.append(
+            _text(
+                middle,
+                top + (PLOT_TOP + PLOT_BOTTOM) / 2,
+                panel.note,
+                cls="note",
+                size=12,
+                anchor="middle",
+                fill=MUTED,
+            )
+        )
+    parts.append("</g>")
+    return parts
+
+
+def _thresholds(panel: Panel, scale: _Scale) -> list[str]:
+    parts: list[str] = []
+    label_ys = _label_positions([scale.y(t.value) for t in panel.thresholds])
+    for threshold, label_y in zip(panel.thresholds, label_ys, strict=True):
         y = scale.y(threshold.value)
         parts.append(
             f'<line class="threshold" data-value="{threshold.value:.6g}" x1="{PLOT_LEFT:.1f}" '
             f'y1="{y:.1f}" x2="{PLOT_RIGHT:.1f}" y2="{y:.1f}" stroke="{THRESHOLD}" '
             'stroke-width="1.5" stroke-dasharray="6 4"/>'
         )
+        # At the left, where the history is: the right edge is where a breach shows.
         parts.append(
-            # At the left, where the history is: the right edge is where a breach shows.
             _text(
                 PLOT_LEFT + 4,
-                y - 4,
+                label_y,
                 threshold.label,
                 cls="threshold-label",
                 size=11,
                 fill=THRESHOLD,
             )
         )
+    return parts
+
+
+def _label_positions(line_ys: list[float]) -> list[float]:
+    """Each label just above its line, or just below it when the label of a line higher up
+    is already there (a 10% margin right above 0% exhausted)."""
+    placed: dict[int, float] = {}
+    for index in sorted(range(len(line_ys)), key=lambda i: line_ys[i]):
+        above = line_ys[index] - 4
+        clash = any(abs(above - other) < 12 for other in placed.values())
+        placed[index] = line_ys[index] + 13 if clash else above
+    return [placed[i] for i in range(len(line_ys))]
+
+
+def _markers(panel: Panel, scale: _Scale) -> list[str]:
+    parts: list[str] = []
+    top = scale.top
     for marker in panel.markers:
         x = scale.x(marker.at.timestamp())
         parts.append(
@@ -143,23 +185,6 @@ def _panel(panel: Panel, top: float) -> list[str]:
                 fill=MUTED,
             )
         )
-    times = [t.timestamp() for t in panel.grid.instants()]
-    for line in panel.lines:
-        parts += _series(line, times, scale)
-    if panel.note:
-        middle = (PLOT_LEFT + PLOT_RIGHT) / 2
-        parts.append(
-            _text(
-                middle,
-                top + (PLOT_TOP + PLOT_BOTTOM) / 2,
-                panel.note,
-                cls="note",
-                size=12,
-                anchor="middle",
-                fill=MUTED,
-            )
-        )
-    parts.append("</g>")
     return parts
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from safedeploy.domain.burnrate import alert_rows
 from safedeploy.domain.canary import CanaryVerdict, canary_queries
@@ -42,13 +43,18 @@ Series = Callable[[InstantGrid, IncreaseQuery], tuple[Measurement, ...]]
 
 
 @dataclass(frozen=True)
-class Charted:
-    """One service whose decision wrote evidence, with what the charts need."""
+class ChartSubject:
+    """One service's decision at one instant, and what its charts mark."""
 
     service: Service
     status: ServiceStatus
-    decision: Decision
-    canary: CanaryVerdict | None
+    opened_at: datetime | None = None
+    canary: CanaryVerdict | None = None
+
+    def figures(self, series: Series) -> list[Figure]:
+        return figures(
+            self.service, self.status, series, opened_at=self.opened_at, canary=self.canary
+        )
 
 
 def evidence_charts(
@@ -60,31 +66,48 @@ def evidence_charts(
 ) -> dict[str, str]:
     """`evidence/<folder>/<chart>.svg` -> SVG text, for every folder the decisions wrote."""
     by_name = {s.name: (s, st) for s, st in zip(services, statuses, strict=True)}
-    charted = [
-        Charted(*by_name[d.service], d, canaries.get(d.service))
-        for d in decisions
-        if evidence_folders(d) and d.service in by_name
+    written = [(d, evidence_folders(d)) for d in decisions if d.service in by_name]
+    written = [(d, folders) for d, folders in written if folders]
+    subjects = [
+        ChartSubject(
+            *by_name[d.service],
+            opened_at=d.incident.opened_at if d.incident is not None else None,
+            canary=canaries.get(d.service),
+        )
+        for d, _ in written
     ]
-    if not charted:
-        return {}
-    # The figures are built twice: first to learn which ranges they ask for (answered with
-    # nothing), then from those ranges fetched in one call per grid.
-    wanted: dict[InstantGrid, dict[IncreaseQuery, None]] = {}
-    for one in charted:
-        figures(one, _recorder(wanted))
-    series = _fetch(source, wanted)
     files: dict[str, str] = {}
-    for one in charted:
-        drawn = [(f.file, figure_svg(f)) for f in figures(one, series)]
-        for folder in evidence_folders(one.decision):
-            files.update({f"{folder}/{name}": svg for name, svg in drawn})
+    for (_, folders), drawn in zip(written, charted(source, subjects), strict=True):
+        svgs = [(f.file, figure_svg(f)) for f in drawn]
+        for folder in folders:
+            files.update({f"{folder}/{name}": svg for name, svg in svgs})
     return files
 
 
-def figures(charted: Charted, series: Series) -> list[Figure]:
+def charted(
+    source: MetricsSource | SLOCountsSource, subjects: Sequence[ChartSubject]
+) -> list[list[Figure]]:
+    """Every subject's figures, from one range call per grid of instants for them all."""
+    if not subjects:
+        return []
+    # The figures are built twice: first to learn which ranges they ask for (answered with
+    # nothing), then from those ranges, fetched together.
+    wanted: dict[InstantGrid, dict[IncreaseQuery, None]] = {}
+    for subject in subjects:
+        subject.figures(_recorder(wanted))
+    series = _fetch(source, wanted)
+    return [subject.figures(series) for subject in subjects]
+
+
+def figures(
+    service: Service,
+    status: ServiceStatus,
+    series: Series,
+    *,
+    opened_at: datetime | None = None,
+    canary: CanaryVerdict | None = None,
+) -> list[Figure]:
     """Every chart of one service's evidence, in the order its README lists them."""
-    service, status, decision = charted.service, charted.status, charted.decision
-    opened_at = decision.incident.opened_at if decision.incident is not None else None
     at = status.at
     drawn: list[Figure] = []
     for slo, slo_status in zip(service.spec.slos, status.slos, strict=True):
@@ -103,7 +126,6 @@ def figures(charted: Charted, series: Series) -> list[Figure]:
         margin = service.spec.policy.budget_safety_margin
         panel = budget_panel(slo, grid, _counts(grid, queries[period], series), margin)
         drawn.append(budget_figure(service.name, slo, panel))
-    canary = charted.canary
     if canary is not None and canary.state != "not-running":
         window = parse_duration(canary.window)
         pinned = canary_queries(service, canary.canary_version, canary.stable_version, window)
@@ -135,7 +157,7 @@ def _fetch(
 ) -> Series:
     if isinstance(source, SLOCountsSource):
         # Recording rules are read at one instant per SLO; they hold no counters to range.
-        reason = f"{source.description} answers single instants only: no history to chart"
+        reason = f"{source.description}: read one instant at a time, no history to chart"
         failed = Measurement.failed(reason)
         return lambda grid, _query: (failed,) * grid.count
     answers = {
