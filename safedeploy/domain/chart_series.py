@@ -40,6 +40,8 @@ BURN_SPAN = 3
 CANARY_SPAN = 12
 # A budget overspent fifty times would flatten the chart; lines stop at -100% instead.
 BUDGET_FLOOR = -1.0
+# Every chart file is `chart-<what>.svg` in its evidence folder; CHART_GLOB finds them all.
+CHART_GLOB = "chart-*.svg"
 CANARY_FILE = "chart-canary.svg"
 
 Role = Literal["long", "short", "budget", "canary", "stable", "limit"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from safedeploy.demo import story
 from safedeploy.domain import layout
+from safedeploy.domain.chart_series import CHART_GLOB
 
 CONFIG = """\
 # Written by `safedeploy demo`: the embedded metrics source and a local environment repo.
@@ -100,11 +101,13 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     incident = next(d.incident for d in result.decisions if d.service == "checkout")
     if incident is not None:
         readme = directory / layout.incident_evidence(incident.id) / layout.README_DOC
+        charts = sorted(p.name for p in readme.parent.glob(CHART_GLOB))
         show(
             Step(
                 5,
                 f"The evidence a reviewer reads: {readme.relative_to(directory)}",
-                "",
+                f"Its charts are beside it ({', '.join(charts)}): GitHub shows them inline "
+                "in the README; here, open them in a browser.",
                 readme.read_text(),
             )
         )
