@@ -13,16 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-from safedeploy.domain.burnrate import alert_rows
-from safedeploy.domain.canary import CanaryVerdict, canary_queries
-from safedeploy.domain.catalog import Service
+from safedeploy.domain.burnrate import AlertRow, alert_rows
+from safedeploy.domain.canary import CanaryQueries, CanaryVerdict, canary_queries
+from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.chart_series import (
+    CANARY_FILE,
     Figure,
+    Panel,
     budget_figure,
+    budget_file,
     budget_grid,
     budget_panel,
     burn_figure,
+    burn_file,
     burn_grid,
     burn_panel,
     canary_figure,
@@ -34,7 +39,7 @@ from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.evidence import evidence_folders
 from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.sli_queries import SLIQueries, queries_for
-from safedeploy.domain.slo import ServiceStatus, SLICounts
+from safedeploy.domain.slo import RowVerdict, ServiceStatus, SLICounts
 from safedeploy.ports import MetricsSource, SLOCountsSource
 from safedeploy.render.svg_charts import figure_svg
 
@@ -51,10 +56,16 @@ class ChartSubject:
     opened_at: datetime | None = None
     canary: CanaryVerdict | None = None
 
-    def figures(self, series: Series) -> list[Figure]:
-        return figures(
-            self.service, self.status, series, opened_at=self.opened_at, canary=self.canary
-        )
+
+@dataclass(frozen=True)
+class _Planned:
+    """One panel: the ranges it reads, how it is drawn from them, and its figure."""
+
+    grid: InstantGrid
+    queries: tuple[IncreaseQuery, ...]
+    draw: Callable[[Series], Panel]
+    file: str
+    figure: Callable[[tuple[Panel, ...]], Figure]
 
 
 def evidence_charts(
@@ -88,68 +99,90 @@ def charted(
     source: MetricsSource | SLOCountsSource, subjects: Sequence[ChartSubject]
 ) -> list[list[Figure]]:
     """Every subject's figures, from one range call per grid of instants for them all."""
-    if not subjects:
-        return []
-    # The figures are built twice: first to learn which ranges they ask for (answered with
-    # nothing), then from those ranges, fetched together.
+    plans = [_plan(subject) for subject in subjects]
     wanted: dict[InstantGrid, dict[IncreaseQuery, None]] = {}
-    for subject in subjects:
-        subject.figures(_recorder(wanted))
+    for planned in (p for plan in plans for p in plan):
+        wanted.setdefault(planned.grid, {}).update(dict.fromkeys(planned.queries))
     series = _fetch(source, wanted)
-    return [subject.figures(series) for subject in subjects]
+    return [_figures(plan, series) for plan in plans]
 
 
-def figures(
-    service: Service,
-    status: ServiceStatus,
-    series: Series,
-    *,
-    opened_at: datetime | None = None,
-    canary: CanaryVerdict | None = None,
-) -> list[Figure]:
-    """Every chart of one service's evidence, in the order its README lists them."""
-    at = status.at
-    drawn: list[Figure] = []
+def _figures(plan: list[_Planned], series: Series) -> list[Figure]:
+    """Panels drawn and gathered into their figures, in the plan's order."""
+    panels: dict[str, list[Panel]] = {}
+    makers: dict[str, Callable[[tuple[Panel, ...]], Figure]] = {}
+    for planned in plan:
+        panels.setdefault(planned.file, []).append(planned.draw(series))
+        makers[planned.file] = planned.figure
+    return [makers[file](tuple(drawn)) for file, drawn in panels.items()]
+
+
+def _plan(subject: ChartSubject) -> list[_Planned]:
+    """Every panel of one service's evidence charts, in the order its README shows them."""
+    service, status, at = subject.service, subject.status, subject.status.at
+    planned: list[_Planned] = []
     for slo, slo_status in zip(service.spec.slos, status.slos, strict=True):
         queries = queries_for(slo)
         period = parse_duration(slo.period)
-        panels = []
         for row, verdict in zip(alert_rows(slo), slo_status.alerts, strict=True):
-            grid = burn_grid(at, row, period, opened_at)
-            counts = (
-                _counts(grid, queries[row.long], series),
-                _counts(grid, queries[row.short], series),
-            )
-            panels.append(burn_panel(slo, row, verdict, grid, counts, opened_at=opened_at))
-        drawn.append(burn_figure(service.name, slo, tuple(panels)))
-        grid = budget_grid(at, slo)
-        margin = service.spec.policy.budget_safety_margin
-        panel = budget_panel(slo, grid, _counts(grid, queries[period], series), margin)
-        drawn.append(budget_figure(service.name, slo, panel))
+            grid = burn_grid(at, row, period, subject.opened_at)
+            pair = (queries[row.long], queries[row.short])
+            planned.append(_burn(subject, slo, (row, verdict), grid, pair))
+        planned.append(_budget(service, slo, budget_grid(at, slo), queries[period]))
+    canary = subject.canary
     if canary is not None and canary.state != "not-running":
         window = parse_duration(canary.window)
         pinned = canary_queries(service, canary.canary_version, canary.stable_version, window)
         if pinned is not None:
-            grid = canary_grid(at, window)
-            answers = {q: series(grid, q) for q in pinned.all()}
-            drawn.append(canary_figure(service.name, canary_panel(service, pinned, grid, answers)))
-    return drawn
+            planned.append(_canary(service, pinned, canary_grid(at, window)))
+    return planned
+
+
+def _burn(
+    subject: ChartSubject,
+    slo: SLO,
+    row: tuple[AlertRow, RowVerdict],
+    grid: InstantGrid,
+    pair: tuple[SLIQueries, SLIQueries],
+) -> _Planned:
+    def draw(series: Series) -> Panel:
+        counts = (_counts(grid, pair[0], series), _counts(grid, pair[1], series))
+        return burn_panel(slo, *row, grid, counts, opened_at=subject.opened_at)
+
+    return _Planned(
+        grid,
+        (*pair[0].all(), *pair[1].all()),
+        draw,
+        burn_file(slo.name),
+        partial(burn_figure, subject.service.name, slo),
+    )
+
+
+def _budget(service: Service, slo: SLO, grid: InstantGrid, queries: SLIQueries) -> _Planned:
+    margin = service.spec.policy.budget_safety_margin
+    return _Planned(
+        grid,
+        queries.all(),
+        lambda series: budget_panel(slo, grid, _counts(grid, queries, series), margin),
+        budget_file(slo.name),
+        partial(budget_figure, service.name, slo),
+    )
+
+
+def _canary(service: Service, queries: CanaryQueries, grid: InstantGrid) -> _Planned:
+    return _Planned(
+        grid,
+        queries.all(),
+        lambda series: canary_panel(
+            service, queries, grid, {q: series(grid, q) for q in queries.all()}
+        ),
+        CANARY_FILE,
+        partial(canary_figure, service.name),
+    )
 
 
 def _counts(grid: InstantGrid, queries: SLIQueries, series: Series) -> list[SLICounts]:
-    answers = {q: series(grid, q) for q in queries.all()}
-    return [queries.counts({q: a[k] for q, a in answers.items()}) for k in range(grid.count)]
-
-
-def _recorder(wanted: dict[InstantGrid, dict[IncreaseQuery, None]]) -> Series:
-    def record(grid: InstantGrid, query: IncreaseQuery) -> tuple[Measurement, ...]:
-        wanted.setdefault(grid, {})[query] = None
-        return (_NOT_YET,) * grid.count
-
-    return record
-
-
-_NOT_YET = Measurement.failed("not fetched yet")
+    return queries.counts_over({q: series(grid, q) for q in queries.all()}, grid.count)
 
 
 def _fetch(

@@ -11,6 +11,7 @@ import pytest
 
 from safedeploy.domain.canary import CanaryQueries, canary_queries, canary_verdict
 from safedeploy.domain.catalog import Service
+from safedeploy.domain.chart_series import POINTS
 from safedeploy.domain.measurements import Measurement
 from testing.builders import service_yaml
 from testing.cli import Runner
@@ -173,7 +174,7 @@ def test_a_judged_canary_is_charted_against_stable(
     assert (canary.label, stable.label) == (f"canary {CANARY}", f"stable {STABLE}")
     # The canary started half an hour before the decision, within the two hours charted:
     # it is drawn only since it had traffic, stable the whole time.
-    assert 0 < canary.points < stable.points == limit.points == 121
+    assert 0 < canary.points < stable.points == limit.points == POINTS
     assert canary.drawn[-1][1] == pytest.approx(panel.y_of(0.10), abs=0.5)
     assert stable.drawn[-1][1] == pytest.approx(panel.y_of(0.0001), abs=0.5)
     assert limit.drawn[-1][1] == pytest.approx(panel.y_of(0.0201), abs=0.5)
