@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from safedeploy.domain import layout
 from safedeploy.domain.burnrate import AlertRow
 from safedeploy.domain.canary import CanaryQueries, canary_verdict
 from safedeploy.domain.catalog import SLO, Service
@@ -41,9 +42,6 @@ BURN_SPAN = 3
 CANARY_SPAN = 12
 # A budget overspent fifty times would flatten the chart; lines stop at -100% instead.
 BUDGET_FLOOR = -1.0
-# Every chart file is `chart-<what>.svg` in its evidence folder; CHART_GLOB finds them all.
-CHART_GLOB = "chart-*.svg"
-CANARY_FILE = "chart-canary.svg"
 
 Role = Literal["long", "short", "budget", "canary", "stable", "limit"]
 
@@ -96,15 +94,7 @@ def percent(value: float | None) -> str:
     return "unknown" if value is None else f"{value * 100:.3g}%"
 
 
-# --- names: the README links what the use case writes --------------------------------------
-
-
-def burn_file(slo: str) -> str:
-    return f"chart-{slo}-burn-rates.svg"
-
-
-def budget_file(slo: str) -> str:
-    return f"chart-{slo}-budget.svg"
+# --- titles: the README shows what the use case writes -------------------------------------
 
 
 def burn_title(service: str, slo: str) -> str:
@@ -123,10 +113,12 @@ def chart_links(status: ServiceStatus, canary: bool) -> tuple[tuple[str, str], .
     """(file, title) of every chart in a service's evidence folder, in reading order."""
     links: list[tuple[str, str]] = []
     for slo in status.slos:
-        links.append((burn_file(slo.slo), burn_title(status.service, slo.slo)))
-        links.append((budget_file(slo.slo), budget_title(status.service, slo.slo, slo.period)))
+        links.append((layout.burn_chart(slo.slo), burn_title(status.service, slo.slo)))
+        links.append(
+            (layout.budget_chart(slo.slo), budget_title(status.service, slo.slo, slo.period))
+        )
     if canary:
-        links.append((CANARY_FILE, canary_title(status.service)))
+        links.append((layout.CANARY_CHART, canary_title(status.service)))
     return tuple(links)
 
 
@@ -302,16 +294,18 @@ def canary_panel(
 
 def burn_figure(service: str, slo: SLO, panels: tuple[Panel, ...]) -> Figure:
     """One panel per window pair."""
-    return Figure(file=burn_file(slo.name), title=burn_title(service, slo.name), panels=panels)
+    return Figure(
+        file=layout.burn_chart(slo.name), title=burn_title(service, slo.name), panels=panels
+    )
 
 
 def budget_figure(service: str, slo: SLO, panels: tuple[Panel, ...]) -> Figure:
     return Figure(
-        file=budget_file(slo.name),
+        file=layout.budget_chart(slo.name),
         title=budget_title(service, slo.name, slo.period),
         panels=panels,
     )
 
 
 def canary_figure(service: str, panels: tuple[Panel, ...]) -> Figure:
-    return Figure(file=CANARY_FILE, title=canary_title(service), panels=panels)
+    return Figure(file=layout.CANARY_CHART, title=canary_title(service), panels=panels)

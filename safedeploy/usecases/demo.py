@@ -16,7 +16,6 @@ from typing import Any
 
 from safedeploy.demo import story
 from safedeploy.domain import layout
-from safedeploy.domain.chart_series import CHART_GLOB
 
 CONFIG = """\
 # Written by `safedeploy demo`: the embedded metrics source and a local environment repo.
@@ -101,7 +100,7 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     incident = next(d.incident for d in result.decisions if d.service == "checkout")
     if incident is not None:
         readme = directory / layout.incident_evidence(incident.id) / layout.README_DOC
-        charts = sorted(p.name for p in readme.parent.glob(CHART_GLOB))
+        charts = sorted(p.name for p in readme.parent.glob(layout.CHARTS))
         show(
             Step(
                 5,

@@ -15,19 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from safedeploy.domain import layout
 from safedeploy.domain.burnrate import AlertRow, alert_rows
 from safedeploy.domain.canary import CanaryQueries, CanaryVerdict, canary_queries
 from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.chart_series import (
-    CANARY_FILE,
     Figure,
     Panel,
     budget_figure,
-    budget_file,
     budget_grid,
     budget_panel,
     burn_figure,
-    burn_file,
     burn_grid,
     burn_panel,
     canary_figure,
@@ -153,7 +151,7 @@ def _burn(
         grid,
         (*pair[0].all(), *pair[1].all()),
         draw,
-        burn_file(slo.name),
+        layout.burn_chart(slo.name),
         partial(burn_figure, subject.service.name, slo),
     )
 
@@ -164,7 +162,7 @@ def _budget(service: Service, slo: SLO, grid: InstantGrid, queries: SLIQueries) 
         grid,
         queries.all(),
         lambda series: budget_panel(slo, grid, _counts(grid, queries, series), margin),
-        budget_file(slo.name),
+        layout.budget_chart(slo.name),
         partial(budget_figure, service.name, slo),
     )
 
@@ -176,7 +174,7 @@ def _canary(service: Service, queries: CanaryQueries, grid: InstantGrid) -> _Pla
         lambda series: canary_panel(
             service, queries, grid, {q: series(grid, q) for q in queries.all()}
         ),
-        CANARY_FILE,
+        layout.CANARY_CHART,
         partial(canary_figure, service.name),
     )
 

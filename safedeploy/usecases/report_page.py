@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
-from safedeploy.domain.chart_series import CHART_GLOB
 from safedeploy.domain.incidents import Transition, is_safe_id
 from safedeploy.errors import BadInputError
 from safedeploy.usecases.context import Context
@@ -74,6 +73,6 @@ def _evidence(store: StateStore, relative: str) -> EvidenceFolder:
         return EvidenceFolder(relative, ())
     if not directory.is_dir():
         return EvidenceFolder(relative, ())
-    charts = sorted(p.name for p in directory.glob(CHART_GLOB) if p.is_file())
+    charts = sorted(p.name for p in directory.glob(layout.CHARTS) if p.is_file())
     readme = (layout.README_DOC,) if (directory / layout.README_DOC).is_file() else ()
     return EvidenceFolder(relative, (*readme, *charts))

@@ -674,7 +674,7 @@ def test_bad_range_answers_fail_naming_url_and_query(
 ) -> None:
     fault_server.answer(reply)
     source = source_for(fault_server.url)
-    source.max_body = 4096
+    source.client.max_body = 4096
     answers = ranged(source)
     last = answers[-1]
     assert last.status == "failed", answers

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from safedeploy.domain import layout
 from safedeploy.domain.burnrate import AlertRow, alert_rows
 from safedeploy.domain.chart_series import (
     BURN_SPAN,
-    CANARY_FILE,
     POINTS,
     budget_grid,
     budget_panel,
@@ -125,4 +125,4 @@ def test_the_readme_links_every_chart_and_the_canary_only_when_judged() -> None:
         "chart-latency-burn-rates.svg",
         "chart-latency-budget.svg",
     ]
-    assert [f for f, _ in chart_links(status, canary=True)] == [*files, CANARY_FILE]
+    assert [f for f, _ in chart_links(status, canary=True)] == [*files, layout.CANARY_CHART]

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 
 from safedeploy.adapters.embedded_source import EmbeddedSource
 from safedeploy.adapters.prometheus import PrometheusSource
+from safedeploy.adapters.prometheus_http import PrometheusClient
 from safedeploy.adapters.recorded_source import RecordedSource
 from safedeploy.demo import story
 from safedeploy.domain.catalog import Service
@@ -84,9 +85,9 @@ def test_more_services_ask_for_no_more_ranges(prometheus: RunningPrometheus) -> 
         services = [service(n) for n in names]
         source = PrometheusSource(prometheus.url)
         statuses = evaluate_services(services, source, prometheus.at)
-        source.requests_made = 0
+        before = source.requests_made
         charted(source, [ChartSubject(s, st) for s, st in zip(services, statuses, strict=True)])
-        requests.append(source.requests_made)
+        requests.append(source.requests_made - before)
     # One query_range per grid and layout: (4 pairs + the budget) grids, 2 windows each for
     # pairs, 2 layouts (errors and total, bucket and count) per SLO.
     assert requests[0] == requests[1] == 2 * (4 * 2 + 1) * 2
@@ -97,7 +98,7 @@ def test_a_source_without_history_draws_charts_that_say_so() -> None:
     at = story.END
     slos = tuple(evaluate("checkout", slo, {}, at) for slo in checkout.spec.slos)
     subject = ChartSubject(checkout, service_status("checkout", slos, at))
-    [figures] = charted(RecordedSource("http://127.0.0.1:9"), [subject])
+    [figures] = charted(RecordedSource(PrometheusClient("http://127.0.0.1:9")), [subject])
     assert len(figures) == 4
     notes = [p.note for f in figures for p in f.panels]
     assert len(notes) == 2 * (4 + 1)
