@@ -82,9 +82,13 @@ class InstantGrid(BaseModel):
         return tuple(start + timedelta(seconds=self.step * k) for k in range(self.count))
 
     def index(self, seconds: float) -> int | None:
-        """The position of a Unix time on the grid; None off the grid or outside it."""
-        offset = (seconds - self.start.timestamp()) / self.step
-        position = round(offset)
-        if abs(offset - position) > 1e-6 or not 0 <= position < self.count:
+        """The position of a Unix time on the grid; None off the grid or outside it.
+
+        To the millisecond: Prometheus keeps times in milliseconds, so an instant with
+        microseconds comes back rounded.
+        """
+        start = self.start.timestamp()
+        position = round((seconds - start) / self.step)
+        if abs(seconds - start - position * self.step) > 1e-3 or not 0 <= position < self.count:
             return None
         return position

@@ -44,3 +44,10 @@ def test_times_off_the_grid_or_outside_it_have_no_index(
 def test_a_grid_needs_a_step_and_an_instant(bad: dict[str, int]) -> None:
     with pytest.raises(ValidationError):
         InstantGrid(end=END, **bad)
+
+
+def test_a_server_answering_in_milliseconds_lands_on_a_grid_of_microseconds() -> None:
+    grid = InstantGrid(end=END + timedelta(microseconds=123_456), step=180, count=5)
+    rounded = [round(t.timestamp(), 3) for t in grid.instants()]
+    assert [grid.index(t) for t in rounded] == [0, 1, 2, 3, 4]
+    assert grid.index(rounded[2] + 0.01) is None
