@@ -54,7 +54,7 @@ class Visit:
 
     url: str
     screenshot: bytes  # PNG
-    text: str  # document.body.innerText
+    text: str  # document.body.innerText (an SVG's text content)
     dom: str  # document.documentElement.outerHTML
     console: list[dict[str, Any]] = field(default_factory=list)  # every console call
     exceptions: list[str] = field(default_factory=list)  # uncaught, with their text
@@ -134,7 +134,11 @@ class Browser:
             self._events.clear()
             self.call("Page.navigate", session, url=url)
             self.wait_for("Page.loadEventFired", session)
-            text = self._evaluate(session, "document.body.innerText")
+            # An SVG document has no body: its text then.
+            text = self._evaluate(
+                session,
+                "document.body ? document.body.innerText : document.documentElement.textContent",
+            )
             dom = self._evaluate(session, "document.documentElement.outerHTML")
             shot = self.call("Page.captureScreenshot", session, format="png")["data"]
             return self._visit(url, session, base64.b64decode(shot), text, dom)
