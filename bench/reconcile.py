@@ -28,6 +28,7 @@ from safedeploy.adapters.sources import open_source
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain.incidents import open_incident
 from safedeploy.usecases.context import Context
+from safedeploy.usecases.evidence_charts import ChartSubject, charted
 from safedeploy.usecases.reconcile import ReconcileResult, reconcile
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.builders import write_service
@@ -158,11 +159,20 @@ def phases(state: Path, at: datetime) -> None:
     loaded = time.perf_counter()
     source = open_source(load_settings(state), state)
     opened = time.perf_counter()
-    evaluate_services(list(catalog.services), source, at)
+    statuses = evaluate_services(list(catalog.services), source, at)
     done = time.perf_counter()
+    burning = [
+        ChartSubject(service, status)
+        for service, status in zip(catalog.services, statuses, strict=True)
+        if status.severity not in ("normal", "unknown")
+    ]
+    charted(source, burning)
+    drawn = time.perf_counter()
     print(f"{'  load the catalog (services/*.yaml)':<44} {loaded - started:8.2f} s")
     print(f"{'  open the embedded source':<44} {opened - loaded:8.2f} s")
     print(f"{'  evaluate every SLO':<44} {done - opened:8.2f} s")
+    label = f"  chart the {len(burning)} burning services"
+    print(f"{label:<44} {drawn - done:8.2f} s")
 
 
 def audit_size(state: Path) -> tuple[int, int]:

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from safedeploy.domain.catalog import Service
-from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.slo import SLICounts
 
 
 class MetricsSource(Protocol):
-    """Answers `sum(increase(selector[window]))` at one instant for many queries at once."""
+    """Answers `sum(increase(selector[window]))` for many queries at once: at one instant,
+    or at every instant of a grid (the history behind a decision, for its charts)."""
 
     @property
     def description(self) -> str: ...
@@ -20,6 +21,12 @@ class MetricsSource(Protocol):
     def increases(
         self, queries: Sequence[IncreaseQuery], at: datetime
     ) -> Mapping[IncreaseQuery, Measurement]: ...
+
+    def increase_range(
+        self, queries: Sequence[IncreaseQuery], grid: InstantGrid
+    ) -> Mapping[IncreaseQuery, tuple[Measurement, ...]]:
+        """One measurement per instant of `grid`, each what `increases` would answer there."""
+        ...
 
 
 @runtime_checkable

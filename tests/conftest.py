@@ -1,5 +1,6 @@
 """Shared fixtures: each real part (Prometheus, git remotes, the GitHub server, the state
-repository) lives in its own module under testing/ and is loaded here as a pytest plugin."""
+repository, a headless Chromium) lives in its own module under testing/ and is loaded here
+as a pytest plugin."""
 
 from __future__ import annotations
 
@@ -12,4 +13,5 @@ pytest_plugins = [
     "testing.state_repo",
     "testing.faults",
     "testing.webhook",
+    "testing.browser",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from safedeploy.adapters.openmetrics import Matcher, Series, SeriesStore, load_openmetrics
 from safedeploy.domain.increase import increase_indexed, reset_counts
-from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.selectors import Selector
 
 
@@ -36,15 +36,19 @@ class EmbeddedSource:
         end = at.timestamp()
         return {q: self._increase(q.selector, end - q.window, end) for q in queries}
 
+    def increase_range(
+        self, queries: Sequence[IncreaseQuery], grid: InstantGrid
+    ) -> Mapping[IncreaseQuery, tuple[Measurement, ...]]:
+        """What `increases` answers at each instant, as Prometheus's `query_range` does."""
+        ends = [t.timestamp() for t in grid.instants()]
+        answers: dict[IncreaseQuery, tuple[Measurement, ...]] = {}
+        for query in dict.fromkeys(queries):
+            selected = self._select(query.selector)  # once per query, not per instant
+            answers[query] = tuple(_sum(selected, end - query.window, end) for end in ends)
+        return answers
+
     def _increase(self, selector: Selector, start: float, end: float) -> Measurement:
-        total: float | None = None
-        for series, resets in self._select(selector):
-            value = increase_indexed(series.times, series.values, resets, start, end)
-            if value is not None:
-                total = value if total is None else total + value
-        if total is None:
-            return Measurement.empty()
-        return Measurement.of(total)
+        return _sum(self._select(selector), start, end)
 
     def _select(self, selector: Selector) -> list[tuple[Series, list[int]]]:
         found = self._selected.get(selector)
@@ -55,3 +59,18 @@ class EmbeddedSource:
             ]
             self._selected[selector] = found
         return found
+
+
+# Shared, being frozen: the answer for every window of a series that is not there.
+_EMPTY = Measurement.empty()
+
+
+def _sum(selected: list[tuple[Series, list[int]]], start: float, end: float) -> Measurement:
+    total: float | None = None
+    for series, resets in selected:
+        value = increase_indexed(series.times, series.values, resets, start, end)
+        if value is not None:
+            total = value if total is None else total + value
+    if total is None:
+        return _EMPTY
+    return Measurement.of(total)

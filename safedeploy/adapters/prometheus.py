@@ -1,4 +1,5 @@
-"""Prometheus (or Thanos, Mimir) over its HTTP API: instant queries, batched by layout.
+"""Prometheus (or Thanos, Mimir) over its HTTP API: instant and range queries, batched by
+layout.
 
 Services whose selectors share a metric and label layout are answered together by one
 `sum by (<service label>)` query per window, so the number of requests grows with the
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from safedeploy.adapters.prometheus_http import PrometheusClient, QueryFailure
 from safedeploy.domain.durations import format_duration
-from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
 
 if TYPE_CHECKING:
@@ -128,6 +129,20 @@ class PrometheusSource:
                 results.update(answers)
         return results
 
+    def increase_range(
+        self, queries: Sequence[IncreaseQuery], grid: InstantGrid
+    ) -> Mapping[IncreaseQuery, tuple[Measurement, ...]]:
+        """The same batches through `query_range`: one request per batch for every instant."""
+        results: dict[IncreaseQuery, tuple[Measurement, ...]] = {}
+        batches = plan(queries, self.service_label)
+        with (
+            self.client.batch(),
+            ThreadPoolExecutor(max_workers=self.client.concurrency) as pool,
+        ):
+            for answers in pool.map(lambda b: self._answer_range(b, grid), batches):
+                results.update(answers)
+        return results
+
     def _answer(self, batch: Batch, at: datetime) -> dict[IncreaseQuery, Measurement]:
         where = self.client.where
         outcome = self.client.instant(batch.promql, at)
@@ -144,6 +159,32 @@ class PrometheusSource:
                 f"{where} returned no series{_for_value(batch, value)} for {batch.promql}"
             )
             answers.update(dict.fromkeys(members, measurement))
+        return answers
+
+    def _answer_range(
+        self, batch: Batch, grid: InstantGrid
+    ) -> dict[IncreaseQuery, tuple[Measurement, ...]]:
+        where = self.client.range_where
+        outcome = self.client.range(batch.promql, grid.start, grid.end, grid.step)
+        if isinstance(outcome, QueryFailure):
+            failed = (Measurement.failed(outcome.reason),) * grid.count
+            return {q: failed for members in batch.members.values() for q in members}
+        by_value: dict[str | None, list[Measurement | None]] = {}
+        for series in outcome:
+            key = series.metric.get(batch.group_label) if batch.group_label else None
+            points = by_value.setdefault(key, [None] * grid.count)
+            for seconds, text in series.values:
+                position = grid.index(seconds)
+                if position is not None:
+                    points[position] = _measurement(text, f"{where} for {batch.promql}")
+        answers: dict[IncreaseQuery, tuple[Measurement, ...]] = {}
+        for value, members in batch.members.items():
+            # An instant the server has no point for: no series matched there.
+            empty = Measurement.empty(
+                f"{where} returned no point{_for_value(batch, value)} for {batch.promql}"
+            )
+            found = by_value.get(value, [None] * grid.count)
+            answers.update(dict.fromkeys(members, tuple(empty if m is None else m for m in found)))
         return answers
 
 

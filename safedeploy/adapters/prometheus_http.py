@@ -1,5 +1,6 @@
 """The one HTTP transport to Prometheus (or Thanos, Mimir, VictoriaMetrics): every query
-safedeploy sends goes through `PrometheusClient`.
+safedeploy sends goes through `PrometheusClient`, at one instant (`/api/v1/query`) or over
+a range of instants (`/api/v1/query_range`, for the evidence charts).
 
 It owns what a control loop needs from a remote it does not trust: kept-alive connections
 shared by every query of a run, retries with backoff on failures worth retrying, a timeout
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 QUERY_PATH = "/api/v1/query"
+RANGE_PATH = "/api/v1/query_range"
 
 
 class Sample(BaseModel):
@@ -37,6 +39,15 @@ class Sample(BaseModel):
     value: tuple[float, str]
 
 
+class RangeSample(BaseModel):
+    """One series of a range matrix: its labels and `[[timestamp, "value"], ...]`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: dict[str, str]
+    values: list[tuple[float, str]]
+
+
 class _Vector(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -44,11 +55,23 @@ class _Vector(BaseModel):
     result: list[Sample]
 
 
-class _Response(BaseModel):
+class _Matrix(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    resultType: Literal["matrix"]  # noqa: N815
+    result: list[RangeSample]
+
+
+_D = TypeVar("_D", _Vector, _Matrix)
+
+
+class _Response(BaseModel, Generic[_D]):
+    """`/api/v1/query` answers a vector, `/api/v1/query_range` a matrix, alike otherwise."""
+
     model_config = ConfigDict(frozen=True)
 
     status: Literal["success", "error"]
-    data: _Vector | None = None
+    data: _D | None = None
     errorType: str | None = None  # noqa: N815
     error: str | None = None
 
@@ -61,6 +84,7 @@ class QueryFailure:
 
 
 QueryOutcome = list[Sample] | QueryFailure
+RangeOutcome = list[RangeSample] | QueryFailure
 
 
 @dataclass
@@ -113,11 +137,29 @@ class PrometheusClient:
             finally:
                 self._client = None
 
+    @property
+    def range_where(self) -> str:
+        return f"{self.url.rstrip('/')}{RANGE_PATH}"
+
     def instant(self, promql: str, at: datetime) -> QueryOutcome:
         """The instant vector of `promql` at `at`, or why there is none."""
+        data = {"query": promql, "time": _stamp(at)}
+        answer = self._ask(QUERY_PATH, data, promql, _Response[_Vector])
+        return answer if isinstance(answer, QueryFailure) else answer.result
+
+    def range(self, promql: str, start: datetime, end: datetime, step: int) -> RangeOutcome:
+        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`."""
+        data = {"query": promql, "start": _stamp(start), "end": _stamp(end), "step": str(step)}
+        answer = self._ask(RANGE_PATH, data, promql, _Response[_Matrix])
+        return answer if isinstance(answer, QueryFailure) else answer.result
+
+    def _ask(
+        self, path: str, data: Mapping[str, str], promql: str, model: type[_Response[_D]]
+    ) -> _D | QueryFailure:
+        """One query through retries, the deadline and the size cap, its answer parsed."""
         import httpx
 
-        where = self.where
+        where = f"{self.url.rstrip('/')}{path}"
         if self._unreachable:
             return QueryFailure(
                 f"{where} not asked {promql}: {self._unreachable} on an earlier query"
@@ -137,7 +179,7 @@ class PrometheusClient:
                 break
             self.requests_made += 1
             try:
-                status, body = self._post(QUERY_PATH, {"query": promql, "time": _stamp(at)})
+                status, body = self._post(path, data)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 problem, unreachable = f"cannot connect ({type(exc).__name__})", True
                 continue
@@ -155,7 +197,7 @@ class PrometheusClient:
             if status in _RETRYABLE_STATUS:
                 problem = f"HTTP {status}{_api_error(body)}"
                 continue
-            return _parse(status, body, where, promql)
+            return _parse(status, body, where, promql, model)
         if unreachable:
             self._unreachable = problem
         return QueryFailure(f"{where} failed for {promql}: {problem.lstrip('; ')}")
@@ -201,9 +243,11 @@ def _stamp(at: datetime) -> str:
     return f"{at.timestamp():.3f}"
 
 
-def _parse(status: int, content: bytes, where: str, promql: str) -> QueryOutcome:
+def _parse(
+    status: int, content: bytes, where: str, promql: str, model: type[_Response[_D]]
+) -> _D | QueryFailure:
     try:
-        body = _Response.model_validate_json(content)
+        body = model.model_validate_json(content)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
@@ -213,7 +257,7 @@ def _parse(status: int, content: bytes, where: str, promql: str) -> QueryOutcome
     if body.status != "success" or body.data is None:
         kind = body.errorType or "error"
         return QueryFailure(f"{where} refused {promql}: {kind}: {body.error or 'no detail'}")
-    return body.data.result
+    return body.data
 
 
 def _api_error(content: bytes) -> str:

@@ -15,13 +15,14 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 def report(
     ctx: typer.Context,
-    fmt: Annotated[Format, typer.Option("--format", help="table, json or markdown.")] = (
-        Format.table
-    ),
+    fmt: Annotated[
+        Format, typer.Option("--format", help="table, json, markdown or html (one page).")
+    ] = Format.table,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
     ] = None,
@@ -31,7 +32,16 @@ def report(
     from safedeploy.cli.report_views import render_report
     from safedeploy.usecases.report import report as run
 
-    found = run(context(ctx, state))
+    run_ctx = context(ctx, state)
+    if fmt is Format.html:
+        from safedeploy.cli.report_views import emit
+        from safedeploy.render.report_html import evidence_base, report_html
+        from safedeploy.usecases.report_page import report_page
+
+        page = report_page(run_ctx)
+        emit(report_html(page, evidence_base(run_ctx.state, out)), out)
+        return page.report.exit_code
+    found = run(run_ctx)
     render_report(found, fmt.value, out)
     return found.exit_code
 

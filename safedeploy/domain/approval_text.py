@@ -8,6 +8,7 @@ that fired, burn rates, budget remaining) is picked out, and the rest is left to
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Final
 
@@ -180,11 +181,25 @@ def pull_request_body(
         "Error budget remaining", _figure_text(budget_remaining(evidence), percent=True)
     )
     parts += ["", "### What was seen", ""]
-    parts.append(_readme(evidence))
+    parts.append(_readme(evidence, permalink))
     files = [f"`{evidence.folder}{name}`" for name in sorted(evidence.documents)]
     problems = [f"`{evidence.folder}{p.name}`: {p.reason}, left out" for p in evidence.problems]
     parts += _section("Evidence files", files + problems)
     return "\n".join(parts).rstrip() + "\n"
+
+
+def charts_in_body(readme: str, folder: str, permalink: str | None) -> str:
+    """The README's charts are relative to its folder in the state repository, which a pull
+    request body in the environment repository is not: shown from the commit that holds
+    them when there is a permalink, else named by their path."""
+    if permalink is not None:
+        base = permalink.rsplit("/", 1)[0].replace("/blob/", "/raw/", 1)
+        return _IMAGE.sub(lambda m: f"![{m[1]}]({base}/{m[2]})", readme)
+    return _IMAGE.sub(lambda m: f"{m[1]}: `{folder}{m[2]}`", readme)
+
+
+# A Markdown image whose target is a file beside the README (no scheme, no folder).
+_IMAGE: Final = re.compile(r"!\[([^\]\n]*)\]\(([\w.-]+\.svg)\)")
 
 
 def _section(title: str, items: list[str]) -> list[str]:
@@ -193,10 +208,10 @@ def _section(title: str, items: list[str]) -> list[str]:
     return ["", f"### {title}", "", *(f"- {item}" for item in items)]
 
 
-def _readme(evidence: EvidenceFolder) -> str:
+def _readme(evidence: EvidenceFolder, permalink: str | None) -> str:
     if evidence.readme is None:
         return f"_No README.md in `{evidence.folder}`._"
-    text = evidence.readme.strip()
+    text = charts_in_body(evidence.readme.strip(), evidence.folder, permalink)
     if len(text) > README_LIMIT:
         text = text[:README_LIMIT].rstrip() + f"\n\n_(cut; the full text is in {evidence.folder})_"
     # Quoted, so headings inside the README do not outrank this body's own.

@@ -17,7 +17,13 @@ from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl, next_control
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.incidents import Incident, next_state, open_incident
-from safedeploy.domain.policy import PolicyVerdict, RuleResult, next_freeze, release_verdict
+from safedeploy.domain.policy import (
+    CANARY_RULE,
+    PolicyVerdict,
+    RuleResult,
+    next_freeze,
+    release_verdict,
+)
 from safedeploy.domain.proposals import (
     KINDS,
     PauseChange,
@@ -175,7 +181,7 @@ def _burn(status: ServiceStatus, canary: CanaryVerdict | None) -> Burn:
             severity="fast-burn",
             reason=canary.detail,
             slos=tuple(sorted({*slos, availability})),
-            rule="canary-health",
+            rule=CANARY_RULE,
         )
     return Burn(
         severity=status.severity, reason=status.reason, slos=slos, rule=_rollback_rule(status)
@@ -212,7 +218,7 @@ def _promotion(
             from_version=canary.stable_version,
             to_version=canary.canary_version,
         ),
-        rule="canary-health",
+        rule=CANARY_RULE,
         reason=f"{canary.detail}; {verdict.reason}",
         at=at,
     )

@@ -1,8 +1,9 @@
 """The evidence folder of an incident or a release: what a reviewer reads in a pull request.
 
 `evidence/incident-<id>/` (or `evidence/release-<release>/`) holds decision.json, slo.json,
-budget.json, proposal.json, approval.json, resolution.json and a README.md that puts what
-was seen, the rule that fired and the numbers beside their thresholds. Each JSON document
+budget.json, proposal.json, approval.json, resolution.json, the charts (`chart-*.svg`, see
+`chart_series`) and a README.md that puts what was seen, the rule that fired and the
+numbers beside their thresholds, and shows the charts inline. Each JSON document
 is a model here, the one definition its writer (reconcile, approve, a transition) and its
 readers (approve's pull request, explain) share.
 
@@ -20,10 +21,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from safedeploy.domain import layout
+from safedeploy.domain.chart_series import chart_links
 from safedeploy.domain.decisions import Decision
 from safedeploy.domain.incidents import Incident, UtcDatetime
 from safedeploy.domain.instants import format_instant
-from safedeploy.domain.policy import PolicyVerdict
+from safedeploy.domain.policy import CANARY_RULE, PolicyVerdict
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.slo import ServiceStatus, SLOStatus, error_budget
 
@@ -264,6 +266,14 @@ class EvidenceFolder(_Part):
         return tuple(found.items())
 
 
+def evidence_folders(decision: Decision) -> list[str]:
+    """The folders a decision writes: its new proposals', and its incident's on a change."""
+    folders = {p.evidence_dir for p in decision.new_proposals}
+    if decision.incident is not None and decision.incident_change:
+        folders.add(layout.incident_evidence(decision.incident.id))
+    return sorted(folders)
+
+
 def documents(decision: Decision, status: ServiceStatus) -> dict[str, EvidenceDocument | str]:
     """What reconcile writes into a folder: file name -> document, or README text."""
     about = {"service": decision.service, "at": decision.at}
@@ -379,6 +389,7 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
             f"Approve with `safedeploy approve {proposal.id} --by <approver>`."
         )
     lines += [f"- note: {n}" for n in decision.notes]
+    lines += _charts(decision, status)
     if incident is not None:
         lines += ["", "## Incident history", ""]
         lines += [
@@ -393,6 +404,20 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _charts(decision: Decision, status: ServiceStatus) -> list[str]:
+    canary = any(r.rule == CANARY_RULE for r in decision.verdict.rules)
+    lines = [
+        "",
+        "## Charts",
+        "",
+        f"Each chart ends at {format_instant(decision.at)}, drawn from the measurements "
+        "behind this decision.",
+    ]
+    for file, title in chart_links(status, canary):
+        lines += ["", f"![{title}]({file})"]
+    return lines
 
 
 def resolution(incident: Incident) -> ResolutionDoc | None:

@@ -38,6 +38,18 @@ APPROVAL_DOC: Final = "approval.json"
 RESOLUTION_DOC: Final = "resolution.json"
 README_DOC: Final = "README.md"
 RECONCILE_DOCS: Final = (DECISION_DOC, SLO_DOC, BUDGET_DOC, PROPOSAL_DOC)
+# The charts beside them, `chart-<what>.svg`, which README.md shows inline.
+CHARTS: Final = "chart-*.svg"
+CANARY_CHART: Final = "chart-canary.svg"
+
+
+def burn_chart(slo: str) -> str:
+    """Every window pair of one SLO against its burn-rate threshold."""
+    return f"chart-{slo}-burn-rates.svg"
+
+
+def budget_chart(slo: str) -> str:
+    return f"chart-{slo}-budget.svg"
 
 
 def incident_file(incident_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
@@ -57,3 +58,37 @@ class Measurement(BaseModel):
     @classmethod
     def empty(cls, reason: str = "no series matched") -> Measurement:
         return cls(status="empty", reason=reason)
+
+
+class InstantGrid(BaseModel):
+    """Evenly spaced instants ending at `end`: where a range of evaluations is asked for.
+
+    The last instant is `end` itself, so a chart of a decision ends on the decision's own
+    numbers; steps are whole seconds, so a server's points fall exactly on the grid.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    end: datetime
+    step: int = Field(gt=0)  # seconds
+    count: int = Field(gt=0)
+
+    @property
+    def start(self) -> datetime:
+        return self.end - timedelta(seconds=self.step * (self.count - 1))
+
+    def instants(self) -> tuple[datetime, ...]:
+        start = self.start
+        return tuple(start + timedelta(seconds=self.step * k) for k in range(self.count))
+
+    def index(self, seconds: float) -> int | None:
+        """The position of a Unix time on the grid; None off the grid or outside it.
+
+        To the millisecond: Prometheus keeps times in milliseconds, so an instant with
+        microseconds comes back rounded.
+        """
+        start = self.start.timestamp()
+        position = round((seconds - start) / self.step)
+        if abs(seconds - start - position * self.step) > 1e-3 or not 0 <= position < self.count:
+            return None
+        return position

@@ -19,6 +19,9 @@ from safedeploy.domain.slo import ServiceStatus, SLOStatus
 
 Decision = Literal["GREEN", "RED", "UNKNOWN"]
 
+# The release rule a judged canary adds; its presence is how evidence knows one was judged.
+CANARY_RULE = "canary-health"
+
 
 class RuleResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -194,7 +197,7 @@ def canary_rules(canary: CanaryVerdict | None) -> tuple[RuleResult, ...]:
     outcome = outcomes[canary.state]
     return (
         RuleResult(
-            rule="canary-health",
+            rule=CANARY_RULE,
             outcome=outcome,
             detail=canary.detail,
             value=canary.canary_error_ratio,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,6 +31,23 @@ class SLIQueries(BaseModel):
             errors=results.get(self.errors, missing) if self.errors is not None else None,
             good=results.get(self.good, missing) if self.good is not None else None,
         )
+
+    def counts_over(
+        self, ranges: Mapping[IncreaseQuery, Sequence[Measurement]], count: int
+    ) -> list[SLICounts]:
+        """`counts` at each of `count` instants, from one measurement per instant per query."""
+        missing = (Measurement.failed("not queried"),) * count
+        total = ranges.get(self.total, missing)
+        errors = ranges.get(self.errors, missing) if self.errors is not None else None
+        good = ranges.get(self.good, missing) if self.good is not None else None
+        return [
+            SLICounts.model_construct(
+                total=total[k],
+                errors=errors[k] if errors is not None else None,
+                good=good[k] if good is not None else None,
+            )
+            for k in range(count)
+        ]
 
 
 def le_pattern(threshold: float) -> str:

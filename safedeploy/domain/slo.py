@@ -164,7 +164,7 @@ def evaluate(service: str, slo: SLO, counts: Mapping[int, SLICounts], at: dateti
             window=format_duration(seconds),
         )
     period = parse_duration(slo.period)
-    budget = _budget(statuses.get(period), error_budget(slo.objective))
+    budget = period_budget(statuses.get(period), error_budget(slo.objective))
     verdicts = tuple(_row(row, statuses) for row in alert_rows(slo))
     severity, reason = _severity(budget, verdicts, statuses, slo.period)
     return SLOStatus(
@@ -182,7 +182,8 @@ def evaluate(service: str, slo: SLO, counts: Mapping[int, SLICounts], at: dateti
     )
 
 
-def _budget(period: WindowStatus | None, error_budget: float) -> Budget:
+def period_budget(period: WindowStatus | None, error_budget: float) -> Budget:
+    """The budget spent and left, from the status of the SLO period's own window."""
     if period is None or period.error_ratio is None:
         return Budget(consumed=None, remaining=None)
     # The ratio of increases over the whole period, never an average of short ratios.

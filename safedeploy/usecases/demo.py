@@ -100,11 +100,13 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     incident = next(d.incident for d in result.decisions if d.service == "checkout")
     if incident is not None:
         readme = directory / layout.incident_evidence(incident.id) / layout.README_DOC
+        charts = sorted(p.name for p in readme.parent.glob(layout.CHARTS))
         show(
             Step(
                 5,
                 f"The evidence a reviewer reads: {readme.relative_to(directory)}",
-                "",
+                f"Its charts are beside it ({', '.join(charts)}): GitHub shows them inline "
+                "in the README; here, open them in a browser.",
                 readme.read_text(),
             )
         )

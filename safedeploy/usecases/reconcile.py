@@ -20,7 +20,7 @@ from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service, select
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions
-from safedeploy.domain.evidence import documents, json_text, resolution
+from safedeploy.domain.evidence import documents, evidence_folders, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, release_id
@@ -30,6 +30,7 @@ from safedeploy.domain.state_commits import reconcile_message
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.context import Context
+from safedeploy.usecases.evidence_charts import evidence_charts
 from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
@@ -161,7 +162,11 @@ def reconcile(
         store, result.decisions, at, ctx.settings, dry_run=result.dry_run
     )
     if not dry_run:
+        # Outside the lock as well: the charts read a range of history from the source.
+        charts = evidence_charts(ctx.source, services, statuses, result.decisions, canaries)
         with store.lock():
+            for relative, svg in sorted(charts.items()):
+                store.write_text(relative, svg)
             result.state_commit = record_run(
                 ctx, reconcile_message(at, result.decisions), commit=commit, push=push
             )
@@ -234,10 +239,7 @@ def _apply(
         record_incident(store, incident, decision.incident_change, at)
     for proposal in decision.new_proposals:
         record_proposal(store, proposal, "proposed", at)
-    folders = {p.evidence_dir for p in decision.new_proposals}
-    if incident is not None and decision.incident_change:
-        folders.add(layout.incident_evidence(incident.id))
-    for evidence_dir in sorted(folders):
+    for evidence_dir in evidence_folders(decision):
         write_documents(store, evidence_dir, documents(decision, status))
     ended = resolution(incident) if incident is not None else None
     if incident is not None and ended is not None:

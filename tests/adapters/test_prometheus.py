@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +22,7 @@ from safedeploy.adapters.embedded_source import EmbeddedSource
 from safedeploy.adapters.prometheus import PrometheusSource, plan
 from safedeploy.adapters.prometheus_http import PrometheusClient
 from safedeploy.domain.catalog import SLO, Service
-from safedeploy.domain.measurements import IncreaseQuery, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.sli_queries import queries_for
 from safedeploy.usecases.slo_status import evaluate_services
@@ -153,6 +153,36 @@ def test_requests_do_not_grow_with_services(prometheus: RunningPrometheus) -> No
     assert all(m.status == "ok" for m in few_answers.values())
 
 
+@pytest.mark.prometheus
+@pytest.mark.parametrize("step", [60, 617])
+def test_a_range_answers_what_each_instant_does(prometheus: RunningPrometheus, step: int) -> None:
+    """query_range at every instant of a grid: the instant query's numbers, and the embedded
+    source's, point for point (an odd step lands between samples)."""
+    queries = all_queries(["checkout", "payments", "lowtraffic"])
+    grid = InstantGrid(end=prometheus.at, step=step, count=9)
+    source = PrometheusSource(prometheus.url)
+    ranged = source.increase_range(queries, grid)
+    # One request per batch, as for one instant: the grid costs no extra requests.
+    assert source.requests_made == len(plan(queries, "service"))
+    embedded = EmbeddedSource.from_file(prometheus.history.path).increase_range(queries, grid)
+    assert ranged.keys() == embedded.keys() == set(queries)
+    compared = 0
+    for k in (0, 4, 8):
+        at = grid.instants()[k]
+        instant = PrometheusSource(prometheus.url).increases(queries, at)
+        for query in queries:
+            ours, point, theirs = ranged[query][k], instant[query], embedded[query][k]
+            assert ours.status == point.status == theirs.status, (query, k)
+            if ours.status == "ok":
+                assert ours.value is not None and point.value is not None
+                assert theirs.value is not None
+                assert relative_difference(ours.value, point.value) <= 1e-9, (query, k)
+                assert relative_difference(ours.value, theirs.value) <= 1e-3, (query, k)
+                compared += 1
+    assert all(len(points) == grid.count for points in ranged.values())
+    assert compared >= 3 * (len(queries) - 2 * len(WINDOWS))
+
+
 def test_plan_groups_by_layout_and_escapes_regex_values() -> None:
     selector = Selector(metric="m", matchers=(Matcher(label="code", op="=~", value="5.."),))
     queries = [
@@ -239,11 +269,19 @@ def vector(*samples: tuple[dict[str, str], str], result_type: str = "vector") ->
     ).encode()
 
 
+def matrix(*series: tuple[dict[str, str], list[tuple[float, str]]]) -> bytes:
+    result = [{"metric": labels, "values": values} for labels, values in series]
+    return json.dumps(
+        {"status": "success", "data": {"resultType": "matrix", "result": result}}
+    ).encode()
+
+
 @dataclass
 class FaultServer:
     url: str
     queries: list[str]
     script: list[Callable[[str], Reply]]
+    paths: list[str] = field(default_factory=list)
 
     def answer(self, *replies: Reply | Callable[[str], Reply]) -> None:
         """Replies in turn, the last one for every later request."""
@@ -266,6 +304,7 @@ def fault_server() -> Iterator[FaultServer]:
             promql = form.get("query", [""])[0]
             index = len(server_state.queries)
             server_state.queries.append(promql)
+            server_state.paths.append(self.path)
             reply = server_state.script[min(index, len(server_state.script) - 1)](promql)
             if stopping.wait(reply.delay):
                 return
@@ -573,3 +612,72 @@ def test_a_transient_failure_is_absorbed(fault_server: FaultServer, tmp_path: Pa
     (a,) = evaluate_services(catalog(tmp_path, "a"), source, AT)
     assert a.severity == "normal"
     assert source.requests_made == 33
+
+
+# Ranges from a local HTTP server
+
+GRID = InstantGrid(end=AT, step=60, count=5)
+
+
+def ranged(source: PrometheusSource) -> tuple[Measurement, ...]:
+    return source.increase_range([CHECKOUT_TOTAL], GRID)[CHECKOUT_TOTAL]
+
+
+def test_a_range_goes_to_query_range_and_fills_each_instant(fault_server: FaultServer) -> None:
+    times = [t.timestamp() for t in GRID.instants()]
+    # The server skips the second instant and adds one off the grid, which is ignored.
+    points = [
+        (times[0], "10"),
+        (times[2], "30"),
+        (times[2] + 7, "99"),
+        (times[3], "40"),
+        (times[4], "50"),
+    ]
+    fault_server.answer(Reply(body=matrix(({"service": "checkout"}, points))))
+    answers = ranged(source_for(fault_server.url))
+    assert [m.value for m in answers] == [10.0, None, 30.0, 40.0, 50.0]
+    assert answers[1].status == "empty"
+    assert f"{fault_server.url}/api/v1/query_range" in (answers[1].reason or "")
+    assert PROMQL in (answers[1].reason or "")
+    assert fault_server.paths == ["/api/v1/query_range"]
+    assert fault_server.queries == [PROMQL]
+
+
+def test_a_range_shares_the_retries_and_names_the_range_url(fault_server: FaultServer) -> None:
+    fault_server.answer(Reply(status=503, body=b"busy"))
+    source = source_for(fault_server.url, retries=2)
+    answers = ranged(source)
+    assert len(answers) == GRID.count
+    assert {m.status for m in answers} == {"failed"}
+    reason = answers[0].reason or ""
+    assert f"{fault_server.url}/api/v1/query_range failed for {PROMQL}: HTTP 503" in reason
+    assert source.requests_made == 3
+
+
+@pytest.mark.parametrize(
+    ("reply", "fragment"),
+    [
+        (Reply(body=vector(({"service": "checkout"}, "5"))), "resultType"),
+        (
+            Reply(body=matrix(({"service": "checkout"}, [(AT.timestamp(), "NaN")]))),
+            "the source returned nan",
+        ),
+        (
+            Reply(body=matrix(({"service": "checkout"}, [(AT.timestamp(), "1")] * 400))),
+            "answered more than 4096 bytes",
+        ),
+    ],
+    ids=["vector", "nan", "too-large"],
+)
+def test_bad_range_answers_fail_naming_url_and_query(
+    fault_server: FaultServer, reply: Reply, fragment: str
+) -> None:
+    fault_server.answer(reply)
+    source = source_for(fault_server.url)
+    source.client.max_body = 4096
+    answers = ranged(source)
+    last = answers[-1]
+    assert last.status == "failed", answers
+    assert f"{fault_server.url}/api/v1/query_range" in (last.reason or "")
+    assert fragment in (last.reason or "")
+    assert source.requests_made == 1

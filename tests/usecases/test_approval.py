@@ -259,6 +259,21 @@ def test_opens_one_labelled_pull_request_with_the_evidence(
     assert {r.headers.get("Authorization") for r in github_server.requests} == {f"token {TOKEN}"}
 
 
+def test_the_charts_of_the_readme_are_named_in_the_pull_request(
+    scenario: Scenario, github_server: FakeGitHub
+) -> None:
+    """Relative images would be broken in the environment repository: named instead."""
+    environ = use_github(scenario, github_server)
+    chart = "chart-availability-burn-rates.svg"
+    with (scenario.evidence / "README.md").open("a", encoding="utf-8") as readme:
+        readme.write(f"\n## Charts\n\n![checkout availability: burn rates]({chart})\n")
+    run_approve(scenario, environ=environ)
+    body = github_server.pulls["acme/env"][0]["body"]
+    folder = f"evidence/incident-{scenario.incident.id}/"
+    assert f"> checkout availability: burn rates: `{folder}{chart}`" in body
+    assert "![" not in body
+
+
 def test_second_approval_opens_no_second_pull_request(
     scenario: Scenario, github_server: FakeGitHub
 ) -> None:

@@ -11,10 +11,12 @@ import pytest
 
 from safedeploy.domain.canary import CanaryQueries, canary_queries, canary_verdict
 from safedeploy.domain.catalog import Service
+from safedeploy.domain.chart_series import POINTS
 from safedeploy.domain.measurements import Measurement
 from testing.builders import service_yaml
 from testing.cli import Runner
 from testing.gitrepos import EnvRemote
+from testing.svg import panels
 
 AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 STABLE, CANARY = "1.4.2", "1.5.0"
@@ -154,3 +156,25 @@ def test_healthy_canary_is_proposed_for_promotion_once(
     later = AT.replace(minute=1).isoformat()
     second = json.loads(cli("--state", str(state), "reconcile", "--at", later, "--json").stdout)
     assert second["created"]["proposals"] == []
+
+
+def test_a_judged_canary_is_charted_against_stable(
+    cli: Runner, tmp_path: Path, env_remote: EnvRemote
+) -> None:
+    state = _state(tmp_path, env_remote, _metrics(canary_error_share=0.10))
+    done = cli("--state", str(state), "reconcile", "--at", AT.isoformat(), "--json")
+    [service] = json.loads(done.stdout)["services"]
+    folder = state / "evidence" / f"incident-{service['incident']}"
+    assert (
+        "![checkout: canary against stable](chart-canary.svg)" in (folder / "README.md").read_text()
+    )
+    [panel] = panels((folder / "chart-canary.svg").read_text())
+    canary, stable, limit = panel.series
+    assert (canary.role, stable.role, limit.role) == ("canary", "stable", "limit")
+    assert (canary.label, stable.label) == (f"canary {CANARY}", f"stable {STABLE}")
+    # The canary started half an hour before the decision, within the two hours charted:
+    # it is drawn only since it had traffic, stable the whole time.
+    assert 0 < canary.points < stable.points == limit.points == POINTS
+    assert canary.drawn[-1][1] == pytest.approx(panel.y_of(0.10), abs=0.5)
+    assert stable.drawn[-1][1] == pytest.approx(panel.y_of(0.0001), abs=0.5)
+    assert limit.drawn[-1][1] == pytest.approx(panel.y_of(0.0201), abs=0.5)

@@ -68,6 +68,11 @@ spec:
 """
 
 
+# What reconcile draws for the one availability SLO (tests/usecases/test_evidence_charts.py
+# checks what the charts hold).
+CHARTS = ("chart-availability-budget.svg", "chart-availability-burn-rates.svg")
+
+
 def instant(after_burst_start: int) -> str:
     """RFC 3339 for `after_burst_start` seconds after the burst began."""
     moment = T_END + timedelta(seconds=after_burst_start - BURST_START)
@@ -334,6 +339,7 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path) -> None:
     assert files(state, f"evidence/incident-{INCIDENT}") == [
         "README.md",
         "budget.json",
+        *CHARTS,
         "decision.json",
         "proposal.json",
         "resolution.json",
@@ -353,6 +359,7 @@ def check_fast_burn_evidence(cli: Runner, state: Path) -> None:
     assert files(state, folder) == [
         "README.md",
         "budget.json",
+        *CHARTS,
         "decision.json",
         "proposal.json",
         "slo.json",
