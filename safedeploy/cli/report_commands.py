@@ -34,8 +34,8 @@ def report(
 
     run_ctx = context(ctx, state)
     if fmt is Format.html:
+        from safedeploy.cli.report_html import evidence_base, report_html
         from safedeploy.cli.report_views import emit
-        from safedeploy.render.report_html import evidence_base, report_html
         from safedeploy.usecases.report_page import report_page
 
         page = report_page(run_ctx)

@@ -4,7 +4,7 @@ A chart is a grid of instants ending at the decision's instant. At each instant 
 are those a reconcile at that instant would have read, and `window_status`,
 `period_budget` and `canary_verdict` turn them into the error ratios, budgets and canary
 ratios the decision itself used, so the right edge of every chart is the decision.
-Plain data here; `safedeploy.render.svg_charts` draws it.
+Plain data here; `safedeploy.domain.svg_charts` draws it.
 """
 
 from __future__ import annotations

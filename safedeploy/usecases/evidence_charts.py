@@ -38,8 +38,8 @@ from safedeploy.domain.evidence import evidence_folders
 from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
 from safedeploy.domain.sli_queries import SLIQueries, queries_for
 from safedeploy.domain.slo import RowVerdict, ServiceStatus, SLICounts
+from safedeploy.domain.svg_charts import figure_svg
 from safedeploy.ports import MetricsSource, SLOCountsSource
-from safedeploy.render.svg_charts import figure_svg
 
 # (grid, query) -> one measurement per instant of the grid
 Series = Callable[[InstantGrid, IncreaseQuery], tuple[Measurement, ...]]

@@ -20,7 +20,7 @@ from safedeploy.demo import story
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.chart_series import POINTS, Figure
 from safedeploy.domain.slo import evaluate, service_status
-from safedeploy.render.svg_charts import figure_svg
+from safedeploy.domain.svg_charts import figure_svg
 from safedeploy.usecases.evidence_charts import ChartSubject, charted
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.builders import service_yaml

@@ -15,7 +15,7 @@ import pytest
 
 from safedeploy.domain.chart_series import Figure, Line, Marker, Panel, Threshold
 from safedeploy.domain.measurements import InstantGrid
-from safedeploy.render.svg_charts import figure_svg
+from safedeploy.domain.svg_charts import figure_svg
 from testing.svg import assert_same_chart, panels, parse, title_and_description
 
 GOLDEN = Path(__file__).parents[1] / "data" / "golden" / "charts"

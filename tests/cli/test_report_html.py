@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from safedeploy.cli.report_html import report_html
 from safedeploy.domain.incidents import open_incident
-from safedeploy.render.report_html import report_html
 from safedeploy.usecases.report import Report, ReportProposal, ReportService, ReportSLO
 from safedeploy.usecases.report_page import ReportPage, ServicePage
 from testing.browser import Browser
