@@ -64,10 +64,6 @@ class CannotDecideError(SafedeployError):
     exit_code = EXIT_CANNOT_DECIDE
 
 
-class DataSourceError(CannotDecideError):
-    """Prometheus (or the embedded source) failed; names the URL and the query."""
-
-
 class GitError(SafedeployError):
     """The environment repository refused or could not be reached."""
 

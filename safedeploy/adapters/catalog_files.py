@@ -139,11 +139,6 @@ def _safe_yaml() -> Any:
     return YAML(typ="safe")
 
 
-def parse_yaml_file(file: Path) -> tuple[Any, dict[PathKey, int]]:
-    """Plain data from one YAML document plus the line of every key and item."""
-    return _parse_text(_read_text(file))
-
-
 def _read_text(file: Path) -> str:
     raw = _read_bytes(file)
     try:

@@ -126,11 +126,6 @@ class SeriesStore:
     def __len__(self) -> int:
         return sum(len(group) for group in self._by_name.values())
 
-    @property
-    def sample_count(self) -> int:
-        """Total samples over all series."""
-        return sum(len(one.times) for one in self)
-
 
 def parse_selector(text: str) -> tuple[str, list[Matcher]]:
     """Parse `name{label op "value", ...}` as written in service files."""
@@ -149,13 +144,6 @@ def load_openmetrics(path: Path) -> SeriesStore:
     except OSError as exc:
         raise BadInputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     return SeriesStore(builder.finish(str(path)))
-
-
-def parse_openmetrics(lines: Iterable[bytes], source: str = "<text>") -> SeriesStore:
-    """Like `load_openmetrics`, for lines already in hand (tests, pipes)."""
-    builder = _Builder()
-    _parse_lines(lines, builder, source)
-    return SeriesStore(builder.finish(source))
 
 
 @dataclass(slots=True)

@@ -29,7 +29,14 @@ from testing.faults import (
     start,
 )
 
-ROUNDS = 50
+# The default run races a few rounds; the soak run (`pytest -m soak`, in CI) races many.
+QUICK_ROUNDS = 3
+SOAK_ROUNDS = 50
+RACES = [
+    pytest.param(2, QUICK_ROUNDS, id="2-runs-quick"),
+    pytest.param(2, SOAK_ROUNDS, id="2-runs", marks=pytest.mark.soak),
+    pytest.param(4, SOAK_ROUNDS, id="4-runs", marks=pytest.mark.soak),
+]
 RECORDED = ("incidents", "action-proposals", "evidence", "audit", "control-plane/state/services")
 
 
@@ -57,28 +64,28 @@ def _together(world: FaultWorld, instants: list[str]) -> list[int]:
     return [o.code for o in outcomes]
 
 
-@pytest.mark.parametrize("runs", [2, 4])
+@pytest.mark.parametrize(("runs", "rounds"), RACES)
 def test_overlapping_runs_at_one_instant_leave_what_one_run_leaves(
-    quiet: FaultWorld, tmp_path: Path, runs: int
+    quiet: FaultWorld, tmp_path: Path, runs: int, rounds: int
 ) -> None:
     single = copy_world(quiet, tmp_path / "single")
     assert run("reconcile", "--at", AT_BREACH, cwd=single.state).code == 0
     expected = _recorded(single.state)
     assert any(name.startswith("incidents/") for name in expected)
-    for number in range(ROUNDS):
+    for number in range(rounds):
         world = copy_world(quiet, tmp_path / f"round-{number}")
         assert _together(world, [AT_BREACH] * runs) == [0] * runs, f"round {number}"
         assert problems(world.state) == [], f"round {number}"
         assert _recorded(world.state) == expected, f"round {number}"
 
 
-@pytest.mark.parametrize("runs", [2, 4])
+@pytest.mark.parametrize(("runs", "rounds"), RACES)
 def test_overlapping_runs_at_successive_instants_each_count_once(
-    quiet: FaultWorld, tmp_path: Path, runs: int
+    quiet: FaultWorld, tmp_path: Path, runs: int, rounds: int
 ) -> None:
     instants = [f"2026-11-01T11:{5 + n:02d}:00Z" for n in range(runs)]
     before = audit_lines(quiet.state)
-    for number in range(ROUNDS // 5):
+    for number in range(max(1, rounds // 5)):
         world = copy_world(quiet, tmp_path / f"round-{number}")
         # No clone of the environment repo yet: the runs race to make it.
         shutil.rmtree(world.base / "cache")
