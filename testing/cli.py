@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,3 +76,45 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and ".git" not in p.parts
     }
+
+
+def run_in_terminal(*args: str, cwd: Path, columns: int, timeout: float = 120) -> Result:
+    """The command with its stdout on a pseudo-terminal `columns` wide, as a person sees it.
+
+    stdout comes back without escape codes, and with CR LF as LF.
+    """
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SAFEDEPLOY_")}
+    environ.update({"COLUMNS": str(columns), "NO_COLOR": "1", "TERM": "xterm"})
+    process = subprocess.Popen(
+        [safedeploy_executable(), *args],
+        cwd=cwd,
+        env=environ,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(follower)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the other side closed: the command has ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, stderr = process.communicate(timeout=timeout)
+    os.close(leader)
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return Result(process.returncode, ANSI.sub("", text), stderr.decode("utf-8", "replace"))
+
+
+# Styles, cursor moves and erasures: what a terminal draws with, not what it shows.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

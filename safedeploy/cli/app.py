@@ -8,6 +8,7 @@ pydantic models, httpx, GitPython or PyGithub.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from typing import Annotated
 
@@ -72,14 +73,23 @@ for module in (
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: the one place that maps errors to exit codes."""
-    from safedeploy.cli.terminal import print_error
+    """Console entry point: the one place that maps errors to exit codes.
 
+    An error is one line per line of its message on stderr; a command asked for JSON
+    (`--json`, `--format json`) also prints `{"error": ..., "exit": N}` on stdout, so a
+    script reading stdout is never left with nothing.
+    """
+    from safedeploy.cli.terminal import print_error, print_json
+
+    args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=args, standalone_mode=False)
     except SafedeployError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        for line in lines:
             print_error(line)
+        if wants_json(args):
+            print_json({"error": "\n".join(lines), "exit": exc.exit_code})
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -92,5 +102,16 @@ def main(argv: list[str] | None = None) -> None:
             show()
         else:
             print_error(exc.format_message())
+        if wants_json(args):
+            print_json({"error": " ".join(exc.format_message().split()), "exit": EXIT_BAD_INPUT})
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for machine-readable output."""
+    if "--" in args:
+        args = args[: args.index("--")]
+    if "--json" in args or "--format=json" in args:
+        return True
+    return any(a == "--format" and b == "json" for a, b in itertools.pairwise(args))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from safedeploy.cli.terminal import print_json, stdout
+from safedeploy.cli.terminal import print_error, print_json, stdout
 from safedeploy.usecases.approval import ApprovalResult, RejectionResult
 
 
 def render_approval(result: ApprovalResult, *, as_json: bool) -> None:
+    for warning in result.warnings:
+        print_error(warning)
     if as_json:
         print_json(result.as_json())
         return

@@ -10,7 +10,7 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 
 from safedeploy.cli.reconcile_views import render_reconcile
-from safedeploy.cli.report_views import report_table
+from safedeploy.cli.report_views import print_report
 from safedeploy.cli.state_views import proposals_table
 from safedeploy.cli.terminal import stdout
 from safedeploy.cli.views import catalog_summary
@@ -40,7 +40,7 @@ class DemoPrinter:
             console.print(Markdown(payload))
         elif isinstance(payload, tuple) and isinstance(payload[0], Report):
             where, found = payload
-            console.print(report_table(where, console.width))
+            print_report(where)
             proposals_table(found.proposals, found.errors, as_json=False)
         elif isinstance(payload, tuple):
             approval, diff = payload

@@ -14,18 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safedeploy.cli.options import OutFileOption, ServicesOption, StateOption, state_dir
+from safedeploy.domain.layout import SERVICES
+
 if TYPE_CHECKING:
     from safedeploy.generators.imports import Deployment, Imported, People
 
-ServicesArgument = Annotated[
-    list[str] | None, typer.Argument(help="Services (default: all in services/).")
-]
 
-
-def _state(ctx: typer.Context) -> Path:
-    from safedeploy.cli.options import state_dir
-
-    return state_dir(ctx)
+def _state(ctx: typer.Context, state: Path | None) -> Path:
+    return state_dir(ctx, state)
 
 
 def _created(paths: list[Path]) -> None:
@@ -43,15 +40,16 @@ import_app = typer.Typer(help="Bring SLOs written for other tools into services/
 @generate_app.command("rules")
 def generate_rules(
     ctx: typer.Context,
-    services: ServicesArgument = None,
+    services: ServicesOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out",
-            help="Write one file per service here (default: stdout).",
+            "--out-dir",
+            help="Write one file per service into this folder (default: stdout).",
             file_okay=False,
         ),
     ] = None,
+    state: StateOption = None,
     output: Annotated[
         str,
         typer.Option(
@@ -63,7 +61,7 @@ def generate_rules(
     """Recording rules per SLO window and multiwindow burn-rate alerts (page and ticket)."""
     from safedeploy.generators.rules import generate_rules as run
 
-    text, written = run(_state(ctx), services or [], out, output)
+    text, written = run(_state(ctx, state), services or [], out, output)
     sys.stdout.write(text)
     _created(written)
     return 0
@@ -72,17 +70,13 @@ def generate_rules(
 @generate_app.command("dashboard")
 def generate_dashboard(
     ctx: typer.Context,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="Write the dashboard JSON to this file (default: stdout).", dir_okay=False
-        ),
-    ] = None,
+    out: OutFileOption = None,
+    state: StateOption = None,
 ) -> int:
     """Grafana dashboard: budget, burn rates, canary vs stable, release decision, rollout."""
     from safedeploy.generators.dashboard import generate_dashboard as run
 
-    text = run(_state(ctx), out)
+    text = run(_state(ctx, state), out)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -93,7 +87,8 @@ def generate_dashboard(
 @generate_app.command("analysis-template")
 def generate_analysis_template(
     ctx: typer.Context,
-    service: Annotated[str | None, typer.Argument(help="One service (default: all).")] = None,
+    services: ServicesOption = None,
+    state: StateOption = None,
     address: Annotated[
         str | None,
         typer.Option(
@@ -106,14 +101,14 @@ def generate_analysis_template(
     """Argo Rollouts AnalysisTemplate per service: abort a canary that burns too fast."""
     from safedeploy.generators.analysis import generate_analysis_templates as run
 
-    sys.stdout.write(run(_state(ctx), [service] if service else [], address))
+    sys.stdout.write(run(_state(ctx, state), services or [], address))
     return 0
 
 
 OutOption = Annotated[
     Path | None,
     typer.Option(
-        "--out", help="Where to write <service>.yaml (default: services/).", file_okay=False
+        "--out-dir", help="Where to write <service>.yaml (default: services/).", file_okay=False
     ),
 ]
 TargetKindOption = Annotated[str, typer.Option("--target-kind", help="rollout, helm or kustomize.")]
@@ -147,8 +142,9 @@ def _run_import(
     out: Path | None,
     deployment: Deployment,
     people: People,
+    state: Path | None,
 ) -> int:
-    result = importer(files, out or _state(ctx) / "services", deployment, people)
+    result = importer(files, out or _state(ctx, state) / SERVICES, deployment, people)
     for note in result.notes:
         typer.echo(f"note: {note}")
     _created(result.written)
@@ -171,6 +167,7 @@ def import_openslo(
         list[Path], typer.Argument(help="OpenSLO v1 or v1alpha YAML files.", dir_okay=False)
     ],
     out: OutOption = None,
+    state: StateOption = None,
     owner: OwnerOption = None,
     approvers: ApproversOption = None,
     target_kind: TargetKindOption = "rollout",
@@ -182,7 +179,7 @@ def import_openslo(
     from safedeploy.generators.openslo import import_openslo as run
 
     target = (target_kind, target_path, container, image)
-    return _run_import(ctx, run, files, out, *_options(target, owner, approvers))
+    return _run_import(ctx, run, files, out, *_options(target, owner, approvers), state)
 
 
 @import_app.command("sloth")
@@ -195,6 +192,7 @@ def import_sloth(
         ),
     ],
     out: OutOption = None,
+    state: StateOption = None,
     owner: OwnerOption = None,
     approvers: ApproversOption = None,
     target_kind: TargetKindOption = "rollout",
@@ -206,7 +204,7 @@ def import_sloth(
     from safedeploy.generators.sloth import import_sloth as run
 
     target = (target_kind, target_path, container, image)
-    return _run_import(ctx, run, files, out, *_options(target, owner, approvers))
+    return _run_import(ctx, run, files, out, *_options(target, owner, approvers), state)
 
 
 def register(app: typer.Typer) -> None:

@@ -51,6 +51,11 @@ ByOption = Annotated[
     typer.Option("--by", help="Who decides (default: $GITHUB_ACTOR); must be an approver."),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why.")]
+# `--out` is always a file; a command that writes several files takes `--out-dir`.
+OutFileOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Write to this file instead of stdout.", dir_okay=False),
+]
 
 
 def state_dir(ctx: typer.Context, state: Path | None = None) -> Path:

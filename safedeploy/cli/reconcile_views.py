@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from safedeploy.cli.slo_views import SEVERITY_STYLE
+from safedeploy.cli.tables import Cell, Column, plural, print_table
 from safedeploy.cli.terminal import print_error, print_json, stdout
+from safedeploy.domain.decisions import Decision
 from safedeploy.domain.instants import format_instant
 from safedeploy.usecases.reconcile import ReconcileResult
 
@@ -22,20 +23,10 @@ def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
         print_json(result.to_json())
         return
     console = stdout()
+    # A thousand services would make a thousand lines in every cron log; above 50 only the
+    # summary is printed (the JSON and `report` have every service).
     if console.is_terminal or len(result.decisions) <= 50:
-        table = Table(show_edge=False, pad_edge=False)
-        for column in ("service", "severity", "incident", "proposals", "release", "reason"):
-            table.add_column(column, overflow="fold")
-        for d in result.decisions:
-            table.add_row(
-                d.service,
-                Text(d.severity, style=SEVERITY_STYLE.get(d.severity, "")),
-                f"{d.incident.id} ({d.incident.state})" if d.incident else "-",
-                "\n".join(p.id for p in d.proposals) or "-",
-                Text(d.verdict.decision, style=DECISION_STYLE[d.verdict.decision]),
-                d.reason,
-            )
-        console.print(table)
+        print_table(COLUMNS, [_row(d) for d in result.decisions], console=console)
     for d in result.decisions:
         for note in d.notes:
             console.print(f"{d.service}: {note}", highlight=False, soft_wrap=True)
@@ -44,13 +35,36 @@ def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
         console.print(result.state_commit.line(), highlight=False, soft_wrap=True)
 
 
+COLUMNS = (
+    Column("service"),
+    Column("severity"),
+    Column("incident"),
+    Column("state"),
+    Column("proposals"),
+    Column("release"),
+    Column("reason", whole=False),
+)
+
+
+def _row(d: Decision) -> list[Cell]:
+    return [
+        d.service,
+        Text(d.severity, style=SEVERITY_STYLE.get(d.severity, "")),
+        d.incident.id if d.incident else "-",
+        d.incident.state if d.incident else "-",
+        tuple(p.id for p in d.proposals),
+        Text(d.verdict.decision, style=DECISION_STYLE[d.verdict.decision]),
+        d.reason,
+    ]
+
+
 def summary_line(result: ReconcileResult) -> str:
     mode = "dry run: would have " if result.dry_run else ""
+    opened = ", ".join(result.created_incidents) or "none"
+    created = ", ".join(result.created_proposals) or "none"
     return (
-        f"reconcile {format_instant(result.at)}: {len(result.decisions)} services, "
-        f"{mode}opened {len(result.created_incidents)} incidents "
-        f"({', '.join(result.created_incidents) or 'none'}), "
-        f"created {len(result.created_proposals)} proposals "
-        f"({', '.join(result.created_proposals) or 'none'}), "
-        f"{len(result.undecided)} undecided, {len(result.errors)} errors"
+        f"reconcile {format_instant(result.at)}: {plural(len(result.decisions), 'service')}, "
+        f"{mode}opened {plural(len(result.created_incidents), 'incident')} ({opened}), "
+        f"created {plural(len(result.created_proposals), 'proposal')} ({created}), "
+        f"{len(result.undecided)} undecided, {plural(len(result.errors), 'error')}"
     )

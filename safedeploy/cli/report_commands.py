@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from safedeploy.cli.options import AtOption, JsonOption, StateOption, context, instant
+from safedeploy.cli.options import (
+    AtOption,
+    JsonOption,
+    OutFileOption,
+    StateOption,
+    context,
+    instant,
+)
 
 
 class Format(StrEnum):
@@ -23,9 +29,8 @@ def report(
     fmt: Annotated[
         Format, typer.Option("--format", help="table, json, markdown or html (one page).")
     ] = Format.table,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
-    ] = None,
+    out: OutFileOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
     state: StateOption = None,
 ) -> int:
     """Every service at a glance from the last reconcile: budgets, burn, incidents, release."""
@@ -33,6 +38,8 @@ def report(
     from safedeploy.usecases.report import report as run
 
     run_ctx = context(ctx, state)
+    if as_json:
+        fmt = Format.json
     if fmt is Format.html:
         from safedeploy.cli.report_html import evidence_base, report_html
         from safedeploy.cli.report_views import emit

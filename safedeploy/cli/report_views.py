@@ -8,15 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich import box
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from safedeploy.cli.slo_views import SEVERITY_STYLE, budget_bar
+from safedeploy.cli.tables import Cell, Column, plain_lines, plural, print_table
 from safedeploy.cli.terminal import stdout
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, VersionChange
+from safedeploy.errors import BadInputError
 from safedeploy.usecases.explain import Explanation, MeasuredSLO
 from safedeploy.usecases.gate import STATUS_CONTEXT, GateResult
 from safedeploy.usecases.report import Report, ReportService
@@ -39,7 +39,7 @@ def render_report(report: Report, fmt: str, out: Path | None) -> None:
     elif out is not None or not stdout().is_terminal:
         emit(report_text(report), out)
     else:
-        emit(report_table(report, stdout().width), out)
+        print_report(report)
 
 
 def emit(renderable: RenderableType | str, out: Path | None) -> None:
@@ -51,7 +51,10 @@ def emit(renderable: RenderableType | str, out: Path | None) -> None:
             stdout().print(renderable)
         return
     text = renderable if isinstance(renderable, str) else plain(renderable)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
 
 
 def plain(renderable: RenderableType) -> str:
@@ -75,12 +78,6 @@ def _burn(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
-def _rule(reason: str) -> str:
-    """`budget-exhausted: availability: ...` -> `budget-exhausted`; `cannot decide: ...` too."""
-    head, sep, _ = reason.partition(":")
-    return head if sep else reason
-
-
 def _open(service: ReportService, *, short: bool = False) -> str:
     """Proposal ids are `<incident>-<kind>`, so beside the incident the kind says it all."""
     return (
@@ -99,76 +96,61 @@ def report_json(report: Report) -> str:
     return json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
-WIDE = 150
+REPORT_COLUMNS = (
+    Column("service"),
+    Column("owner"),
+    Column("release"),
+    Column("severity"),
+    Column("budget left"),
+    *(Column(f"burn {w}", right=True) for w in BURN_WINDOWS),
+    Column("freeze until"),
+    Column("incident"),
+    Column("state"),
+    Column("proposals"),
+)
 
 
-def report_table(report: Report, width: int = MAX_FILE_WIDTH) -> RenderableType:
-    """Every SLO with its burn rates when there is room; one line a service when not."""
-    if width < WIDE:
-        return _compact_table(report)
-    counts = _counts(report)
-    title = f"{len(report.services)} services at {_when(report.at)}: {counts}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_lines=True, title_justify="left")
-    for name in ("service", "release", "severity", "SLO", "budget left"):
-        table.add_column(name, no_wrap=True)
-    for window in BURN_WINDOWS:
-        table.add_column(f"burn {window}", justify="right", no_wrap=True)
-    for name in ("freeze until", "incident", "proposals"):
-        table.add_column(name, no_wrap=True)
-    for service in report.services:
-        table.add_row(*_service_cells(service))
-    return Group(table, *_decision_reasons(report))
+def report_title(report: Report) -> str:
+    counts = _counts(report) or "none"
+    return f"{plural(len(report.services), 'service')} at {_when(report.at)}: {counts}"
+
+
+def report_rows(report: Report) -> list[list[Cell]]:
+    """One row per service: its tightest budget and, per window, its highest burn rate."""
+    return [
+        [
+            Text(s.service, style="bold"),
+            s.owner,
+            Text(s.decision, style=DECISION_STYLE[s.decision]),
+            Text(s.severity, style=SEVERITY_STYLE.get(s.severity, "")),
+            budget_bar(s.budget_remaining),
+            *(_burn(_highest(s, window)) for window in BURN_WINDOWS),
+            _when(s.freeze_until),
+            s.incident or "-",
+            s.incident_state or "-",
+            tuple(f"{p.kind or p.id} ({p.status or 'missing'})" for p in s.proposal_details),
+        ]
+        for s in report.services
+    ]
+
+
+def _highest(service: ReportService, window: str) -> float | None:
+    known = [r for s in service.slos if (r := s.burn_rates.get(window)) is not None]
+    return max(known) if known else None
+
+
+def print_report(report: Report) -> None:
+    console = stdout()
+    print_table(REPORT_COLUMNS, report_rows(report), title=report_title(report), console=console)
+    for reason in _decision_reasons(report):
+        console.print(reason)
 
 
 def report_text(report: Report) -> str:
-    """The wide table as plain text, for files and pipes: built directly, because a
-    thousand services through a layout engine take seconds."""
-    header = ["service", "release", "severity", "SLO", "budget left"]
-    header += [f"burn {w}" for w in BURN_WINDOWS] + ["freeze until", "incident", "proposals"]
-    right = {5, 6, 7, 8}
-    blocks: list[list[list[str]]] = []
-    for service in report.services:
-        slos = service.slos or ()
-        height = max(1, len(slos), 2)
-        columns: list[list[str]] = [
-            [service.service, service.owner],
-            [
-                service.decision,
-                "" if service.decision == "GREEN" else _rule(service.decision_reason),
-            ],
-            [service.severity],
-            [s.slo for s in slos],
-            [_bar_text(s.budget_remaining) for s in slos],
-            *([_burn(s.burn_rates.get(w)) for s in slos] for w in BURN_WINDOWS),
-            [_when(service.freeze_until)],
-            [service.incident, service.incident_state or ""] if service.incident else ["-"],
-            _open(service, short=True).split("\n"),
-        ]
-        height = max(height, *(len(c) for c in columns))
-        blocks.append([[*c, *[""] * (height - len(c))] for c in columns])
-    widths = [len(h) for h in header]
-    for block in blocks:
-        for index, column in enumerate(block):
-            widths[index] = max(widths[index], *(len(cell) for cell in column))
-
-    def line(cells: list[str]) -> str:
-        padded = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(cells)
-        ]
-        return "  ".join(padded).rstrip()
-
-    out = [f"{len(report.services)} services at {_when(report.at)}: {_counts(report)}", ""]
-    out += [line(header), "  ".join("-" * w for w in widths)]
-    for block in blocks:
-        out += [line([column[row] for column in block]) for row in range(len(block[0]))]
-        out.append("")
-    out += [f"{r.plain}" for r in _decision_reasons(report)]
-    return "\n".join(out).rstrip() + "\n"
-
-
-def _bar_text(remaining: float | None, width: int = 10) -> str:
-    return budget_bar(remaining, width).plain
+    """The report as plain text, for files and pipes: the same rows, one line each."""
+    lines = [report_title(report), *plain_lines(REPORT_COLUMNS, report_rows(report))]
+    reasons = [r.plain for r in _decision_reasons(report)]
+    return "\n".join([*lines, *(["", *reasons] if reasons else [])]) + "\n"
 
 
 def _decision_reasons(report: Report) -> list[Text]:
@@ -180,42 +162,6 @@ def _decision_reasons(report: Report) -> list[Text]:
         )
         for service in report.services
         if service.decision != "GREEN"
-    ]
-
-
-def _compact_table(report: Report) -> RenderableType:
-    title = f"{len(report.services)} services at {_when(report.at)}: {_counts(report)}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    for name in ("service", "release", "severity", "budget left", "incident", "open"):
-        table.add_column(name, no_wrap=name != "incident", overflow="fold")
-    for service in report.services:
-        table.add_row(
-            service.service,
-            Text(service.decision, style=DECISION_STYLE[service.decision]),
-            Text(service.severity, style=SEVERITY_STYLE.get(service.severity, "")),
-            budget_bar(service.budget_remaining, width=6),
-            f"{service.incident} ({service.incident_state})" if service.incident else "-",
-            str(sum(1 for p in service.proposal_details if p.status in ("proposed", "failed"))),
-        )
-    return Group(table, *_decision_reasons(report))
-
-
-def _service_cells(service: ReportService) -> list[RenderableType]:
-    slos = service.slos
-    lines = Text("\n").join
-    return [
-        Text.assemble((service.service, "bold"), "\n", (service.owner, "dim")),
-        Text.assemble(
-            (service.decision, DECISION_STYLE[service.decision]),
-            "" if service.decision == "GREEN" else f"\n{_rule(service.decision_reason)}",
-        ),
-        Text(service.severity, style=SEVERITY_STYLE.get(service.severity, "")),
-        lines(Text(s.slo, style=SEVERITY_STYLE.get(s.severity, "")) for s in slos),
-        lines(budget_bar(s.budget_remaining) for s in slos),
-        *(lines(Text(_burn(s.burn_rates.get(window))) for s in slos) for window in BURN_WINDOWS),
-        Text(_when(service.freeze_until), style="bold red" if service.freeze_until else "dim"),
-        f"{service.incident}\n{service.incident_state}" if service.incident else "-",
-        _open(service, short=True),
     ]
 
 

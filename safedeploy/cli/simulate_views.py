@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from rich.table import Table
-
+from safedeploy.cli.tables import Cell, Column, print_table
 from safedeploy.cli.terminal import print_json, stdout
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.instants import format_instant as t
@@ -83,22 +82,25 @@ def render(result: SimulationResult) -> None:
         console.print(found.service, style="bold", markup=False)
         for line in _timeline(found):
             console.print(f"  {line}", markup=False)
-    table = Table(title="Summary")
-    for column in ("service", "incidents", "detected", "detection", "false positives", "misses"):
-        table.add_column(column)
+    columns = [Column("service"), Column("incidents", right=True), Column("detected", right=True)]
+    columns += [Column("detection"), Column("false positives", right=True)]
+    columns += [Column("misses", right=True)]
+    rows: list[list[Cell]] = []
     for found in result.services:
         detected = sum(1 for d in found.windows if d.outcome == "detected")
         scored = sum(1 for d in found.windows if d.outcome != "out-of-range")
-        table.add_row(
-            found.service,
-            str(len(found.incidents)),
-            f"{detected}/{scored}",
-            ", ".join(_duration(s) for s in found.detection_seconds) or "-",
-            str(len(found.false_positives)),
-            str(len(found.misses)),
+        rows.append(
+            [
+                found.service,
+                str(len(found.incidents)),
+                f"{detected}/{scored}",
+                tuple(_duration(s) for s in found.detection_seconds),
+                str(len(found.false_positives)),
+                str(len(found.misses)),
+            ]
         )
     console.print()
-    console.print(table)
+    print_table(columns, rows, title="Summary", console=console)
 
 
 def _timeline(found: ServiceScore) -> Iterator[str]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from safedeploy.cli.options import AtOption, JsonOption, StateOption, context, instant
+from safedeploy.cli.options import (
+    AtOption,
+    JsonOption,
+    ServicesOption,
+    StateOption,
+    context,
+    instant,
+)
 
 slo_app = typer.Typer(help="Service level objectives: SLIs, budgets, burn rates.")
 
@@ -14,7 +19,7 @@ slo_app = typer.Typer(help="Service level objectives: SLIs, budgets, burn rates.
 @slo_app.command("status")
 def slo_status(
     ctx: typer.Context,
-    services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None,
+    services: ServicesOption = None,
     at: AtOption = None,
     as_json: JsonOption = False,
     state: StateOption = None,

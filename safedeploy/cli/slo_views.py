@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
+from safedeploy.cli.tables import Cell, Column, print_table
 from safedeploy.cli.terminal import print_json, stdout
 from safedeploy.cli.views import percent
 from safedeploy.domain.instants import format_instant
@@ -73,19 +73,18 @@ def render_slo_status(statuses: list[ServiceStatus], *, source: str, as_json: bo
                 (service.severity, SEVERITY_STYLE[service.severity]),
             )
         )
-        table = Table(show_edge=False, pad_edge=False)
-        table.add_column("window")
+        columns = [Column("window")]
         for slo in service.slos:
-            table.add_column(f"{slo.slo} SLI", justify="right")
-            table.add_column("burn", justify="right")
+            columns += [Column(f"{slo.slo} SLI", right=True), Column(f"{slo.slo} burn", right=True)]
         windows = [w for w in SHOWN_WINDOWS if any(w in s.windows for s in service.slos)]
         periods = sorted({s.period for s in service.slos} - set(windows))
+        rows: list[list[Cell]] = []
         for window in (*windows, *periods):
-            cells: list[Text] = [Text(window)]
+            cells: list[Cell] = [window]
             for slo in service.slos:
                 cells += [_sli_cell(slo, window), _burn_cell(slo, window)]
-            table.add_row(*cells)
-        console.print(table)
+            rows.append(cells)
+        print_table(columns, rows, console=console)
         for slo in service.slos:
             console.print(
                 Text.assemble(

@@ -126,7 +126,7 @@ def audit_verify(ctx: typer.Context, as_json: JsonOption = False, state: StateOp
 
 def history(
     ctx: typer.Context,
-    service: Annotated[str | None, typer.Argument(help="Only this service.")] = None,
+    service: ServiceFilter = None,
     as_json: JsonOption = False,
     state: StateOption = None,
 ) -> int:

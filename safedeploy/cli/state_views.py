@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.table import Table
 from rich.text import Text
 
 from safedeploy.cli.slo_views import SEVERITY_STYLE
+from safedeploy.cli.tables import Cell, Column, plural, print_table
 from safedeploy.cli.terminal import print_error, print_json, stdout
 from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
@@ -23,23 +23,19 @@ def incidents_table(incidents: Sequence[Incident], errors: Sequence[str], *, as_
     if as_json:
         print_json([i.model_dump(mode="json") for i in incidents])
         return
-    console = stdout()
-    table = Table(show_edge=False, pad_edge=False, title=f"{len(incidents)} incidents")
-    wide = console.width >= 120
-    columns = ["incident", "state", "severity", "opened"] + (["updated", "SLOs"] if wide else [])
-    for column in columns:
-        table.add_column(column, no_wrap=column != "SLOs")
-    for i in incidents:
-        cells: list[str | Text] = [
+    columns = [Column(c) for c in ("incident", "state", "severity", "opened", "updated")]
+    rows: list[list[Cell]] = [
+        [
             i.id,
             i.state,
             Text(i.severity, style=SEVERITY_STYLE.get(i.severity, "")),
             format_instant(i.opened_at),
+            format_instant(i.updated_at),
+            ", ".join(i.slos),
         ]
-        if wide:
-            cells += [format_instant(i.updated_at), ", ".join(i.slos)]
-        table.add_row(*cells)
-    console.print(table)
+        for i in incidents
+    ]
+    print_table([*columns, Column("SLOs", whole=False)], rows, title=plural(len(rows), "incident"))
 
 
 def incident_detail(incident: Incident, *, as_json: bool) -> None:
@@ -54,11 +50,9 @@ def incident_detail(incident: Incident, *, as_json: bool) -> None:
             (incident.severity, SEVERITY_STYLE.get(incident.severity, "")),
         )
     )
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("at", "event", "from", "to", "severity", "actor", "reason"):
-        table.add_column(column, overflow="fold")
-    for t in incident.transitions:
-        table.add_row(
+    columns = [Column(c) for c in ("at", "event", "from", "to", "severity", "actor")]
+    rows: list[list[Cell]] = [
+        [
             format_instant(t.at),
             t.event,
             t.from_state or "-",
@@ -66,8 +60,10 @@ def incident_detail(incident: Incident, *, as_json: bool) -> None:
             t.severity,
             t.actor,
             t.reason,
-        )
-    console.print(table)
+        ]
+        for t in incident.transitions
+    ]
+    print_table([*columns, Column("reason", whole=False)], rows, console=console)
     console.print(f"evidence: {layout.incident_evidence(incident.id)}/", style="dim")
 
 
@@ -77,19 +73,10 @@ def proposals_table(proposals: Sequence[Proposal], errors: Sequence[str], *, as_
     if as_json:
         print_json([p.model_dump(mode="json") for p in proposals])
         return
-    console = stdout()
-    table = Table(show_edge=False, pad_edge=False, title=f"{len(proposals)} proposals")
-    # The id already names the service and the kind; the rule needs room on a wide terminal.
-    wide = console.width >= 150
-    columns = ("proposal", "status", "change", "rule") if wide else ("proposal", "status", "change")
-    for column in columns:
-        table.add_column(column, no_wrap=column in ("proposal", "status"), overflow="fold")
-    for p in proposals:
-        cells = [p.id, p.status, change_text(p)]
-        if wide:
-            cells.append(p.rule)
-        table.add_row(*cells)
-    console.print(table)
+    # The id already names the service and the kind.
+    columns = [Column("proposal"), Column("status"), Column("change", whole=False)]
+    rows: list[list[Cell]] = [[p.id, p.status, change_text(p), p.rule] for p in proposals]
+    print_table([*columns, Column("rule", whole=False)], rows, title=plural(len(rows), "proposal"))
 
 
 def change_text(proposal: Proposal) -> str:
@@ -158,8 +145,10 @@ def replay_result(result: ReplayResult, *, check: bool, as_json: bool) -> None:
     console = stdout()
     verb = "checked" if check else "replayed"
     console.print(
-        f"{verb} {result.incidents} incidents and {result.proposals} proposals from the audit "
-        f"log: {len(result.differences)} differences, {len(result.written)} files restored"
+        f"{verb} {plural(result.incidents, 'incident')} and "
+        f"{plural(result.proposals, 'proposal')} from the audit "
+        f"log: {plural(len(result.differences), 'difference')}, "
+        f"{plural(len(result.written), 'file')} restored"
     )
 
 
@@ -177,11 +166,10 @@ def history_table(found: History, *, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(show_edge=False, pad_edge=False, title=f"{len(rows)} decision commits")
-    for column in ("commit", "time", "services", "what changed"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            str(row["commit"])[:12], str(row["at"]), ", ".join(row["services"]), str(row["subject"])
-        )
-    stdout().print(table)
+    columns = [Column("commit"), Column("time"), Column("services", whole=False)]
+    cells: list[list[Cell]] = [
+        [str(r["commit"])[:12], str(r["at"]), ", ".join(r["services"]), str(r["subject"])]
+        for r in rows
+    ]
+    title = plural(len(rows), "decision commit")
+    print_table([*columns, Column("what changed", whole=False)], cells, title=title)

@@ -1,7 +1,8 @@
 """The terminal: one place decides colour, width and where output goes.
 
-rich already drops colour when stdout is not a TTY and honours NO_COLOR; cron logs get
-plain text.
+rich drops colour when stdout is not a TTY and honours NO_COLOR. Off a terminal (a pipe,
+a file, a cron log) nothing is wrapped either: a line is as long as what it says, so a
+URL, a PromQL query or an id is never broken in two.
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ from typing import Any
 
 from rich.console import Console
 
+# Wide enough that rich never wraps a line of a log; tables off a terminal are plain text
+# (cli/tables.py) and take only the width they need.
+UNWRAPPED = 1_000_000
+
 
 def stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=True, width=UNWRAPPED)
+    return console
 
 
 def stderr() -> Console:

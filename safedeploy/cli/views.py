@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.table import Table
-
+from safedeploy.cli.tables import Cell, Column, plural, print_table
 from safedeploy.cli.terminal import print_json, stdout
 from safedeploy.domain.catalog import Catalog
 
@@ -32,18 +31,18 @@ def catalog_summary(catalog: Catalog, *, as_json: bool) -> None:
             }
         )
         return
-    table = Table(title=f"{len(catalog.services)} services valid")
-    for column in ("service", "owner", "SLOs", "objectives", "target"):
-        table.add_column(column)
-    for s in catalog.services:
-        table.add_row(
+    columns = [Column(c) for c in ("service", "owner", "SLOs", "objectives", "target")]
+    rows: list[list[Cell]] = [
+        [
             s.name,
             s.metadata.owner,
-            ", ".join(slo.name for slo in s.spec.slos),
-            ", ".join(percent(slo.objective) for slo in s.spec.slos),
+            tuple(slo.name for slo in s.spec.slos),
+            tuple(percent(slo.objective) for slo in s.spec.slos),
             s.spec.target.kind,
-        )
-    stdout().print(table)
+        ]
+        for s in catalog.services
+    ]
+    print_table(columns, rows, title=f"{plural(len(rows), 'service')} valid")
 
 
 def created(paths: list[Path]) -> None:

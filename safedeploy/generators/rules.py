@@ -217,7 +217,7 @@ def alert_annotations(
         "summary": f"{service.name} {slo.name}: error budget {severity}",
         "description": f"The {slo.name} SLO ({slo.objective * 100:g}% over {slo.period}) of "
         f"{service.name} burns its error budget too fast: {windows_text}.",
-        "runbook": f"Run `safedeploy slo status {service.name}` for the burn rate per "
+        "runbook": f"Run `safedeploy slo status --service {service.name}` for the burn rate per "
         "window; if a release is rolling out, `safedeploy reconcile` proposes a rollback "
         "for the owner to approve.",
     }

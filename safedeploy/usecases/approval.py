@@ -57,6 +57,8 @@ class ApprovalResult:
     # False when this run found the branch or pull request of an earlier run.
     created: bool = False
     already_approved: bool = False
+    # One line each, for stderr: what the approval did not do that its configuration implies.
+    warnings: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -79,6 +81,7 @@ class ApprovalResult:
             "commit": self.commit,
             "created": self.created,
             "already_approved": self.already_approved,
+            "warnings": list(self.warnings),
         }
 
 
@@ -248,6 +251,8 @@ def approve(
             "anything already pushed"
         ) from None
     result = _record_success(ctx, draft, created)
+    skipped = run.pull_requests_off()
+    result = replace(result, warnings=(skipped,) if skipped else ())
     change = f"branch {draft.branch}" + (f", pull request {draft.pr_url}" if draft.pr_url else "")
     _commit_state(ctx, "approve", at, f"{ctx.proposal.kind} {ctx.proposal.reason}; {change}")
     return result

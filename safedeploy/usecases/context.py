@@ -95,6 +95,22 @@ class Context:
         refused here, before anything is pushed."""
         return self._github(required=False)
 
+    def pull_requests_off(self) -> str | None:
+        """Why no pull request is opened although the configuration looks like it wants one
+        (a GitHub repo and a token, but `github.provider` is not "github"); None otherwise."""
+        from safedeploy.adapters.github import TOKEN_VARIABLE
+
+        config = self.settings.github
+        if config.provider == "github" or not config.repo:
+            return None
+        if not self.environ.get(TOKEN_VARIABLE, "").strip():
+            return None
+        return (
+            f"no pull request opened: github.repo is {config.repo} and {TOKEN_VARIABLE} is set, "
+            f'but github.provider is "{config.provider}"; set provider = "github" in '
+            "safedeploy.toml (or SAFEDEPLOY_GITHUB_PROVIDER=github) to open one"
+        )
+
     def github_for_status(self) -> GitHubClient:
         """The client for a commit status, which needs only `github.repo` and a token."""
         client = self._github(required=True)

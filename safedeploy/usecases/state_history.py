@@ -38,7 +38,9 @@ def record_run(ctx: Context, message: str, *, commit: bool, push: bool) -> State
     if not repo.is_work_tree():
         if push:
             raise BadInputError(f"--push: {ctx.state} is not a Git work tree")
-        return StateCommit(None, None, None)
+        return StateCommit(
+            None, None, f"{ctx.store.root} is not a Git work tree: nothing committed"
+        )
     sha = repo.commit(message)
     pushed = repo.push(config.remote, lambda: _combined_problems(ctx.state)) if push else None
     return StateCommit(sha, pushed)

@@ -80,7 +80,7 @@ def test_scenarios_get_their_severities(
 def test_low_traffic_windows_are_unknown_and_never_breach(
     cli: Runner, state: Path, prometheus: RunningPrometheus
 ) -> None:
-    _, data = status_json(cli, prometheus_env(prometheus), "lowtraffic")
+    _, data = status_json(cli, prometheus_env(prometheus), "--service", "lowtraffic")
     for slo in data:
         for window in ("5m", "30m", "1h", "2h"):
             shown = slo["windows"][window]
@@ -100,7 +100,14 @@ def test_a_young_low_traffic_service_is_unknown_and_exits_3(
     # even over its whole period: nothing can be decided.
     early = prometheus.history.start + 90 * 60
     result = cli(
-        "slo", "status", "lowtraffic", "--json", "--at", str(early), env=prometheus_env(prometheus)
+        "slo",
+        "status",
+        "--service",
+        "lowtraffic",
+        "--json",
+        "--at",
+        str(early),
+        env=prometheus_env(prometheus),
     )
     assert result.code == 3, result.stderr
     data = json.loads(result.stdout)
@@ -109,7 +116,15 @@ def test_a_young_low_traffic_service_is_unknown_and_exits_3(
         assert slo["reason"].startswith("5m: ")
         assert "fewer than min_events 100" in slo["reason"]
         assert slo["budget"] == {"consumed": None, "remaining": None}
-    text = cli("slo", "status", "lowtraffic", "--at", str(early), env=prometheus_env(prometheus))
+    text = cli(
+        "slo",
+        "status",
+        "--service",
+        "lowtraffic",
+        "--at",
+        str(early),
+        env=prometheus_env(prometheus),
+    )
     assert text.code == 3
     assert "lowtraffic  unknown" in text.stdout
 
@@ -169,7 +184,7 @@ def _intended_ratio(intended: Intended, kind: str) -> float:
 def test_numbers_are_the_generators_ratios(
     cli: Runner, state: Path, prometheus: RunningPrometheus, service: str
 ) -> None:
-    _, data = status_json(cli, prometheus_env(prometheus), service)
+    _, data = status_json(cli, prometheus_env(prometheus), "--service", service)
     compared = 0
     for slo in data:
         for name, window in slo["windows"].items():
@@ -245,7 +260,14 @@ def test_at_is_respected(cli: Runner, state: Path, prometheus: RunningPrometheus
     # Two hours before the end, checkout's error burst (the last hour) has not started yet.
     before = (T_END - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
     result = cli(
-        "slo", "status", "checkout", "--json", "--at", before, env=prometheus_env(prometheus)
+        "slo",
+        "status",
+        "--service",
+        "checkout",
+        "--json",
+        "--at",
+        before,
+        env=prometheus_env(prometheus),
     )
     assert result.code == 0, result.stderr
     availability = entry(json.loads(result.stdout), "checkout", "availability")

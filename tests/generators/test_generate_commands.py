@@ -44,7 +44,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_generate_rules_to_stdout_and_to_files(tmp_path: Path) -> None:
-    code, out = run("--state", str(REPO_ROOT), "generate", "rules", "checkout")
+    code, out = run("--state", str(REPO_ROOT), "generate", "rules", "--service", "checkout")
     assert code == 0
     groups = YAML(typ="safe").load(out)["groups"]
     assert {g["name"] for g in groups} == {
@@ -52,7 +52,7 @@ def test_generate_rules_to_stdout_and_to_files(tmp_path: Path) -> None:
         "safedeploy-checkout-meta-recordings",
         "safedeploy-checkout-alerts",
     }
-    code, out = run("--state", str(REPO_ROOT), "generate", "rules", "--out", str(tmp_path))
+    code, out = run("--state", str(REPO_ROOT), "generate", "rules", "--out-dir", str(tmp_path))
     assert code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "checkout.rules.yaml",
@@ -62,7 +62,7 @@ def test_generate_rules_to_stdout_and_to_files(tmp_path: Path) -> None:
 
 
 def test_unknown_service_is_bad_input() -> None:
-    code, message = run("--state", str(REPO_ROOT), "generate", "rules", "nope")
+    code, message = run("--state", str(REPO_ROOT), "generate", "rules", "--service", "nope")
     assert code == 2
     assert "unknown service 'nope'" in message
 
@@ -79,7 +79,7 @@ def test_generate_dashboard(tmp_path: Path) -> None:
 
 def test_generate_analysis_template() -> None:
     code, out = run(
-        "--state", str(REPO_ROOT), "generate", "analysis-template", "search",
+        "--state", str(REPO_ROOT), "generate", "analysis-template", "--service", "search",
         "--address", "http://prom:9090",
     )  # fmt: skip
     assert code == 0
@@ -135,7 +135,14 @@ def test_import_sloth_with_owner_and_approvers_prints_its_notes(tmp_path: Path) 
 
 def test_generate_rules_for_prometheus_operator(tmp_path: Path) -> None:
     code, out = run(
-        "--state", str(REPO_ROOT), "generate", "rules", "search", "--format", "prometheus-operator"
+        "--state",
+        str(REPO_ROOT),
+        "generate",
+        "rules",
+        "--service",
+        "search",
+        "--format",
+        "prometheus-operator",
     )
     assert code == 0
     [document] = YAML(typ="safe").load_all(out)
@@ -153,7 +160,7 @@ def _wired() -> bool:
 
 @pytest.mark.skipif(not _wired(), reason="generate_commands.register(app) is not in app.py")
 def test_installed_command(cli: Runner, tmp_path: Path) -> None:
-    result = cli("--state", str(REPO_ROOT), "generate", "rules", "--out", str(tmp_path))
+    result = cli("--state", str(REPO_ROOT), "generate", "rules", "--out-dir", str(tmp_path))
     assert result.code == 0, result.stderr
     assert (tmp_path / "checkout.rules.yaml").exists()
     broken = tmp_path / "slo.yaml"

@@ -364,7 +364,7 @@ def check_fast_burn_evidence(cli: Runner, state: Path) -> None:
         "proposal.json",
         "slo.json",
     ]
-    measured = cli("slo", "status", "checkout", "--json", "--at", FAST, cwd=state)
+    measured = cli("slo", "status", "--service", "checkout", "--json", "--at", FAST, cwd=state)
     expected = json.loads(measured.stdout)[0]
     decision = read(state, f"{folder}/decision.json")
     assert (decision["severity"], decision["incident_change"], decision["at"]) == (
@@ -480,7 +480,7 @@ def test_dry_run_decides_and_writes_nothing(cli: Runner, state: Path) -> None:
     assert {k: v for k, v in after.items() if not k.startswith(".safedeploy-cache/")} == before
     assert not (state / "audit").exists()
     text = cli("reconcile", "--at", FAST, "--dry-run", cwd=state)
-    assert "dry run: would have opened 1 incidents" in text.stdout
+    assert "dry run: would have opened 1 incident (" in text.stdout
 
 
 def test_json_has_the_documented_shape(cli: Runner, state: Path) -> None:

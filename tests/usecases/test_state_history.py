@@ -65,7 +65,9 @@ def test_each_decision_is_one_commit_and_quiet_runs_make_none(
     listed = json.loads(cli("--state", str(root), "history", "--json").stdout)
     assert [c["commit"] for c in listed] == [decision, streak]
     assert listed[0]["services"] == ["checkout"]
-    only = json.loads(cli("--state", str(root), "history", "checkout", "--json").stdout)
+    only = json.loads(
+        cli("--state", str(root), "history", "--service", "checkout", "--json").stdout
+    )
     assert [c["commit"] for c in only] == [decision]
 
 

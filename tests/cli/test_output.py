@@ -1,0 +1,209 @@
+"""What people read: cron logs and pipes get plain lines, terminals get tables that fit,
+and every command follows one set of conventions for flags, JSON and errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from testing.cli import Result, run, run_in_terminal
+
+AT = "2026-11-01T12:10:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's state: an open incident, an approved rollback, a proposed block."""
+    state = tmp_path_factory.mktemp("output") / "demo"
+    done = run("demo", "--dir", str(state), cwd=state.parent)
+    assert done.code == 0, done.stderr
+    return state
+
+
+@pytest.fixture
+def state(demo_state: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "state"
+    shutil.copytree(demo_state, copy, symlinks=True)
+    return copy
+
+
+def ids(state: Path) -> list[str]:
+    incidents = json.loads(run("incidents", "list", "--json", cwd=state).stdout)
+    proposals = json.loads(run("proposals", "list", "--json", cwd=state).stdout)
+    found = [i["id"] for i in incidents] + [p["id"] for p in proposals]
+    assert len(found) >= 3  # an incident, a rollback and a block: something to split
+    return found
+
+
+PRINTING = [
+    ("reconcile", "--at", AT, "--no-commit"),
+    ("report",),
+    ("incidents", "list"),
+    ("proposals", "list"),
+    ("slo", "status", "--at", AT),
+    ("validate",),
+]
+
+
+@pytest.mark.parametrize("command", PRINTING, ids=lambda c: " ".join(c[:2]))
+def test_off_a_terminal_every_line_is_whole_and_ends_without_spaces(
+    state: Path, command: tuple[str, ...]
+) -> None:
+    done = run(*command, cwd=state)
+    assert done.code in (0, 3), done.stderr
+    lines = done.stdout.splitlines()
+    assert lines
+    assert [line for line in lines if line != line.rstrip()] == []
+    for found in ids(state):
+        # An id is never split over two lines: where it is shown, it is whole.
+        assert not any(line.endswith(found[:-3]) for line in lines), found
+    # A line is only as long as what it says: no padding to a terminal's width.
+    assert all(len(line) < 400 for line in lines)
+
+
+def test_off_a_terminal_reconcile_and_report_give_one_line_per_service(state: Path) -> None:
+    for command in (("reconcile", "--at", AT, "--no-commit"), ("report",)):
+        lines = run(*command, cwd=state).stdout.splitlines()
+        for service in ("checkout", "payments", "search"):
+            rows = [line for line in lines if line.split("  ")[0] == service]
+            assert len(rows) == 1, (command, service, lines)
+        rollback = next(i for i in ids(state) if i.endswith("rollback-rollout"))
+        if command[0] == "reconcile":
+            [checkout] = [line for line in lines if line.startswith("checkout ")]
+            assert rollback in checkout  # the ids people copy, whole, on the service's line
+            assert "availability: 6h/30m burn rate" in checkout
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_in_a_terminal_tables_fit_and_never_split_an_id(state: Path, columns: int) -> None:
+    wanted = ids(state)
+    for command in (("reconcile", "--at", AT, "--no-commit"), ("proposals", "list"), ("report",)):
+        done = run_in_terminal(*command, cwd=state, columns=columns)
+        assert done.code in (0, 3), done.stderr
+        lines = done.stdout.splitlines()
+        table = [line for line in lines if not line.startswith(("reconcile ", "state not"))]
+        assert all(len(line) <= columns for line in table), (command, columns)
+        shown = [i for i in wanted if any(i in line for line in lines)]
+        # Each id the command shows is on one line; none is cut or folded.
+        assert shown, (command, columns, done.stdout)
+        for part in (i[: len(i) // 2] for i in wanted):
+            for line in lines:
+                if line.rstrip().endswith(part):
+                    pytest.fail(f"{command} at {columns}: an id is split: {line!r}")
+
+
+def test_the_same_rows_on_a_terminal_and_in_a_pipe(state: Path) -> None:
+    piped = run("incidents", "list", cwd=state).stdout
+    wide = run_in_terminal("incidents", "list", cwd=state, columns=200).stdout
+    for word in piped.split():
+        assert word in wide, word
+
+
+def test_counts_read_as_english(state: Path) -> None:
+    assert run("incidents", "list", cwd=state).stdout.startswith("1 incident\n")
+    assert run("proposals", "list", cwd=state).stdout.startswith("2 proposals\n")
+    summary = run("reconcile", "--at", AT, "--no-commit", cwd=state).stdout
+    assert "3 services, opened 0 incidents (none), created 0 proposals (none)" in summary
+
+
+# --- flags and machine output --------------------------------------------------------------
+
+
+JSON_COMMANDS = [
+    ("validate", "--json"),
+    ("slo", "status", "--at", AT, "--json"),
+    ("reconcile", "--at", AT, "--no-commit", "--json"),
+    ("incidents", "list", "--json"),
+    ("proposals", "list", "--json"),
+    ("audit", "verify", "--json"),
+    ("replay", "--check", "--json"),
+    ("report", "--json"),
+    ("gate", "checkout", "--at", AT, "--json"),
+]
+
+
+@pytest.mark.parametrize("command", JSON_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_every_command_that_prints_results_speaks_json(
+    state: Path, command: tuple[str, ...]
+) -> None:
+    done = run(*command, cwd=state)
+    assert done.code in (0, 1, 3), done.stderr
+    json.loads(done.stdout)
+
+
+def test_report_json_is_report_format_json(state: Path) -> None:
+    flag = json.loads(run("report", "--json", cwd=state).stdout)
+    assert flag == json.loads(run("report", "--format", "json", cwd=state).stdout)
+
+
+def test_the_state_directory_may_follow_the_subcommand(state: Path, tmp_path: Path) -> None:
+    before = run("--state", str(state), "report", "--json", cwd=tmp_path)
+    after = run("report", "--json", "--state", str(state), cwd=tmp_path)
+    assert (before.code, after.code) == (0, 0)
+    assert json.loads(before.stdout) == json.loads(after.stdout)
+
+
+def error_json(done: Result) -> dict[str, object]:
+    data = json.loads(done.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "says"),
+    [
+        (("gate", "nope", "--json"), 2, "services"),
+        (("validate", "--json", "/nonexistent"), 2, "/nonexistent: no such file"),
+        (("explain", "nope-20261101t0000z", "--json"), 2, "no such incident"),
+        (("report", "--format", "json", "--state", "/nonexistent"), 3, "no summary yet"),
+    ],
+)
+def test_errors_of_json_commands_are_json_too(
+    tmp_path: Path, command: tuple[str, ...], code: int, says: str
+) -> None:
+    done = run(*command, cwd=tmp_path)
+    assert done.code == code
+    data = error_json(done)
+    assert data["exit"] == code
+    assert says in str(data["error"])
+    assert says in done.stderr  # and the one line for people, as ever
+
+
+def test_a_report_into_a_folder_that_is_not_there_is_one_line(state: Path) -> None:
+    done = run("report", "--out", "/nonexistent/dir/r.txt", cwd=state)
+    assert done.code == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("--out /nonexistent/dir/r.txt: cannot write: ")
+
+
+def test_one_way_to_name_a_service(state: Path) -> None:
+    only = json.loads(run("slo", "status", "--service", "search", "--json", cwd=state).stdout)
+    assert {s["service"] for s in only} == {"search"}
+    reconciled = run("reconcile", "--service", "search", "--at", AT, "--no-commit", cwd=state)
+    assert reconciled.stdout.count("search") >= 1 and "checkout " not in reconciled.stdout
+    # A service named where a filter belongs is refused, not read as something else.
+    assert run("slo", "status", "search", cwd=state).code == 2
+
+
+# --- saying what happened ------------------------------------------------------------------
+
+
+def test_a_state_directory_outside_git_says_nothing_was_committed(state: Path) -> None:
+    done = run("reconcile", "--at", AT, cwd=state)
+    assert f"{state} is not a Git work tree: nothing committed" in done.stdout
+    assert "no state change to commit" not in done.stdout
+
+
+def test_a_github_repo_and_token_without_the_provider_says_no_pull_request(state: Path) -> None:
+    config = state / "safedeploy.toml"
+    config.write_text(config.read_text() + '\n[github]\nrepo = "acme/env"\n')
+    block = next(i for i in ids(state) if i.endswith("block-promotion"))
+    done = run("approve", block, "--by", "alice", cwd=state, env={"GITHUB_TOKEN": "t0ken"})
+    assert done.code == 0, done.stderr
+    assert "no pull request opened: github.repo is acme/env and GITHUB_TOKEN is set" in (
+        done.stderr
+    )
+    assert "t0ken" not in done.stdout + done.stderr
