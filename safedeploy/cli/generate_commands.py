@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safedeploy.cli.options import OutFileOption, ServicesOption, StateOption, state_dir
+from safedeploy.cli.options import (
+    OutFileOption,
+    ServicesOption,
+    StateOption,
+    context,
+    state_dir,
+)
 from safedeploy.domain.layout import SERVICES
 
 if TYPE_CHECKING:
@@ -61,7 +67,7 @@ def generate_rules(
     """Recording rules per SLO window and multiwindow burn-rate alerts (page and ticket)."""
     from safedeploy.generators.rules import generate_rules as run
 
-    text, written = run(_state(ctx, state), services or [], out, output)
+    text, written = run(context(ctx, state), services or [], out, output)
     sys.stdout.write(text)
     _created(written)
     return 0
@@ -76,7 +82,7 @@ def generate_dashboard(
     """Grafana dashboard: budget, burn rates, canary vs stable, release decision, rollout."""
     from safedeploy.generators.dashboard import generate_dashboard as run
 
-    text = run(_state(ctx, state), out)
+    text = run(context(ctx, state), out)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -101,7 +107,7 @@ def generate_analysis_template(
     """Argo Rollouts AnalysisTemplate per service: abort a canary that burns too fast."""
     from safedeploy.generators.analysis import generate_analysis_templates as run
 
-    sys.stdout.write(run(_state(ctx, state), services or [], address))
+    sys.stdout.write(run(context(ctx, state), services or [], address))
     return 0
 
 

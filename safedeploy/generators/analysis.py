@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import io
 import textwrap
-from pathlib import Path
 from typing import Any
 
 from safedeploy.domain.burnrate import AlertRow, alert_rows
 from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.durations import format_duration, parse_duration
+from safedeploy.domain.layout import CONFIG
 from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.slo import error_budget
 from safedeploy.errors import BadInputError
 from safedeploy.generators.rules import error_ratio_expr, events_expr, number
+from safedeploy.usecases.context import Context
 
 API_VERSION = "argoproj.io/v1alpha1"
 CANARY_ARG, STABLE_ARG = "canary-version", "stable-version"
@@ -204,17 +205,15 @@ def render_templates(services: list[Service], address: str) -> str:
     return buffer.getvalue()
 
 
-def generate_analysis_templates(state: Path, names: list[str], address: str | None) -> str:
+def generate_analysis_templates(ctx: Context, names: list[str], address: str | None) -> str:
     """`safedeploy generate analysis-template`: YAML documents, one per service."""
-    from safedeploy.adapters.catalog_files import load_catalog
-    from safedeploy.adapters.settings import CONFIG_FILE, load_settings
     from safedeploy.domain.catalog import select
 
-    services = select(load_catalog([state / "services"]), names)
-    url = address or load_settings(state).prometheus.url
+    services = select(ctx.catalog, names)
+    url = address or ctx.settings.prometheus.url
     if not url:
         raise BadInputError(
-            f"{state / CONFIG_FILE}: prometheus.url: not set, and the AnalysisTemplate needs "
+            f"{ctx.state / CONFIG}: prometheus.url: not set, and the AnalysisTemplate needs "
             "the address Argo Rollouts queries (set it or pass --address)"
         )
     return render_templates(services, url)

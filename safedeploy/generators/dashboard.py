@@ -22,6 +22,7 @@ from safedeploy.generators.rules import (
     OBJECTIVE,
     error_ratio_expr,
 )
+from safedeploy.usecases.context import Context
 
 SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
@@ -238,12 +239,11 @@ def render_dashboard(services: list[Service]) -> str:
     return json.dumps(dashboard(services), indent=2) + "\n"
 
 
-def generate_dashboard(state: Path, out: Path | None) -> str:
+def generate_dashboard(ctx: Context, out: Path | None) -> str:
     """`safedeploy generate dashboard`: the JSON, also written to `out` when given."""
-    from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.store import atomic_write_bytes
 
-    text = render_dashboard(list(load_catalog([state / "services"]).services))
+    text = render_dashboard(list(ctx.catalog.services))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(out, text.encode("utf-8"))

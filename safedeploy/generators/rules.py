@@ -32,6 +32,7 @@ from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.sli_queries import le_pattern
 from safedeploy.domain.slo import error_budget
 from safedeploy.errors import BadInputError
+from safedeploy.usecases.context import Context
 
 ERROR_RATIO = "slo:sli_error:ratio_rate"
 EVENTS = "slo:sli_events:increase"
@@ -325,16 +326,15 @@ def render_rules(services: list[Service], output: str = "prometheus") -> str:
 
 
 def generate_rules(
-    state: Path, names: list[str], out: Path | None, output: str = "prometheus"
+    ctx: Context, names: list[str], out: Path | None, output: str = "prometheus"
 ) -> tuple[str, list[Path]]:
     """`safedeploy generate rules`: the rule text, and the files written (one per service)."""
-    from safedeploy.adapters.catalog_files import load_catalog
     from safedeploy.adapters.store import atomic_write_bytes
     from safedeploy.domain.catalog import select
 
     if output not in FORMATS:
         raise BadInputError(f"--format: {output!r} is not one of {', '.join(FORMATS)}")
-    services = select(load_catalog([state / "services"]), names)
+    services = select(ctx.catalog, names)
     if out is None:
         return render_rules(services, output), []
     out.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from safedeploy.generators.analysis import (
     rollout_analysis,
 )
 from safedeploy.generators.rules import error_ratio_expr
+from safedeploy.usecases.context import Context
 from testing.builders import service_yaml
 from testing.cli import REPO_ROOT
 from testing.history import T_END_SECONDS, History
@@ -122,12 +123,12 @@ def test_address_comes_from_the_configuration(tmp_path: Path) -> None:
         (REPO_ROOT / "services" / "search.yaml").read_text()
     )
     with pytest.raises(BadInputError, match=r"safedeploy\.toml: prometheus\.url"):
-        generate_analysis_templates(tmp_path, [], None)
+        generate_analysis_templates(Context(tmp_path), [], None)
     (tmp_path / "safedeploy.toml").write_text('[prometheus]\nurl = "http://prom:9090"\n')
-    text = generate_analysis_templates(tmp_path, ["search"], None)
+    text = generate_analysis_templates(Context(tmp_path), ["search"], None)
     assert "address: http://prom:9090" in text
     assert "address: http://other:9090" in generate_analysis_templates(
-        tmp_path, [], "http://other:9090"
+        Context(tmp_path), [], "http://other:9090"
     )
 
 

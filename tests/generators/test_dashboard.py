@@ -16,6 +16,7 @@ from safedeploy.generators.dashboard import (
     generate_dashboard,
     release_decision_expr,
 )
+from safedeploy.usecases.context import Context
 from testing.cli import REPO_ROOT
 
 PROMTOOL = Path("/usr/bin/promtool")
@@ -153,5 +154,5 @@ def test_release_decision(tmp_path: Path, remaining: float, ratio_1h: float, dec
 
 def test_written_to_a_file(tmp_path: Path) -> None:
     out = tmp_path / "grafana" / "safedeploy.json"
-    text = generate_dashboard(REPO_ROOT, out)
+    text = generate_dashboard(Context(REPO_ROOT), out)
     assert json.loads(out.read_text()) == json.loads(text)

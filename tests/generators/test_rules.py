@@ -15,6 +15,7 @@ from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.domain.catalog import Service
 from safedeploy.errors import BadInputError
 from safedeploy.generators.rules import error_ratio_expr, generate_rules, render_rules
+from safedeploy.usecases.context import Context
 from testing.cli import REPO_ROOT
 from testing.manifests import PROMETHEUS_RULE_CRD, crd_schema
 
@@ -82,7 +83,7 @@ def test_alerts_carry_routing_labels_and_a_runbook() -> None:
 
 @needs_promtool
 def test_promtool_accepts_the_rules_of_the_example_catalog(tmp_path: Path) -> None:
-    _, written = generate_rules(REPO_ROOT, [], tmp_path)
+    _, written = generate_rules(Context(REPO_ROOT), [], tmp_path)
     assert sorted(p.name for p in written) == [
         "checkout.rules.yaml",
         "payments.rules.yaml",
@@ -120,7 +121,7 @@ def with_annotations(test_file: Path, rules_file: Path, out: Path) -> None:
     ["fast_burn", "short_spike", "slow_burn", "period_ratio", "low_traffic"],
 )
 def test_promtool_unit_tests(case: str, tmp_path: Path) -> None:
-    _, written = generate_rules(REPO_ROOT, ["checkout"], tmp_path)
+    _, written = generate_rules(Context(REPO_ROOT), ["checkout"], tmp_path)
     with_annotations(UNIT_TESTS / f"{case}.yaml", written[0], tmp_path / f"{case}.yaml")
     done = promtool("test", "rules", f"{case}.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -130,7 +131,7 @@ def test_promtool_unit_tests(case: str, tmp_path: Path) -> None:
 @needs_promtool
 def test_promtool_unit_tests_can_fail(tmp_path: Path) -> None:
     """Expecting silence while the fast burn pages must fail: the harness compares alerts."""
-    _, written = generate_rules(REPO_ROOT, ["checkout"], tmp_path)
+    _, written = generate_rules(Context(REPO_ROOT), ["checkout"], tmp_path)
     source = (UNIT_TESTS / "fast_burn.yaml").read_text()
     flipped = source.replace("eval_time: 118m", "eval_time: 126m", 1)
     (tmp_path / "in.yaml").write_text(flipped)
@@ -235,7 +236,7 @@ def test_labels_that_would_break_the_rules_are_refused(
 
 
 def test_prometheus_operator_format_is_a_valid_prometheus_rule(tmp_path: Path) -> None:
-    text, _ = generate_rules(REPO_ROOT, [], None, "prometheus-operator")
+    text, _ = generate_rules(Context(REPO_ROOT), [], None, "prometheus-operator")
     documents = list(YAML(typ="safe").load_all(text))
     assert [d["metadata"]["name"] for d in documents] == [
         "safedeploy-checkout",
@@ -253,10 +254,10 @@ def test_prometheus_operator_format_is_a_valid_prometheus_rule(tmp_path: Path) -
     broken["spec"]["groups"][0]["rules"][0]["expr"] = ["not", "a", "string"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
-    _, written = generate_rules(REPO_ROOT, ["search"], tmp_path, "prometheus-operator")
+    _, written = generate_rules(Context(REPO_ROOT), ["search"], tmp_path, "prometheus-operator")
     assert [p.name for p in written] == ["search.prometheusrule.yaml"]
 
 
 def test_an_unknown_format_names_the_option() -> None:
     with pytest.raises(BadInputError, match=r"^--format: 'thanos' is not one of prometheus"):
-        generate_rules(REPO_ROOT, [], None, "thanos")
+        generate_rules(Context(REPO_ROOT), [], None, "thanos")

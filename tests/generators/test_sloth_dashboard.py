@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.domain.catalog import Service
 from safedeploy.generators.rules import generate_rules
+from safedeploy.usecases.context import Context
 from testing.cli import REPO_ROOT
 from testing.history import T_END, T_END_SECONDS
 from testing.prometheus import PROMTOOL, RunningPrometheus
@@ -158,7 +159,7 @@ def test_alert_panels_read_the_generated_alerts(tmp_path: Path) -> None:
     assert len(alert_queries) == 4
     pages = [FALLBACK.sub("", q) for q in alert_queries if 'sloth_severity="page"' in q]
     assert len(pages) == 2
-    _, written = generate_rules(REPO_ROOT, [SERVICE], tmp_path)
+    _, written = generate_rules(Context(REPO_ROOT), [SERVICE], tmp_path)
     burn = YAML(typ="safe").load((REPO_ROOT / "tests/data/rules/fast_burn.yaml").read_text())
     series = burn["tests"][0]["input_series"]
     checks = [
