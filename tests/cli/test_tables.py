@@ -1,0 +1,109 @@
+"""What people read: cron logs and pipes get plain lines, terminals get tables that fit,
+from the same rows (cli/tables.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from testing.cli import run, run_in_terminal
+
+AT = "2026-11-01T12:10:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's state: an open incident, an approved rollback, a proposed block."""
+    state = tmp_path_factory.mktemp("output") / "demo"
+    done = run("demo", "--dir", str(state), cwd=state.parent)
+    assert done.code == 0, done.stderr
+    return state
+
+
+@pytest.fixture
+def state(demo_state: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "state"
+    shutil.copytree(demo_state, copy, symlinks=True)
+    return copy
+
+
+def ids(state: Path) -> list[str]:
+    incidents = json.loads(run("incidents", "list", "--json", cwd=state).stdout)
+    proposals = json.loads(run("proposals", "list", "--json", cwd=state).stdout)
+    found = [i["id"] for i in incidents] + [p["id"] for p in proposals]
+    assert len(found) >= 3  # an incident, a rollback and a block: something to split
+    return found
+
+
+PRINTING = [
+    ("reconcile", "--at", AT, "--no-commit"),
+    ("report",),
+    ("incidents", "list"),
+    ("proposals", "list"),
+    ("slo", "status", "--at", AT),
+    ("validate",),
+]
+
+
+@pytest.mark.parametrize("command", PRINTING, ids=lambda c: " ".join(c[:2]))
+def test_off_a_terminal_every_line_is_whole_and_ends_without_spaces(
+    state: Path, command: tuple[str, ...]
+) -> None:
+    done = run(*command, cwd=state)
+    assert done.code in (0, 3), done.stderr
+    lines = done.stdout.splitlines()
+    assert lines
+    assert [line for line in lines if line != line.rstrip()] == []
+    for found in ids(state):
+        # An id is never split over two lines: where it is shown, it is whole.
+        assert not any(line.endswith(found[:-3]) for line in lines), found
+    # A line is only as long as what it says: no padding to a terminal's width.
+    assert all(len(line) < 400 for line in lines)
+
+
+def test_off_a_terminal_reconcile_and_report_give_one_line_per_service(state: Path) -> None:
+    for command in (("reconcile", "--at", AT, "--no-commit"), ("report",)):
+        lines = run(*command, cwd=state).stdout.splitlines()
+        for service in ("checkout", "payments", "search"):
+            rows = [line for line in lines if line.split("  ")[0] == service]
+            assert len(rows) == 1, (command, service, lines)
+        rollback = next(i for i in ids(state) if i.endswith("rollback-rollout"))
+        if command[0] == "reconcile":
+            [checkout] = [line for line in lines if line.startswith("checkout ")]
+            assert rollback in checkout  # the ids people copy, whole, on the service's line
+            assert "availability: 6h/30m burn rate" in checkout
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_in_a_terminal_tables_fit_and_never_split_an_id(state: Path, columns: int) -> None:
+    wanted = ids(state)
+    for command in (("reconcile", "--at", AT, "--no-commit"), ("proposals", "list"), ("report",)):
+        done = run_in_terminal(*command, cwd=state, columns=columns)
+        assert done.code in (0, 3), done.stderr
+        lines = done.stdout.splitlines()
+        table = [line for line in lines if not line.startswith(("reconcile ", "state not"))]
+        assert all(len(line) <= columns for line in table), (command, columns)
+        shown = [i for i in wanted if any(i in line for line in lines)]
+        # Each id the command shows is on one line; none is cut or folded.
+        assert shown, (command, columns, done.stdout)
+        for part in (i[: len(i) // 2] for i in wanted):
+            for line in lines:
+                if line.rstrip().endswith(part):
+                    pytest.fail(f"{command} at {columns}: an id is split: {line!r}")
+
+
+def test_the_same_rows_on_a_terminal_and_in_a_pipe(state: Path) -> None:
+    piped = run("incidents", "list", cwd=state).stdout
+    wide = run_in_terminal("incidents", "list", cwd=state, columns=200).stdout
+    for word in piped.split():
+        assert word in wide, word
+
+
+def test_counts_read_as_english(state: Path) -> None:
+    assert run("incidents", "list", cwd=state).stdout.startswith("1 incident\n")
+    assert run("proposals", "list", cwd=state).stdout.startswith("2 proposals\n")
+    summary = run("reconcile", "--at", AT, "--no-commit", cwd=state).stdout
+    assert "3 services, opened 0 incidents (none), created 0 proposals (none)" in summary
