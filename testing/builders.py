@@ -84,3 +84,16 @@ def checkout_service(*, latency: bool = False, **policy: Any) -> Service:
             },
         }
     )
+
+
+def story_state(root: Path) -> Path:
+    """A state directory of the example catalog over the demo story's embedded metrics."""
+    from safedeploy.adapters.templates import example_services
+    from safedeploy.demo import story
+
+    for name, text in example_services().items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / "metrics.om").write_text("".join(story.openmetrics()))
+    (root / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
+    return root

@@ -13,5 +13,6 @@ pytest_plugins = [
     "testing.state_repo",
     "testing.faults",
     "testing.webhook",
+    "testing.demo_state",
     "testing.browser",
 ]

@@ -7,21 +7,12 @@ from pathlib import Path
 
 from safedeploy.adapters.evidence_files import read_folder, write_documents
 from safedeploy.adapters.store import StateStore
-from safedeploy.adapters.templates import example_services
 from safedeploy.demo import story
 from safedeploy.domain import layout
 from safedeploy.domain.evidence import DOCUMENTS, document_text
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import reconcile
-
-
-def story_state(root: Path) -> Path:
-    for name, text in example_services().items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    (root / "metrics.om").write_text("".join(story.openmetrics()))
-    (root / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
-    return root
+from testing.builders import story_state
 
 
 def test_every_document_reconcile_writes_reads_back_byte_for_byte(tmp_path: Path) -> None:

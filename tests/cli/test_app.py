@@ -4,36 +4,23 @@ subcommand, --out is a file, --service names a service; and messages that say wh
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from testing.cli import Result, run
+from testing.demo_state import AFTER_DEMO, state_ids
 
-AT = "2026-11-01T12:10:00Z"
-
-
-@pytest.fixture(scope="module")
-def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's state: an open incident, an approved rollback, a proposed block."""
-    state = tmp_path_factory.mktemp("output") / "demo"
-    done = run("demo", "--dir", str(state), cwd=state.parent)
-    assert done.code == 0, done.stderr
-    return state
+AT = AFTER_DEMO
 
 
 @pytest.fixture
-def state(demo_state: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "state"
-    shutil.copytree(demo_state, copy, symlinks=True)
-    return copy
+def state(demo_state: Path) -> Path:
+    return demo_state
 
 
 def ids(state: Path) -> list[str]:
-    incidents = json.loads(run("incidents", "list", "--json", cwd=state).stdout)
-    proposals = json.loads(run("proposals", "list", "--json", cwd=state).stdout)
-    found = [i["id"] for i in incidents] + [p["id"] for p in proposals]
+    found = state_ids(state)
     assert len(found) >= 3  # an incident, a rollback and a block: something to split
     return found
 

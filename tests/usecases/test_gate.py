@@ -20,7 +20,7 @@ from safedeploy.usecases.gate import (
     post_github_status,
     status_description,
 )
-from testing.builders import write_service
+from testing.builders import story_state, write_service
 from testing.github_server import FakeGitHub
 from testing.history import T_END
 from testing.prometheus import RunningPrometheus
@@ -167,16 +167,10 @@ def test_bad_sha_is_refused_before_any_request(
 
 def test_gate_applies_the_teams_rego_policies(tmp_path: Path) -> None:
     """The gate and reconcile share one verdict: a Rego denial blocks a healthy service."""
-    from safedeploy.adapters.templates import example_services
     from safedeploy.demo import story
     from safedeploy.usecases.gate import gate as run_gate
 
-    state = tmp_path / "state"
-    for name, text in example_services().items():
-        (state / name).parent.mkdir(parents=True, exist_ok=True)
-        (state / name).write_text(text)
-    (state / "metrics.om").write_text("".join(story.openmetrics()))
-    (state / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
+    state = story_state(tmp_path / "state")
     assert run_gate(Context(state), "payments", story.END).verdict.decision == "GREEN"
     (state / "policies").mkdir()
     (state / "policies" / "no-friday.rego").write_text(
@@ -196,17 +190,11 @@ def test_gate_and_reconcile_reach_the_same_verdict(tmp_path: Path) -> None:
     """One release verdict: for every service and instant, the gate says what reconcile did."""
     from datetime import timedelta
 
-    from safedeploy.adapters.templates import example_services
     from safedeploy.demo import story
     from safedeploy.usecases.gate import gate as run_gate
     from safedeploy.usecases.reconcile import reconcile
 
-    state = tmp_path / "state"
-    for name, text in example_services().items():
-        (state / name).parent.mkdir(parents=True, exist_ok=True)
-        (state / name).write_text(text)
-    (state / "metrics.om").write_text("".join(story.openmetrics()))
-    (state / "safedeploy.toml").write_text('[prometheus]\nmetrics_file = "metrics.om"\n')
+    state = story_state(tmp_path / "state")
     (state / "policies").mkdir()
     (state / "policies" / "search.rego").write_text(
         "package safedeploy\nimport rego.v1\n"
