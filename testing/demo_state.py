@@ -35,4 +35,6 @@ def state_ids(state: Path) -> list[str]:
     """Every incident and proposal id of the state, as the lists give them."""
     incidents = json.loads(run("incidents", "list", "--json", cwd=state).stdout)
     proposals = json.loads(run("proposals", "list", "--json", cwd=state).stdout)
-    return [i["id"] for i in incidents] + [p["id"] for p in proposals]
+    found = [i["id"] for i in incidents] + [p["id"] for p in proposals]
+    assert len(found) >= 3  # the demo's incident, rollback and block
+    return found

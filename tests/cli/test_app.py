@@ -14,17 +14,6 @@ from testing.demo_state import AFTER_DEMO, state_ids
 AT = AFTER_DEMO
 
 
-@pytest.fixture
-def state(demo_state: Path) -> Path:
-    return demo_state
-
-
-def ids(state: Path) -> list[str]:
-    found = state_ids(state)
-    assert len(found) >= 3  # an incident, a rollback and a block: something to split
-    return found
-
-
 # --- flags and machine output --------------------------------------------------------------
 
 
@@ -43,21 +32,21 @@ JSON_COMMANDS = [
 
 @pytest.mark.parametrize("command", JSON_COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_every_command_that_prints_results_speaks_json(
-    state: Path, command: tuple[str, ...]
+    demo_state: Path, command: tuple[str, ...]
 ) -> None:
-    done = run(*command, cwd=state)
+    done = run(*command, cwd=demo_state)
     assert done.code in (0, 1, 3), done.stderr
     json.loads(done.stdout)
 
 
-def test_report_json_is_report_format_json(state: Path) -> None:
-    flag = json.loads(run("report", "--json", cwd=state).stdout)
-    assert flag == json.loads(run("report", "--format", "json", cwd=state).stdout)
+def test_report_json_is_report_format_json(demo_state: Path) -> None:
+    flag = json.loads(run("report", "--json", cwd=demo_state).stdout)
+    assert flag == json.loads(run("report", "--format", "json", cwd=demo_state).stdout)
 
 
-def test_the_state_directory_may_follow_the_subcommand(state: Path, tmp_path: Path) -> None:
-    before = run("--state", str(state), "report", "--json", cwd=tmp_path)
-    after = run("report", "--json", "--state", str(state), cwd=tmp_path)
+def test_the_state_directory_may_follow_the_subcommand(demo_state: Path, tmp_path: Path) -> None:
+    before = run("--state", str(demo_state), "report", "--json", cwd=tmp_path)
+    after = run("report", "--json", "--state", str(demo_state), cwd=tmp_path)
     assert (before.code, after.code) == (0, 0)
     assert json.loads(before.stdout) == json.loads(after.stdout)
 
@@ -88,36 +77,38 @@ def test_errors_of_json_commands_are_json_too(
     assert says in done.stderr  # and the one line for people, as ever
 
 
-def test_a_report_into_a_folder_that_is_not_there_is_one_line(state: Path) -> None:
-    done = run("report", "--out", "/nonexistent/dir/r.txt", cwd=state)
+def test_a_report_into_a_folder_that_is_not_there_is_one_line(demo_state: Path) -> None:
+    done = run("report", "--out", "/nonexistent/dir/r.txt", cwd=demo_state)
     assert done.code == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("--out /nonexistent/dir/r.txt: cannot write: ")
 
 
-def test_one_way_to_name_a_service(state: Path) -> None:
-    only = json.loads(run("slo", "status", "--service", "search", "--json", cwd=state).stdout)
+def test_one_way_to_name_a_service(demo_state: Path) -> None:
+    only = json.loads(run("slo", "status", "--service", "search", "--json", cwd=demo_state).stdout)
     assert {s["service"] for s in only} == {"search"}
-    reconciled = run("reconcile", "--service", "search", "--at", AT, "--no-commit", cwd=state)
+    reconciled = run("reconcile", "--service", "search", "--at", AT, "--no-commit", cwd=demo_state)
     assert reconciled.stdout.count("search") >= 1 and "checkout " not in reconciled.stdout
     # A service named where a filter belongs is refused, not read as something else.
-    assert run("slo", "status", "search", cwd=state).code == 2
+    assert run("slo", "status", "search", cwd=demo_state).code == 2
 
 
 # --- saying what happened ------------------------------------------------------------------
 
 
-def test_a_state_directory_outside_git_says_nothing_was_committed(state: Path) -> None:
-    done = run("reconcile", "--at", AT, cwd=state)
-    assert f"{state} is not a Git work tree: nothing committed" in done.stdout
+def test_a_state_directory_outside_git_says_nothing_was_committed(demo_state: Path) -> None:
+    done = run("reconcile", "--at", AT, cwd=demo_state)
+    assert f"{demo_state} is not a Git work tree: nothing committed" in done.stdout
     assert "no state change to commit" not in done.stdout
 
 
-def test_a_github_repo_and_token_without_the_provider_says_no_pull_request(state: Path) -> None:
-    config = state / "safedeploy.toml"
+def test_a_github_repo_and_token_without_the_provider_says_no_pull_request(
+    demo_state: Path,
+) -> None:
+    config = demo_state / "safedeploy.toml"
     config.write_text(config.read_text() + '\n[github]\nrepo = "acme/env"\n')
-    block = next(i for i in ids(state) if i.endswith("block-promotion"))
-    done = run("approve", block, "--by", "alice", cwd=state, env={"GITHUB_TOKEN": "t0ken"})
+    block = next(i for i in state_ids(demo_state) if i.endswith("block-promotion"))
+    done = run("approve", block, "--by", "alice", cwd=demo_state, env={"GITHUB_TOKEN": "t0ken"})
     assert done.code == 0, done.stderr
     assert "no pull request opened: github.repo is acme/env and GITHUB_TOKEN is set" in (
         done.stderr

@@ -13,17 +13,6 @@ from testing.demo_state import AFTER_DEMO, state_ids
 AT = AFTER_DEMO
 
 
-@pytest.fixture
-def state(demo_state: Path) -> Path:
-    return demo_state
-
-
-def ids(state: Path) -> list[str]:
-    found = state_ids(state)
-    assert len(found) >= 3  # an incident, a rollback and a block: something to split
-    return found
-
-
 PRINTING = [
     ("reconcile", "--at", AT, "--no-commit"),
     ("report",),
@@ -36,27 +25,27 @@ PRINTING = [
 
 @pytest.mark.parametrize("command", PRINTING, ids=lambda c: " ".join(c[:2]))
 def test_off_a_terminal_every_line_is_whole_and_ends_without_spaces(
-    state: Path, command: tuple[str, ...]
+    demo_state: Path, command: tuple[str, ...]
 ) -> None:
-    done = run(*command, cwd=state)
+    done = run(*command, cwd=demo_state)
     assert done.code in (0, 3), done.stderr
     lines = done.stdout.splitlines()
     assert lines
     assert [line for line in lines if line != line.rstrip()] == []
-    for found in ids(state):
+    for found in state_ids(demo_state):
         # An id is never split over two lines: where it is shown, it is whole.
         assert not any(line.endswith(found[:-3]) for line in lines), found
     # A line is only as long as what it says: no padding to a terminal's width.
     assert all(len(line) < 400 for line in lines)
 
 
-def test_off_a_terminal_reconcile_and_report_give_one_line_per_service(state: Path) -> None:
+def test_off_a_terminal_reconcile_and_report_give_one_line_per_service(demo_state: Path) -> None:
     for command in (("reconcile", "--at", AT, "--no-commit"), ("report",)):
-        lines = run(*command, cwd=state).stdout.splitlines()
+        lines = run(*command, cwd=demo_state).stdout.splitlines()
         for service in ("checkout", "payments", "search"):
             rows = [line for line in lines if line.split("  ")[0] == service]
             assert len(rows) == 1, (command, service, lines)
-        rollback = next(i for i in ids(state) if i.endswith("rollback-rollout"))
+        rollback = next(i for i in state_ids(demo_state) if i.endswith("rollback-rollout"))
         if command[0] == "reconcile":
             [checkout] = [line for line in lines if line.startswith("checkout ")]
             assert rollback in checkout  # the ids people copy, whole, on the service's line
@@ -64,10 +53,10 @@ def test_off_a_terminal_reconcile_and_report_give_one_line_per_service(state: Pa
 
 
 @pytest.mark.parametrize("columns", [80, 120, 200])
-def test_in_a_terminal_tables_fit_and_never_split_an_id(state: Path, columns: int) -> None:
-    wanted = ids(state)
+def test_in_a_terminal_tables_fit_and_never_split_an_id(demo_state: Path, columns: int) -> None:
+    wanted = state_ids(demo_state)
     for command in (("reconcile", "--at", AT, "--no-commit"), ("proposals", "list"), ("report",)):
-        done = run_in_terminal(*command, cwd=state, columns=columns)
+        done = run_in_terminal(*command, cwd=demo_state, columns=columns)
         assert done.code in (0, 3), done.stderr
         lines = done.stdout.splitlines()
         table = [line for line in lines if not line.startswith(("reconcile ", "state not"))]
@@ -81,15 +70,15 @@ def test_in_a_terminal_tables_fit_and_never_split_an_id(state: Path, columns: in
                     pytest.fail(f"{command} at {columns}: an id is split: {line!r}")
 
 
-def test_the_same_rows_on_a_terminal_and_in_a_pipe(state: Path) -> None:
-    piped = run("incidents", "list", cwd=state).stdout
-    wide = run_in_terminal("incidents", "list", cwd=state, columns=200).stdout
+def test_the_same_rows_on_a_terminal_and_in_a_pipe(demo_state: Path) -> None:
+    piped = run("incidents", "list", cwd=demo_state).stdout
+    wide = run_in_terminal("incidents", "list", cwd=demo_state, columns=200).stdout
     for word in piped.split():
         assert word in wide, word
 
 
-def test_counts_read_as_english(state: Path) -> None:
-    assert run("incidents", "list", cwd=state).stdout.startswith("1 incident\n")
-    assert run("proposals", "list", cwd=state).stdout.startswith("2 proposals\n")
-    summary = run("reconcile", "--at", AT, "--no-commit", cwd=state).stdout
+def test_counts_read_as_english(demo_state: Path) -> None:
+    assert run("incidents", "list", cwd=demo_state).stdout.startswith("1 incident\n")
+    assert run("proposals", "list", cwd=demo_state).stdout.startswith("2 proposals\n")
+    summary = run("reconcile", "--at", AT, "--no-commit", cwd=demo_state).stdout
     assert "3 services, opened 0 incidents (none), created 0 proposals (none)" in summary
