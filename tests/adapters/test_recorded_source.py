@@ -51,8 +51,11 @@ def recording_instants(url: str) -> dict[str, datetime]:
 def test_recordings_are_fresh(recorded: RunningPrometheus) -> None:
     instants = recording_instants(recorded.url)
     assert set(instants) == {"checkout", "payments", "search"}
+    # Each group's slots are offset by a hash that includes its rule file's path, a fresh
+    # temporary directory each run; promtool may then leave out the slot just before the
+    # end. Two intervals still fail a backfill that stopped short.
     for stamp in instants.values():
-        assert T_END - timedelta(seconds=60) < stamp <= T_END
+        assert T_END - timedelta(seconds=120) < stamp <= T_END
 
 
 def test_recorded_ratios_equal_the_engine_on_raw_counters(recorded: RunningPrometheus) -> None:
