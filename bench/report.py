@@ -26,6 +26,7 @@ from safedeploy.domain.incidents import open_incident
 from safedeploy.domain.layout import SUMMARY
 from safedeploy.domain.proposals import PauseChange, new_proposal
 from safedeploy.domain.summary import ServiceSummary, SLOSummary, Summary
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.report import report
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -153,9 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         output = json.loads(str(command(state, "report", "--format", "json")()))
         assert len(output["services"]) == options.services
         results = {
-            "in-process report() + JSON": timed(lambda: report_json(report(state))),
+            "in-process report() + JSON": timed(lambda: report_json(report(Context(state)))),
             "safedeploy report --format json": timed(command(state, "report", "--format", "json")),
-            "safedeploy report (table)": timed(command(state, "report", "--out", f"{state}/r")),
+            "safedeploy report (table)": timed(command(state, "report", "--out", f"{state}/r.txt")),
             "safedeploy --version (start-up only)": timed(command(state, "--version")),
         }
     worst = 0.0
