@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from safedeploy.adapters.envrepo import EnvRepo
-from safedeploy.adapters.manifests import version_reader
+from safedeploy.adapters.manifests import version_reader, version_target
 from safedeploy.adapters.settings import Settings
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.versions import Versions, VersionsFound, VersionsUnavailable
@@ -76,7 +76,8 @@ class TargetVersions:
         target = service.spec.target
         try:
             repo = self._repos.synced(service)
-            history = repo.versions_of(target.path, version_reader(target))
+            located = version_target(target, repo.read_file)
+            history = repo.versions_of(located.path, version_reader(located))
         except SafedeployError as exc:
             return VersionsUnavailable(reason=str(exc))
         if not history:

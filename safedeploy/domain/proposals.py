@@ -14,6 +14,7 @@ from typing import Final, Literal, Self, get_args
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from safedeploy.domain import layout
+from safedeploy.domain.catalog import TargetKind
 from safedeploy.domain.incidents import SafeId, ServiceName, UtcDatetime, check_id
 from safedeploy.errors import IllegalTransitionError
 
@@ -22,7 +23,6 @@ SCHEMA_VERSION: Final = 1
 ProposalKind = Literal["rollback-rollout", "promote-canary", "block-promotion"]
 ProposalStatus = Literal["proposed", "approved", "rejected", "failed"]
 ProposalEvent = Literal["approve", "reject", "fail"]
-TargetKind = Literal["rollout", "helm", "kustomize"]
 
 KINDS: tuple[ProposalKind, ...] = get_args(ProposalKind)
 STATUSES: tuple[ProposalStatus, ...] = get_args(ProposalStatus)

@@ -41,6 +41,7 @@ from safedeploy.usecases.records import record_incident, record_proposal, roll_f
 if TYPE_CHECKING:
     from safedeploy.adapters.envrepo import EnvRepo
     from safedeploy.adapters.github import GitHubClient
+    from safedeploy.adapters.target_edits import Edit
 
 ACTOR_VARIABLE: Final = "GITHUB_ACTOR"
 SCHEMA_VERSION: Final = 1
@@ -273,12 +274,12 @@ def _commit_state(ctx: _Subject, action: str, at: datetime, detail: str) -> None
 def _push(
     ctx: _Subject, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
 ) -> tuple[ApprovalDoc, bool]:
-    new_text = _edited(repo, ctx.proposal, target)
+    edit = _edited(repo, ctx.proposal, target)
     message = approval_text.commit_message(
-        ctx.proposal, ctx.incident, evidence, target_path=target.path, by=ctx.actor
+        ctx.proposal, ctx.incident, evidence, target_path=edit.path, by=ctx.actor
     )
-    pushed = repo.propose_change(draft.branch, target.path, new_text, message)
-    update = {"base": repo.default_branch, "commit": pushed.sha}
+    pushed = repo.propose_change(draft.branch, edit.path, edit.after, message)
+    update = {"base": repo.default_branch, "commit": pushed.sha, "path": edit.path}
     return draft.model_copy(update=update), pushed.created
 
 
@@ -297,7 +298,7 @@ def _open_pull_request(
         ctx.proposal,
         ctx.incident,
         evidence,
-        target_path=target.path,
+        target_path=draft.path or target.path,
         by=ctx.actor,
         at=draft.at,
         permalink=permalink,
@@ -305,7 +306,7 @@ def _open_pull_request(
     pull = github.find_or_open_pull_request(
         draft.branch,
         draft.base,
-        approval_text.pull_request_title(ctx.proposal, target.path),
+        approval_text.pull_request_title(ctx.proposal, draft.path or target.path),
         body,
         approval_text.labels(ctx.proposal, ctx.incident),
     )
@@ -352,26 +353,15 @@ def _target(ctx: _Subject) -> Target:
     return target.model_copy(update={"path": change.path, "kind": change.kind})
 
 
-def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> str:
-    from safedeploy.adapters import manifests
+def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> Edit:
+    from safedeploy.adapters.target_edits import edit_for
 
-    text = repo.read_file(target.path)
-    change = proposal.change
-    if isinstance(change, PauseChange):
-        return manifests.set_paused(text, True, path=target.path)
-    current = manifests.read_version(text, target)
-    if proposal.kind == "promote-canary":
-        # Promotion lifts the pause, and moves the version if the canary is not yet there.
-        text = manifests.set_paused(text, False, path=target.path)
-        if current == change.to_version:
-            return text
-    if current != change.from_version:
+    try:
+        return edit_for(proposal.kind, proposal.change, target, repo.read_file)
+    except BadInputError as exc:
         raise BadInputError(
-            f"proposal {proposal.id}: {target.path} on {repo.default_branch} runs {current}, "
-            f"not {change.from_version} as when the proposal was made; the environment moved "
-            "on, so nothing was changed (reject this proposal)"
-        )
-    return manifests.set_version(text, target, change.to_version)
+            f"proposal {proposal.id}: on {repo.default_branch}: {exc}; nothing was changed"
+        ) from None
 
 
 # --- evidence and records ------------------------------------------------------------------

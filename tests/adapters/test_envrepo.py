@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from safedeploy.adapters import manifests
 from safedeploy.adapters.envrepo import DEFAULT_IDENTITY, EnvRepo, Identity, display_remote, redact
+from safedeploy.domain.catalog import Target
 from safedeploy.errors import BadInputError, GitError
 from testing.gitrepos import (
     HELM_PATH,
@@ -18,19 +18,9 @@ from testing.gitrepos import (
     rollout_text,
 )
 
-
-@dataclass(frozen=True)
-class Target:
-    path: str
-    kind: str
-    container: str | None = None
-    values_key: str = "image.tag"
-    image: str | None = None
-
-
-ROLLOUT = Target(ROLLOUT_PATH, "rollout")
-HELM = Target(HELM_PATH, "helm")
-KUSTOMIZE = Target(KUSTOMIZE_PATH, "kustomize", image="search")
+ROLLOUT = Target(path=ROLLOUT_PATH, kind="rollout", container="checkout")
+HELM = Target(path=HELM_PATH, kind="helm")
+KUSTOMIZE = Target(path=KUSTOMIZE_PATH, kind="kustomize", image="search")
 
 
 def open_repo(remote: EnvRemote, tmp_path: Path, identity: Identity = DEFAULT_IDENTITY) -> EnvRepo:
