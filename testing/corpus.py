@@ -425,31 +425,32 @@ class CorpusWorld:
 
 
 def build_corpus_world(base: Path, cases: tuple[Case, ...], metrics: str) -> CorpusWorld:
+    return build_world(base, [(case, *before_and_after(case)) for case in cases], metrics)
+
+
+Commits = list[tuple[str, dict[str, str], datetime]]
+
+
+def build_world(
+    base: Path, files: list[tuple[Case, str, str]], metrics: str, history: Commits | None = None
+) -> CorpusWorld:
+    """`files`: each case with the text it had (A) and the text a release gave it (B);
+    `history`, when given, is the environment repo's commits instead of A then B."""
     from safedeploy.adapters.envrepo import create_repository
 
-    released, broken = (
-        datetime(2026, 11, 1, 8, 0, tzinfo=UTC),
-        datetime(2026, 11, 1, 11, 0, tzinfo=UTC),
-    )
-    pairs = [before_and_after(case) for case in cases]
+    released = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    broken = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)  # the demo story's bad release
     create_repository(
         base / "env.git",
-        [
-            (
-                "Every corpus file as it was",
-                {c.file: a for c, (a, _) in zip(cases, pairs, strict=True)},
-                released,
-            ),
-            (
-                "A release of every corpus file",
-                {c.file: b for c, (_, b) in zip(cases, pairs, strict=True)},
-                broken,
-            ),
+        history
+        or [
+            ("Every file as it was", {c.file: a for c, a, _ in files}, released),
+            ("A release of every file", {c.file: b for c, _, b in files}, broken),
         ],
     )
     state = base / "state"
     (state / "services").mkdir(parents=True)
-    for number, case in enumerate(cases):
+    for number, (case, _, _) in enumerate(files):
         (state / "services" / f"{service_name(number)}.yaml").write_text(
             service_definition(number, case), encoding="utf-8"
         )
@@ -459,4 +460,4 @@ def build_corpus_world(base: Path, cases: tuple[Case, ...], metrics: str) -> Cor
         '[environment]\nrepo = "../env.git"\ncache = "../cache"\n',
         encoding="utf-8",
     )
-    return CorpusWorld(state, base / "env.git", cases)
+    return CorpusWorld(state, base / "env.git", tuple(case for case, _, _ in files))

@@ -36,7 +36,13 @@ from testing.manifests import rollout_schema
 README = REPO_ROOT / "README.md"
 CI_RUN = REPO_ROOT / ".ci" / "run"
 DOCS = REPO_ROOT / "docs"
-DOC_NAMES = ("architecture.md", "slo-design.md", "burn-rate-alerts.md", "runbook.md")
+DOC_NAMES = (
+    "architecture.md",
+    "slo-design.md",
+    "burn-rate-alerts.md",
+    "runbook.md",
+    "targets.md",
+)
 ENV_REPO = REPO_ROOT / "examples" / "env-repo"
 CRONJOB = REPO_ROOT / "examples" / "cronjob.yaml"
 

@@ -22,6 +22,7 @@ from safedeploy.domain.evidence import ApprovalDoc, EvidenceFolder
 from safedeploy.domain.incidents import Incident, check_id, next_state
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import (
+    MITIGATING_KINDS,
     PauseChange,
     Proposal,
     VersionChange,
@@ -217,7 +218,7 @@ def approve(
     # timestamp cannot leave a pushed branch without its record.
     reason = f"approved {ctx.proposal.kind}"
     next_status(ctx.proposal, "approve", at, ctx.actor, reason)
-    if ctx.incident is not None and ctx.incident.state in _MITIGABLE:
+    if ctx.incident is not None and _mitigates(ctx):
         next_state(ctx.incident, "mitigate", at, ctx.actor, reason)
     target = _target(ctx)
     repo = run.env_repos.for_service(ctx.service)
@@ -340,11 +341,21 @@ def reject(
 # --- the change ----------------------------------------------------------------------------
 
 
+def _mitigates(ctx: _Subject) -> bool:
+    """A rollback mitigates; a pause alone only holds the release where it is."""
+    incident = ctx.incident
+    return (
+        incident is not None
+        and incident.state in _MITIGABLE
+        and ctx.proposal.kind in MITIGATING_KINDS
+    )
+
+
 def _target(ctx: _Subject) -> Target:
     target = ctx.service.spec.target
     change = ctx.proposal.change
     if isinstance(change, PauseChange):
-        if target.kind != "rollout":
+        if not target.pausable:
             raise BadInputError(
                 f"proposal {ctx.proposal.id}: block-promotion pauses an Argo Rollout; "
                 f"{ctx.service.name} is delivered by {target.kind}"
@@ -388,7 +399,7 @@ def _record_success(ctx: _Subject, record: ApprovalDoc, created: bool) -> Approv
         ctx.proposal, "approve", at, ctx.actor, reason, branch=record.branch, pr_url=record.pr_url
     )
     incident = ctx.incident
-    if incident is not None and incident.state in _MITIGABLE:
+    if incident is not None and _mitigates(ctx):
         incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
     with ctx.store.lock():
         _require_unchanged(ctx)

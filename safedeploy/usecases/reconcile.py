@@ -19,13 +19,14 @@ from safedeploy.domain import layout
 from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service, select
 from safedeploy.domain.control import ServiceControl
-from safedeploy.domain.decisions import Decision, decide, needs_versions
+from safedeploy.domain.decisions import Decision, decide, needs_versions, without_refused
 from safedeploy.domain.evidence import documents, evidence_folders, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, release_id
 from safedeploy.domain.severity import ROLLBACK_ON
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
@@ -62,6 +63,9 @@ class ReconcileResult:
             self.undecided.append(f"{decision.service}: {status.reason}")
         if decision.undecided is not None:
             self.undecided.append(f"{decision.service}: {decision.undecided}")
+        for refused in decision.refused:  # a change the environment repo's file refuses
+            line = f"{decision.service}: {refused.kind} not proposed: {refused.reason}"
+            (self.undecided if refused.undecided else self.errors).append(line)
         if decision.incident_change == "opened" and decision.incident is not None:
             self.created_incidents.append(decision.incident.id)
         self.created_proposals += [p.id for p in decision.new_proposals]
@@ -204,7 +208,7 @@ def _decide_one(
     control = ctx.store.get_control(service.name) or ServiceControl(service=service.name)
     wanted = needs_versions(status, mine) or canary is not None
     found = ctx.versions.versions(service) if wanted else None
-    return decide(
+    decision = decide(
         service,
         status,
         incident=incident,
@@ -215,7 +219,9 @@ def _decide_one(
         extra_rules=ctx.policies.rules_for(service, status, control.freeze_until, status.at),
         canary=canary,
         release_proposals=of_release,
+        record=ServiceRecord.of(service.name, incidents, proposals),
     )
+    return without_refused(decision, ctx.versions.refusals(service, decision.new_proposals))
 
 
 def _owner(services: list[Service], relative: str) -> str | None:

@@ -1,0 +1,180 @@
+"""What reconcile and `validate --env-repo` do with target files they cannot edit: no
+proposal that could not be applied, the reason (file, line, field) in the evidence and in
+the run's output, and an exit code that says so."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from safedeploy.adapters.store import StateStore
+from safedeploy.domain.incidents import next_state, open_incident
+from safedeploy.domain.proposals import VersionChange, new_proposal, next_status
+from safedeploy.usecases.records import record_incident, record_proposal
+from testing.cli import run, tree_snapshot
+from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, build_world
+from testing.faults import AT_BREACH, short_metrics
+from testing.gitrepos import helm_text, rollout_text
+
+ROLLOUT = Case("apps/checkout/rollout.yaml", "rollout", "1.5.0", 34, container="checkout")
+HELM = Case("apps/payments/values.yaml", "helm", "2.1.1", 6)
+BAD_RELEASE = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
+
+
+def _world(base: Path, files: list[tuple[Case, str, str]]) -> CorpusWorld:
+    return build_world(base, files, short_metrics())
+
+
+def _evidence_notes(state: Path) -> list[str]:
+    [decision] = state.glob("evidence/incident-*/decision.json")
+    notes: list[str] = json.loads(decision.read_text())["notes"]
+    return notes
+
+
+def test_a_rollback_that_cannot_be_applied_is_not_proposed(tmp_path: Path) -> None:
+    # The version is an anchor that another key shares: editing it would change both.
+    shared = rollout_text("1.5.0").replace(
+        "checkout:1.5.0", "checkout:1.5.0\n          env: [{name: IMAGE, value: *image}]"
+    )
+    shared = shared.replace("image: registry", "image: &image registry")
+    world = _world(tmp_path, [(ROLLOUT, rollout_text("1.4.2"), shared)])
+    done = run("reconcile", "--at", AT_BREACH, cwd=world.state)
+    assert done.code == 2, done.stderr
+    why = (
+        "corpus-00: rollback-rollout not proposed: apps/checkout/rollout.yaml:34: "
+        "spec.template.spec.containers[checkout].image: the value is reached through an "
+        "alias (*); edit it by hand"
+    )
+    assert why in done.stderr.splitlines()
+    proposals = sorted(p.name for p in (world.state / "action-proposals").iterdir())
+    assert proposals == ["corpus-00-20261101t1105z-block-promotion.json"]
+    assert why.removeprefix("corpus-00: ") in _evidence_notes(world.state)
+
+
+FLOW_ROLLOUT = """\
+kind: Rollout
+metadata: {name: checkout}
+spec: {replicas: 6, template: {spec: {containers: [{name: checkout, image: "r/checkout:1.5.0"}]}}}
+"""
+
+
+def test_a_pause_that_cannot_be_written_is_not_proposed(tmp_path: Path) -> None:
+    case = Case(ROLLOUT.file, "rollout", "1.5.0", 3, container="checkout")
+    world = _world(tmp_path, [(case, FLOW_ROLLOUT.replace("1.5.0", "1.4.2"), FLOW_ROLLOUT)])
+    done = run("reconcile", "--at", AT_BREACH, "--json", cwd=world.state)
+    assert done.code == 2
+    created = json.loads(done.stdout)["created"]["proposals"]
+    assert created == ["corpus-00-20261101t1105z-rollback-rollout"]
+    assert json.loads(done.stdout)["errors"] == [
+        "corpus-00: block-promotion not proposed: apps/checkout/rollout.yaml:3: spec: not "
+        "written one key per line; add spec.paused: true by hand"
+    ]
+
+
+def test_a_helm_service_gets_no_block_promotion_and_the_evidence_says_the_gate_blocks(
+    tmp_path: Path,
+) -> None:
+    world = _world(tmp_path, [(HELM, helm_text("2.1.0"), helm_text("2.1.1"))])
+    done = run("reconcile", "--at", AT_BREACH, cwd=world.state)
+    assert done.code == 0, done.stderr
+    proposals = [p.name for p in (world.state / "action-proposals").iterdir()]
+    assert proposals == ["corpus-00-20261101t1105z-rollback-rollout.json"]
+    assert (
+        "promotion blocked (the gate says no); block-promotion not proposed: a helm target "
+        "has no pause safedeploy can write, only a Rollout"
+    ) in _evidence_notes(world.state)
+    gate = run("gate", "corpus-00", "--at", AT_BREACH, cwd=world.state)
+    assert gate.code == 1
+
+
+@pytest.fixture(scope="module")
+def corpus_world(tmp_path_factory: pytest.TempPathFactory) -> CorpusWorld:
+    return build_corpus_world(tmp_path_factory.mktemp("validate"), CASES, short_metrics())
+
+
+def test_validate_env_repo_checks_every_target_file_now(corpus_world: CorpusWorld) -> None:
+    done = run("validate", "--env-repo", cwd=corpus_world.state)
+    assert done.code == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(CASES)
+    assert lines[0] == (
+        "corpus-00: argo-rollouts/examples/rollout-canary.yaml:21: "
+        "spec.template.spec.containers[rollouts-demo].image = blue-next; an edit changes "
+        "that one value; block-promotion can pause it"
+    )
+    checked = json.loads(run("validate", "--env-repo", "--json", cwd=corpus_world.state).stdout)
+    assert all(t["ok"] for t in checked["targets"])
+    assert {t["line"] for t in checked["targets"]} == {c.line for c in CASES}
+
+
+def test_validate_env_repo_names_the_file_line_and_field_that_block(tmp_path: Path) -> None:
+    broken = rollout_text("1.5.0").replace(":1.5.0", "")
+    world = _world(
+        tmp_path,
+        [(ROLLOUT, rollout_text("1.5.0"), broken), (HELM, helm_text("2.1.0"), helm_text("2.1.1"))],
+    )
+    before = tree_snapshot(world.state)
+    done = run("validate", "--env-repo", cwd=world.state)
+    assert done.code == 2
+    assert done.stderr.splitlines() == [
+        "corpus-00: apps/checkout/rollout.yaml:34: spec.template.spec.containers[checkout]."
+        "image: image 'registry.example.com/checkout' has neither a tag nor a digest; "
+        "safedeploy moves one of them"
+    ]
+    assert done.stdout.startswith("corpus-01: apps/payments/values.yaml:6: image.tag = 2.1.1;")
+    assert tree_snapshot(world.state) == before
+
+
+def test_after_a_merged_rollback_the_next_incident_goes_back_past_the_bad_version(
+    tmp_path: Path,
+) -> None:
+    """1.5.0 burned and was rolled back to 1.4.2 (merged); now 1.4.2 burns: the commit
+    before it holds 1.5.0, which must never be the target again."""
+    day = timedelta(days=1)
+    history = [
+        ("checkout 1.3.0", {ROLLOUT.file: rollout_text("1.3.0")}, BAD_RELEASE - 3 * day),
+        ("checkout 1.4.2", {ROLLOUT.file: rollout_text("1.4.2")}, BAD_RELEASE - 2 * day),
+        ("checkout 1.5.0", {ROLLOUT.file: rollout_text("1.5.0")}, BAD_RELEASE - day),
+        ("Roll back to 1.4.2", {ROLLOUT.file: rollout_text("1.4.2")}, BAD_RELEASE - day / 2),
+    ]
+    world = build_world(tmp_path, [(ROLLOUT, "", "")], short_metrics(), history)
+    opened = BAD_RELEASE - day + timedelta(minutes=5)
+    _an_incident_rolled_back(world.state, opened, "1.5.0", "1.4.2")
+    done = run("reconcile", "--at", AT_BREACH, "--json", cwd=world.state)
+    assert done.code == 0, done.stderr
+    [proposal] = [
+        json.loads(p.read_text())
+        for p in (world.state / "action-proposals").glob("*-rollback-rollout.json")
+        if "20261101t1105z" in p.name
+    ]
+    change = proposal["change"]
+    assert (change["from_version"], change["to_version"]) == ("1.4.2", "1.3.0")
+    assert change["chosen"]["committed_at"] == "2026-10-29T11:00:00Z"
+    assert (
+        "roll 1.4.2 back to 1.3.0, which ran 24h from 2026-10-29T11:00:00Z" in (proposal["reason"])
+    )
+
+
+def _an_incident_rolled_back(state: Path, opened: datetime, bad: str, good: str) -> None:
+    """The record a day earlier: an incident, its approved rollback, the incident resolved."""
+    store = StateStore(state)
+    incident = open_incident(
+        "corpus-00", "fast-burn", ("availability",), opened, actor="t", reason="burn"
+    )
+    change = VersionChange(path=ROLLOUT.file, kind="rollout", from_version=bad, to_version=good)
+    proposal = new_proposal(
+        "rollback-rollout", "corpus-00", incident.id, change, rule="r", reason="x", at=opened
+    )
+    later = opened + timedelta(minutes=10)
+    approved = next_status(proposal, "approve", later, "alice", "approved")
+    mitigated = next_state(incident, "mitigate", later, "alice", "rolled back")
+    resolved = next_state(mitigated, "resolve", later + timedelta(hours=2), "t", "stable")
+    with store.lock():
+        record_incident(store, incident, "open", opened)
+        record_proposal(store, proposal, "proposed", opened)
+        record_proposal(store, approved, "approve", later)
+        record_incident(store, mitigated, "mitigate", later)
+        record_incident(store, resolved, "resolve", later + timedelta(hours=2))
