@@ -76,6 +76,31 @@ def test_versions_collapse_and_point_at_the_introducing_commit(
     assert (running, last_stable) == ("1.5.0", "1.4.2")
 
 
+def test_history_ends_at_an_older_file_the_reader_cannot_read(
+    env_remote: EnvRemote, tmp_path: Path
+) -> None:
+    # Only the current file must hold what the target names: here the container `checkout`
+    # is named `web` in every commit before the last one.
+    work = tmp_path / "work"
+    push_change(env_remote, work, "main", ROLLOUT_PATH, rollout_text("1.5.1"))
+    target = Target(path=ROLLOUT_PATH, kind="rollout", container="checkout")
+    renamed = Target(path=ROLLOUT_PATH, kind="rollout", container="web")
+    git(work, "commit", "-q", "--allow-empty", "-m", "nothing")
+    (work / ROLLOUT_PATH).write_text(
+        rollout_text("1.6.0").replace("- name: checkout", "- name: web")
+    )
+    git(work, "commit", "-qam", "rename the container")
+    git(work, "push", "-q", "origin", "main")
+    repo = open_repo(env_remote, tmp_path)
+    assert [
+        v.version for v in repo.versions_of(ROLLOUT_PATH, manifests.version_reader(renamed))
+    ] == ["1.6.0"]
+    with pytest.raises(
+        BadInputError, match=r"^apps/checkout/rollout.yaml at commit [0-9a-f]{12}: "
+    ):
+        repo.versions_of(ROLLOUT_PATH, manifests.version_reader(target))
+
+
 def test_propose_change_pushes_one_minimal_commit(env_remote: EnvRemote, tmp_path: Path) -> None:
     repo = open_repo(env_remote, tmp_path, identity=Identity("Ops Bot", "ops@example.com"))
     change = repo.propose_change(
