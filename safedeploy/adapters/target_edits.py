@@ -14,6 +14,7 @@ from safedeploy.adapters import manifests, rollout_pause
 from safedeploy.domain.catalog import Target
 from safedeploy.domain.images import join_version, split_version
 from safedeploy.domain.proposals import PauseChange, ProposalKind, TargetChange, VersionChange
+from safedeploy.domain.versions import TargetCheck
 from safedeploy.errors import BadInputError
 
 Read = Callable[[str], str]
@@ -71,16 +72,6 @@ def _promotion(
     return Edit(located.path, text, moved)
 
 
-class TargetCheck(NamedTuple):
-    """What `validate --env-repo` found for one service's target."""
-
-    path: str
-    field: str
-    line: int
-    version: str
-    pausable: bool
-
-
 _PROBE_TAG = "safedeploy-probe"
 _PROBE_DIGEST = "sha256:" + "0" * 64
 
@@ -108,4 +99,6 @@ def check_target(target: Target, read: Read) -> TargetCheck:
     if target.pausable:
         rollout_pause.pause(read(target.path), target)
     line = int(found.node.start_mark.line) + 1
-    return TargetCheck(located.path, found.field, line, version, target.pausable)
+    return TargetCheck(
+        path=located.path, field=found.field, line=line, version=version, pausable=target.pausable
+    )

@@ -57,20 +57,7 @@ def created(paths: list[Path]) -> None:
 
 def target_checks(result: TargetValidation, *, as_json: bool) -> None:
     if as_json:
-        print_json(
-            {
-                "valid": result.exit_code == 0,
-                "targets": [
-                    {
-                        "service": r.service,
-                        "ok": r.error is None,
-                        "error": r.error,
-                        **(r.check._asdict() if r.check else {}),
-                    }
-                    for r in result.reports
-                ],
-            }
-        )
+        print_json(result.as_json())
         return
     console = stdout()
     for r in result.reports:

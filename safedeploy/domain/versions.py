@@ -50,3 +50,16 @@ class VersionsUnavailable(BaseModel):
 
 
 VersionsFound = Versions | VersionsUnavailable
+
+
+class TargetCheck(BaseModel):
+    """One service's target file as `validate --env-repo` found it: the version, where it
+    is written, and whether block-promotion can pause the service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    field: str
+    line: int
+    version: str
+    pausable: bool

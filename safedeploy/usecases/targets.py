@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+from safedeploy.adapters.target_edits import check_target
 from safedeploy.domain.catalog import Catalog
+from safedeploy.domain.versions import TargetCheck
 from safedeploy.errors import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_DECIDE,
@@ -21,9 +23,8 @@ from safedeploy.errors import (
     BadInputError,
     SafedeployError,
 )
-
-if TYPE_CHECKING:
-    from safedeploy.adapters.target_edits import TargetCheck
+from safedeploy.usecases.catalog import validate
+from safedeploy.usecases.context import Context
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,28 @@ class TargetValidation:
             return EXIT_BAD_INPUT
         return EXIT_CANNOT_DECIDE if any(r.unreachable for r in self.reports) else EXIT_OK
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.exit_code == EXIT_OK,
+            "targets": [
+                {
+                    "service": r.service,
+                    "ok": r.error is None,
+                    "error": r.error,
+                    **(r.check.model_dump() if r.check else {}),
+                }
+                for r in self.reports
+            ],
+        }
 
-def validate_targets(state: Path, paths: Sequence[Path] = ()) -> TargetValidation:
-    from safedeploy.adapters.settings import load_settings
-    from safedeploy.adapters.target_edits import check_target
-    from safedeploy.adapters.target_versions import EnvRepos
-    from safedeploy.usecases.catalog import validate
 
-    catalog = validate(state, paths)
-    repos = EnvRepos(load_settings(state), state)
+def validate_targets(ctx: Context, paths: Sequence[Path] = ()) -> TargetValidation:
+    """The catalog, then each service's target file in its environment repo, now."""
+    catalog = validate(ctx, paths)
     reports: list[TargetReport] = []
     for service in catalog.services:
         try:
-            check = check_target(service.spec.target, repos.synced(service).read_file)
+            check = check_target(service.spec.target, ctx.env_repos.synced(service).read_file)
         except BadInputError as exc:  # no repo configured, or the file refuses
             reports.append(TargetReport(service.name, error=str(exc)))
         except SafedeployError as exc:

@@ -12,6 +12,7 @@ import pytest
 
 from safedeploy.domain.proposals import VersionChange
 from safedeploy.usecases.approval import approve
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import ReconcileResult, reconcile
 from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, later, service_name
 from testing.faults import short_metrics
@@ -22,7 +23,7 @@ AT = datetime(2026, 11, 1, 11, 5, tzinfo=UTC)  # five minutes into the demo's ba
 @pytest.fixture(scope="module")
 def reconciled(tmp_path_factory: pytest.TempPathFactory) -> tuple[CorpusWorld, ReconcileResult]:
     world = build_corpus_world(tmp_path_factory.mktemp("corpus"), CASES, short_metrics())
-    return world, reconcile(world.state, AT, [], commit=False)
+    return world, reconcile(Context(world.state, environ={}), AT, [], commit=False)
 
 
 def test_reconcile_proposes_a_rollback_to_a_for_every_file(
@@ -63,7 +64,11 @@ def test_the_approved_rollback_branch_holds_a_byte_for_byte(
         if p.kind == "rollback-rollout"
     ]
     approved = approve(
-        world.state, proposal.id, "alice", AT + timedelta(minutes=10), {}, commit=False
+        Context(world.state, environ={}),
+        proposal.id,
+        "alice",
+        AT + timedelta(minutes=10),
+        commit=False,
     )
     assert approved.proposal.status == "approved"
     branch = f"safedeploy/{proposal.id}"
