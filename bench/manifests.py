@@ -24,6 +24,7 @@ from safedeploy.adapters import manifests
 from safedeploy.domain.proposals import VersionChange
 from safedeploy.errors import SafedeployError
 from safedeploy.usecases.approval import approve
+from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import reconcile
 from testing.corpus import CASES, REFUSED, Case, before_and_after, build_corpus_world, later
 from testing.corpus import service_name as name_of
@@ -47,7 +48,7 @@ def in_memory(case: Case) -> tuple[bool, float]:
 def through_the_loop(base: Path) -> set[str]:
     """Files whose approved rollback branch holds A exactly."""
     world = build_corpus_world(base, CASES, short_metrics())
-    result = reconcile(world.state, AT, [], commit=False)
+    result = reconcile(Context(world.state, environ={}), AT, [], commit=False)
     for error in result.errors:
         print(f"  reconcile: {error}")
     reverted: set[str] = set()
@@ -63,7 +64,13 @@ def through_the_loop(base: Path) -> set[str]:
             print(f"  {case.file}: no rollback to {case.version} proposed")
             continue
         try:
-            approve(world.state, proposals[0].id, "alice", AT + timedelta(minutes=10), {})
+            approve(
+                Context(world.state, environ={}),
+                proposals[0].id,
+                "alice",
+                AT + timedelta(minutes=10),
+                commit=False,
+            )
         except SafedeployError as exc:
             print(f"  {case.file}: approve: {exc}")
             continue

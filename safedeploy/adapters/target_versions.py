@@ -7,6 +7,7 @@ all of them. Nothing is ever assumed: a repo that cannot be read gives a reason.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 from safedeploy.adapters.envrepo import EnvRepo
@@ -75,6 +76,11 @@ class TargetVersions:
         if service.name not in self._versions:
             self._versions[service.name] = self._read(service)
         return self._versions[service.name]
+
+    def fetch(self, service: Service) -> None:
+        """Fetch the service's repo now; a failure is kept, and said by whatever reads it."""
+        with suppress(SafedeployError):
+            self._repos.synced(service)
 
     def refusals(self, service: Service, proposals: tuple[Proposal, ...]) -> dict[str, Refusal]:
         """Each proposal's change applied in memory to the repo's current files: the ones

@@ -24,7 +24,7 @@ from safedeploy.domain.evidence import documents, evidence_folders, json_text, r
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, release_id
-from safedeploy.domain.severity import ROLLBACK_ON
+from safedeploy.domain.severity import BURNING, ROLLBACK_ON
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
@@ -119,7 +119,7 @@ def reconcile(
     # or remote must not hold other runs.
     statuses = evaluate_services(services, ctx.source, at)
     canaries = judge_canaries(services, ctx.source, ctx.versions, at)
-    _read_versions_for_rollbacks(ctx, services, statuses)
+    _read_target_files(ctx, services, statuses)
     store = ctx.store
     result = ReconcileResult(at=at, dry_run=dry_run)
     # A dry run only reads, and must not leave even the lock file behind.
@@ -177,18 +177,22 @@ def reconcile(
     return result
 
 
-def _read_versions_for_rollbacks(
+def _read_target_files(
     ctx: Context, services: list[Service], statuses: list[ServiceStatus]
 ) -> None:
-    """Read, before the lock, the versions any rollback of this run could need.
+    """Read, before the lock, the target files any proposal of this run could need.
 
     Whether one is needed depends on the incident's proposals, known only under the lock;
-    every service that burns fast enough is read now (once, cached for the run), so no
-    environment repository is fetched while the state lock is held.
+    every service that burns fast enough for a rollback has its versions read now, and
+    every other burning one whose target takes a pause has its repo fetched (a pause is
+    checked against the file as it is), so no environment repository is fetched while the
+    state lock is held.
     """
     for service, status in zip(services, statuses, strict=True):
         if status.severity in ROLLBACK_ON:
             ctx.versions.versions(service)
+        elif status.severity in BURNING and service.spec.target.pausable:
+            ctx.versions.fetch(service)
 
 
 def _decide_one(

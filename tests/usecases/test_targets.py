@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from safedeploy.adapters.envrepo import EnvRepo
 from safedeploy.adapters.store import StateStore
+from safedeploy.adapters.target_versions import EnvRepos
+from safedeploy.domain.catalog import Service
 from safedeploy.domain.incidents import next_state, open_incident
 from safedeploy.domain.proposals import VersionChange, new_proposal, next_status
+from safedeploy.usecases.context import Context
+from safedeploy.usecases.reconcile import reconcile
 from safedeploy.usecases.records import record_incident, record_proposal
 from testing.cli import run, tree_snapshot
 from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, build_world
@@ -178,3 +183,36 @@ def _an_incident_rolled_back(state: Path, opened: datetime, bad: str, good: str)
         record_proposal(store, approved, "approve", later)
         record_incident(store, mitigated, "mitigate", later)
         record_incident(store, resolved, "resolve", later + timedelta(hours=2))
+
+
+class _WatchedRepos(EnvRepos):
+    """The run's environment repos, noting whether the state lock was held at each read."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx.settings, ctx.state)
+        self._store = ctx.store
+        self.locked: list[bool] = []
+
+    def synced(self, service: Service) -> EnvRepo:
+        self.locked.append(self._store.is_locked)
+        return super().synced(service)
+
+
+def test_a_pause_is_checked_against_a_repo_fetched_before_the_lock(tmp_path: Path) -> None:
+    """A slow burn proposes no rollback, only a pause; its file is read all the same, and
+    the repo is fetched before the state lock is taken, never while it is held."""
+    world = _world(tmp_path, [(ROLLOUT, rollout_text("1.4.2"), rollout_text("1.5.0"))])
+    service_file = world.state / "services" / "corpus-00.yaml"
+    service = json.loads(service_file.read_text())
+    slow = {"severity": "slow-burn", "long": "1h", "short": "5m", "factor": 1}
+    service["spec"]["slos"][0] |= {"objective": 0.998, "alerts": [slow]}
+    service_file.write_text(json.dumps(service), encoding="utf-8")
+    ctx = Context(world.state, environ={})
+    watched = _WatchedRepos(ctx)
+    ctx.__dict__["env_repos"] = watched  # the cached part, replaced before first use
+    result = reconcile(ctx, datetime(2026, 11, 1, 11, 5, tzinfo=UTC), [], commit=False)
+    [decision] = result.decisions
+    assert decision.severity == "slow-burn"
+    assert [p.kind for p in decision.new_proposals] == ["block-promotion"]
+    assert watched.locked[0] is False
+    assert result.exit_code == 0
