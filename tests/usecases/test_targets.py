@@ -22,7 +22,7 @@ from safedeploy.usecases.records import record_incident, record_proposal
 from testing.cli import run, tree_snapshot
 from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, build_world
 from testing.faults import AT_BREACH, short_metrics
-from testing.gitrepos import helm_text, rollout_text
+from testing.gitrepos import EnvRemote, git, helm_text, push_change, rollout_text
 
 ROLLOUT = Case("apps/checkout/rollout.yaml", "rollout", "1.5.0", 34, container="checkout")
 HELM = Case("apps/payments/values.yaml", "helm", "2.1.1", 6)
@@ -41,10 +41,7 @@ def _evidence_notes(state: Path) -> list[str]:
 
 def test_a_rollback_that_cannot_be_applied_is_not_proposed(tmp_path: Path) -> None:
     # The version is an anchor that another key shares: editing it would change both.
-    shared = rollout_text("1.5.0").replace(
-        "checkout:1.5.0", "checkout:1.5.0\n          env: [{name: IMAGE, value: *image}]"
-    )
-    shared = shared.replace("image: registry", "image: &image registry")
+    shared = _shared_image("1.5.0")
     world = _world(tmp_path, [(ROLLOUT, rollout_text("1.4.2"), shared)])
     done = run("reconcile", "--at", AT_BREACH, cwd=world.state)
     assert done.code == 2, done.stderr
@@ -216,3 +213,33 @@ def test_a_pause_is_checked_against_a_repo_fetched_before_the_lock(tmp_path: Pat
     assert [p.kind for p in decision.new_proposals] == ["block-promotion"]
     assert watched.locked[0] is False
     assert result.exit_code == 0
+
+
+def _shared_image(version: str) -> str:
+    """The Rollout with its image behind an anchor that an env entry shares."""
+    env = "\n          env: [{name: IMAGE, value: *image}]"
+    text = rollout_text(version).replace(f"checkout:{version}", f"checkout:{version}{env}")
+    return text.replace("image: registry", "image: &image registry")
+
+
+def test_approve_refuses_a_file_changed_since_in_one_line_and_pushes_nothing(
+    tmp_path: Path,
+) -> None:
+    world = _world(tmp_path, [(ROLLOUT, rollout_text("1.4.2"), rollout_text("1.5.0"))])
+    assert run("reconcile", "--at", AT_BREACH, cwd=world.state).code == 0
+    [proposal] = [p.stem for p in (world.state / "action-proposals").glob("*-rollback-rollout.*")]
+    # Someone shares the image through an anchor after the proposal was made.
+    remote = EnvRemote(world.env, "main")
+    push_change(remote, tmp_path / "other", "main", ROLLOUT.file, _shared_image("1.5.0"))
+    before = tree_snapshot(world.state)
+    done = run("approve", proposal, "--by", "alice", cwd=world.state)
+    assert done.code == 2
+    assert done.stderr.splitlines() == [
+        f"proposal {proposal}: on main: apps/checkout/rollout.yaml:34: "
+        "spec.template.spec.containers[checkout].image: the value is reached through an "
+        "alias (*); edit it by hand; nothing was changed"
+    ]
+    heads = git(world.env, "for-each-ref", "--format=%(refname:short)", "refs/heads")
+    assert heads.split() == ["main"]
+    after = {k: v for k, v in tree_snapshot(world.state).items() if "cache" not in k}
+    assert after == {k: v for k, v in before.items() if "cache" not in k}
