@@ -70,9 +70,15 @@ def validate_targets(ctx: Context, paths: Sequence[Path] = ()) -> TargetValidati
         try:
             check = check_target(service.spec.target, ctx.env_repos.synced(service).read_file)
         except BadInputError as exc:  # no repo configured, or the file refuses
-            reports.append(TargetReport(service.name, error=str(exc)))
+            reports.append(TargetReport(service.name, error=_without_name(exc, service.name)))
         except SafedeployError as exc:
-            reports.append(TargetReport(service.name, error=str(exc), unreachable=True))
+            why = _without_name(exc, service.name)
+            reports.append(TargetReport(service.name, error=why, unreachable=True))
         else:
             reports.append(TargetReport(service.name, check=check))
     return TargetValidation(catalog, tuple(reports))
+
+
+def _without_name(exc: SafedeployError, service: str) -> str:
+    """The reason; the report names the service once, and some reasons start with it."""
+    return str(exc).removeprefix(f"{service}: ")

@@ -243,3 +243,16 @@ def test_approve_refuses_a_file_changed_since_in_one_line_and_pushes_nothing(
     assert heads.split() == ["main"]
     after = {k: v for k, v in tree_snapshot(world.state).items() if "cache" not in k}
     assert after == {k: v for k, v in before.items() if "cache" not in k}
+
+
+def test_validate_env_repo_without_a_repo_says_so_once_per_service(tmp_path: Path) -> None:
+    world = _world(tmp_path, [(HELM, helm_text("2.1.0"), helm_text("2.1.1"))])
+    (world.state / "safedeploy.toml").write_text(
+        '[prometheus]\nmetrics_file = "../metrics.om"\n', encoding="utf-8"
+    )
+    done = run("validate", "--env-repo", cwd=world.state)
+    assert done.code == 2
+    assert done.stderr.splitlines() == [
+        "corpus-00: no environment repo: set spec.target.repo or environment.repo in "
+        "safedeploy.toml"
+    ]
