@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import ReconcileResult, reconcile
 from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, later, service_name
 from testing.faults import short_metrics
+from testing.gitrepos import branch_file
 
 AT = datetime(2026, 11, 1, 11, 5, tzinfo=UTC)  # five minutes into the demo's bad release
 
@@ -43,13 +43,6 @@ def test_reconcile_proposes_a_rollback_to_a_for_every_file(
         assert (change.from_version, change.to_version) == (later(case.version), case.version)
 
 
-def _branch_file(env: Path, branch: str, path: str) -> bytes:
-    shown = subprocess.run(
-        ["git", "show", f"{branch}:{path}"], cwd=env, check=True, capture_output=True
-    )
-    return shown.stdout
-
-
 @pytest.mark.parametrize("number", range(len(CASES)), ids=[c.file for c in CASES])
 def test_the_approved_rollback_branch_holds_a_byte_for_byte(
     reconciled: tuple[CorpusWorld, ReconcileResult], number: int
@@ -72,7 +65,7 @@ def test_the_approved_rollback_branch_holds_a_byte_for_byte(
     )
     assert approved.proposal.status == "approved"
     branch = f"safedeploy/{proposal.id}"
-    assert _branch_file(world.env, branch, case.file) == case.text().encode("utf-8")
+    assert branch_file(world.env, branch, case.file) == case.text().encode("utf-8")
     # One commit on top of the default branch, changing that one file only.
     changed = subprocess.run(
         ["git", "diff", "--name-only", f"main...{branch}"],

@@ -5,6 +5,8 @@ the run's output, and an exit code that says so."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,17 +18,27 @@ from safedeploy.adapters.target_versions import EnvRepos
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.incidents import next_state, open_incident
 from safedeploy.domain.proposals import VersionChange, new_proposal, next_status
+from safedeploy.usecases.approval import approve
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.reconcile import reconcile
 from safedeploy.usecases.records import record_incident, record_proposal
 from testing.cli import run, tree_snapshot
-from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, build_world
+from testing.corpus import CASES, Case, CorpusWorld, build_corpus_world, build_world, later
 from testing.faults import AT_BREACH, short_metrics
-from testing.gitrepos import EnvRemote, git, helm_text, push_change, rollout_text
+from testing.gitrepos import (
+    EnvRemote,
+    branch_file,
+    git,
+    helm_text,
+    kustomize_text,
+    push_change,
+    rollout_text,
+)
 
 ROLLOUT = Case("apps/checkout/rollout.yaml", "rollout", "1.5.0", 34, container="checkout")
 HELM = Case("apps/payments/values.yaml", "helm", "2.1.1", 6)
 BAD_RELEASE = datetime(2026, 11, 1, 11, 0, tzinfo=UTC)
+APPROVED_AT = datetime(2026, 11, 1, 11, 15, tzinfo=UTC)
 
 
 def _world(base: Path, files: list[tuple[Case, str, str]]) -> CorpusWorld:
@@ -256,3 +268,108 @@ def test_validate_env_repo_without_a_repo_says_so_once_per_service(tmp_path: Pat
         "corpus-00: no environment repo: set spec.target.repo or environment.repo in "
         "safedeploy.toml"
     ]
+
+
+TEXT_VERSIONS = ("1.10", "1.0", "010", "1e3", "20240101", "0x1F", "true")
+
+
+def _newer(version: str) -> str:
+    """The release after `version`, read by YAML as the same type (`true` after `false`)."""
+    return "false" if version == "true" else later(version)
+
+
+def _text_version_case(number: int, version: str) -> tuple[Case, str, str]:
+    """Unquoted, so YAML alone would read a number, a date or a boolean; A then B."""
+    if number % 2:
+        case = Case(f"apps/t{number}/kustomization.yaml", "kustomize", version, 10, image="search")
+        text = kustomize_text
+    else:
+        case, text = Case(f"apps/t{number}/values.yaml", "helm", version, 6), helm_text
+    return case, text(version).replace('"', ""), text(_newer(version)).replace('"', "")
+
+
+def test_versions_stay_text_from_the_proposal_to_the_pushed_branch(tmp_path: Path) -> None:
+    """1.11 goes back to 1.10, never to the number 1.1, and stays unquoted as written."""
+    files = [_text_version_case(n, v) for n, v in enumerate(TEXT_VERSIONS)]
+    world = _world(tmp_path, files)
+    done = run("reconcile", "--at", AT_BREACH, cwd=world.state)
+    assert done.code == 0, done.stderr
+    for number, (case, before, _) in enumerate(files):
+        written = before.splitlines()[case.line - 1]
+        assert re.fullmatch(rf" *(newTag|tag): {re.escape(case.version)}( .*)?", written)
+        [found] = (world.state / "action-proposals").glob(f"corpus-{number:02d}-*-rollback-*")
+        proposal = json.loads(found.read_text())
+        change = proposal["change"]
+        newer = _newer(case.version)
+        assert (change["from_version"], change["to_version"]) == (newer, case.version)
+        assert f"roll {newer} back to {case.version}, which " in proposal["reason"]
+        approved = approve(
+            Context(world.state, environ={}), found.stem, "alice", APPROVED_AT, commit=False
+        )
+        assert approved.proposal.status == "approved"
+        assert branch_file(world.env, f"safedeploy/{found.stem}", case.file) == before.encode()
+
+
+def _renamed_container(text: str) -> str:
+    return text.replace("- name: checkout", "- name: checkout-v2")
+
+
+def _two_rollouts(text: str) -> str:
+    return f"{text}---\n{text}"
+
+
+def _image_listed_twice(text: str) -> str:
+    return text + "- name: search\n  newTag: 1.0.2\n"
+
+
+def _unclosed(text: str) -> str:
+    return text.replace("service:", "service: [unclosed")
+
+
+@pytest.mark.parametrize(
+    ("case", "older", "breaks", "expected"),
+    [
+        (
+            ROLLOUT,
+            rollout_text("1.4.2"),
+            _renamed_container,
+            "apps/checkout/rollout.yaml:31: spec.template.spec: no container named 'checkout' "
+            "(containers: checkout-v2, envoy)",
+        ),
+        (
+            ROLLOUT,
+            rollout_text("1.4.2"),
+            _two_rollouts,
+            "apps/checkout/rollout.yaml:47: kind: 2 Rollout documents (lines 2, 47); set "
+            "spec.target.name",
+        ),
+        (
+            Case("apps/search/kustomization.yaml", "kustomize", "1.0.1", 10, image="search"),
+            kustomize_text("1.0.0"),
+            _image_listed_twice,
+            "apps/search/kustomization.yaml:13: images[search]: listed 2 times (lines 8, 13)",
+        ),
+        (HELM, helm_text("2.1.0"), _unclosed, "apps/payments/values.yaml:10: not valid YAML"),
+    ],
+    ids=["container-not-found", "ambiguous-file", "two-matching-images", "unreadable"],
+)
+def test_approve_names_the_file_line_and_field_of_a_target_gone_bad_and_writes_nothing(
+    tmp_path: Path, case: Case, older: str, breaks: Callable[[str], str], expected: str
+) -> None:
+    """The file changed after the proposal: one line, exit 2, no branch, no state written."""
+    current = {"rollout": rollout_text, "kustomize": kustomize_text, "helm": helm_text}
+    after = current[case.kind](case.version)
+    world = _world(tmp_path, [(case, older, after)])
+    assert run("reconcile", "--at", AT_BREACH, cwd=world.state).code == 0
+    [proposal] = [p.stem for p in (world.state / "action-proposals").glob("*-rollback-rollout.*")]
+    push_change(EnvRemote(world.env, "main"), tmp_path / "other", "main", case.file, breaks(after))
+    before = tree_snapshot(world.state)
+    done = run("approve", proposal, "--by", "alice", cwd=world.state)
+    assert done.code == 2
+    [message] = done.stderr.splitlines()
+    assert message.startswith(f"proposal {proposal}: on main: {expected}"), message
+    assert message.endswith("; nothing was changed"), message
+    heads = git(world.env, "for-each-ref", "--format=%(refname:short)", "refs/heads")
+    assert heads.split() == ["main"]
+    kept = {k: v for k, v in tree_snapshot(world.state).items() if "cache" not in k}
+    assert kept == {k: v for k, v in before.items() if "cache" not in k}
