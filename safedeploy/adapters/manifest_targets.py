@@ -77,18 +77,25 @@ def _fail(path: str, node: Node | None, message: str) -> BadInputError:
     return BadInputError(f"{where}: {message}")
 
 
-def _mapping(node: Node | None, path: str, field: str, parent: Node) -> MappingNode:
+def _mapping(
+    node: Node | None, path: str, field: str, parent: Node, supported: str = ""
+) -> MappingNode:
     if isinstance(node, MappingNode):
         return node
     if node is None:
         raise _fail(path, parent, f"{field}: missing")
-    raise _fail(path, node, f"{field}: expected a mapping, found {_shape(node)}")
+    found = f"{field}: expected a mapping, found {_shape(node)}"
+    raise _fail(path, node, f"{found}; {supported}" if supported else found)
 
 
 def _shape(node: Node) -> str:
     if isinstance(node, ScalarNode):
         return f"the value {node.value!r}" if node.value else "nothing"
     return "a list" if isinstance(node, SequenceNode) else "a mapping"
+
+
+def _keys(mapping: MappingNode) -> str:
+    return ", ".join(k.value for k, _ in mapping.value if isinstance(k, ScalarNode)) or "no keys"
 
 
 def _text(mapping: MappingNode, key: str, path: str) -> str | None:
@@ -254,11 +261,11 @@ def find_in_values(documents: list[Node], target: TargetLike) -> Found:
     value = root
     for depth, part in enumerate(parts):
         field = ".".join(parts[: depth + 1])
-        holder = _mapping(value, path, ".".join(parts[:depth]) or "(top level)", holder or root)
+        above = ".".join(parts[:depth]) or "(top level)"
+        holder = _mapping(value, path, above, holder or root, _VALUES_SUPPORTED)
         child = entry(holder, part, path, field)
         if child is None:
-            keys = ", ".join(k.value for k, _ in holder.value if isinstance(k, ScalarNode))
-            raise _fail(path, holder, f"{field}: missing (found {keys or 'no keys'})")
+            raise _fail(path, holder, f"{field}: missing (found {_keys(holder)})")
         value = child
     if isinstance(value, MappingNode):
         return _image_mapping(value, key, path)
@@ -281,10 +288,8 @@ _VALUES_SUPPORTED = (
 def _image_mapping(mapping: MappingNode, key: str, path: str) -> Found:
     tag = entry(mapping, "tag", path, f"{key}.tag")
     if not isinstance(tag, ScalarNode):
-        keys = ", ".join(k.value for k, _ in mapping.value if isinstance(k, ScalarNode))
-        raise _fail(
-            path, mapping, f"{key}: a mapping without tag (found {keys}); {_VALUES_SUPPORTED}"
-        )
+        found = f"{key}: a mapping without tag (found {_keys(mapping)})"
+        raise _fail(path, mapping, f"{found}; {_VALUES_SUPPORTED}")
     _refuse_digest_beside(mapping, f"{key}.tag", path)
     return Found(tag, f"{key}.tag", "tag")
 
@@ -321,7 +326,12 @@ def find_in_kustomization(documents: list[Node], target: TargetLike) -> Found:
     root = _mapping(root, path, "(top level)", root)
     images = entry(root, "images", path, "images")
     if not isinstance(images, SequenceNode):
-        raise _fail(path, images or root, "images: missing, or not a list")
+        found = f"found {_shape(images)}" if images is not None else "missing"
+        raise _fail(
+            path,
+            images or root,
+            f"images: {found}; supported: a list of entries with name and newTag or digest",
+        )
     listed = [e for e in images.value if isinstance(e, MappingNode)]
     entries = [e for e in listed if _text(e, "name", path) == target.image]
     field = f"images[{target.image}]"

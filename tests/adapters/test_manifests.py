@@ -201,6 +201,26 @@ def test_kustomize_digest_is_the_version_when_pinned() -> None:
         (helm_text("{{ .Values.x }}"), HELM, ":6: image.tag: '{{ .Values.x }}' is not an image"),
         (helm_text("2.1.1") + "---\na: 1\n", HELM, ": 2 YAML documents"),
         (
+            "image:\n- registry.example.com/payments:2.1.1\n",
+            HELM,
+            ":2: image: expected a mapping, found a list; supported: values_key naming a tag",
+        ),
+        (
+            "image: {{ .Values.tag }}\n",  # a template where a value belongs: a mapping key
+            target("helm", values_key="image"),
+            ":1: image: a mapping without tag \\(found no keys\\); supported: ",
+        ),
+        (
+            "kind: Kustomization\nimages:\n  search: {newTag: 1.0.1}\n",
+            KUSTOMIZE,
+            ":3: images: found a mapping; supported: a list of entries with name and newTag",
+        ),
+        (
+            kustomize_text("1.0.1").replace("images:", "pictures:"),
+            KUSTOMIZE,
+            ":1: images: missing; supported: a list of entries",
+        ),
+        (
             kustomize_text("1.0.1"),
             target("kustomize", image="web"),
             ":8: images: no image named 'web' \\(found search, redis\\)",
