@@ -154,6 +154,14 @@ def git(cwd: Path, *args: str, when: int | None = None) -> str:
     return done.stdout.strip()
 
 
+def branch_file(repo: Path, branch: str, path: str) -> bytes:
+    """A file's bytes on a branch, exactly as committed (no decoding, no stripping)."""
+    shown = subprocess.run(
+        ["git", "show", f"{branch}:{path}"], cwd=repo, check=True, capture_output=True
+    )
+    return shown.stdout
+
+
 def _history() -> list[tuple[str, dict[str, str]]]:
     """(message, {path: text}) in commit order; one commit changes only comments."""
     return [

@@ -29,13 +29,20 @@ from safedeploy.adapters import manifests
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.settings import Settings, environment_names
 from safedeploy.domain.catalog import Deployment, Policy, Rollback, Target
+from safedeploy.domain.images import is_tag
 from testing.cli import REPO_ROOT, run
 from testing.manifests import rollout_schema
 
 README = REPO_ROOT / "README.md"
 CI_RUN = REPO_ROOT / ".ci" / "run"
 DOCS = REPO_ROOT / "docs"
-DOC_NAMES = ("architecture.md", "slo-design.md", "burn-rate-alerts.md", "runbook.md")
+DOC_NAMES = (
+    "architecture.md",
+    "slo-design.md",
+    "burn-rate-alerts.md",
+    "runbook.md",
+    "targets.md",
+)
 ENV_REPO = REPO_ROOT / "examples" / "env-repo"
 CRONJOB = REPO_ROOT / "examples" / "cronjob.yaml"
 
@@ -358,7 +365,7 @@ def test_example_manifests_are_read_and_edited_for_their_service(
     target = example_services[name].spec.target
     text = (ENV_REPO / target.path).read_text(encoding="utf-8")
     version = manifests.read_version(text, target)
-    assert manifests.TAG_PATTERN.fullmatch(version), version
+    assert is_tag(version), version
     # A rollback to another tag changes exactly one line and reads back.
     edited = manifests.set_version(text, target, "0.9.9")
     changed = [

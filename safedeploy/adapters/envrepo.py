@@ -188,15 +188,17 @@ class EnvRepo:
     def versions_of(self, path: str, reader: Callable[[str], str]) -> list[VersionAt]:
         """Versions of a target file, oldest first, one entry per change of version.
 
-        The last entry is what runs now; the one before it is the last stable version.
+        The last entry is what runs now. The history is read back from the newest commit
+        and ends at the first older one whose file the reader cannot read (written another
+        way, before the service pointed at it): only what runs now must be readable.
         """
         import git
 
         repo = self._ready()
         rev = f"origin/{self.default_branch}"
         log = repo.git.log(rev, "--format=%H %ct", "--", path)
-        history: list[VersionAt] = []
-        for line in reversed(log.splitlines()):
+        newest_first: list[VersionAt] = []
+        for line in log.splitlines():
             sha, stamp = line.split()
             try:
                 text = repo.git.show(f"{sha}:{path}", strip_newline_in_stdout=False)
@@ -205,10 +207,14 @@ class EnvRepo:
             try:
                 version = reader(text)
             except BadInputError as exc:
+                if newest_first:
+                    break
                 raise BadInputError(f"{path} at commit {sha[:12]}: {exc}") from exc
-            if history and history[-1].version == version:
-                continue
-            history.append(VersionAt(sha, datetime.fromtimestamp(int(stamp), tz=UTC), version))
+            newest_first.append(VersionAt(sha, datetime.fromtimestamp(int(stamp), tz=UTC), version))
+        history: list[VersionAt] = []
+        for entry in reversed(newest_first):
+            if not history or history[-1].version != entry.version:
+                history.append(entry)
         return history
 
     def show_commit(self, sha: str) -> str:

@@ -1,18 +1,23 @@
 """The versions of each service's target file, read from the environment repo's history.
 
-The last version in the Git history of the target file is what runs now; the one before it
-is the last stable one. Nothing is ever assumed: a repo that cannot be read gives a reason.
+The history of the file that holds the version, one release per change of version: the
+last one is what runs now, and domain/stable_versions.py chooses a rollback's target from
+all of them. Nothing is ever assumed: a repo that cannot be read gives a reason.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 from safedeploy.adapters.envrepo import EnvRepo
-from safedeploy.adapters.manifests import version_reader
+from safedeploy.adapters.manifests import version_reader, version_target
 from safedeploy.adapters.settings import Settings
+from safedeploy.adapters.target_edits import edit_for
 from safedeploy.domain.catalog import Service
-from safedeploy.domain.versions import Versions, VersionsFound, VersionsUnavailable
+from safedeploy.domain.decisions import Refusal
+from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.versions import Release, Versions, VersionsFound, VersionsUnavailable
 from safedeploy.errors import BadInputError, SafedeployError
 
 
@@ -72,19 +77,42 @@ class TargetVersions:
             self._versions[service.name] = self._read(service)
         return self._versions[service.name]
 
+    def fetch(self, service: Service) -> None:
+        """Fetch the service's repo now; a failure is kept, and said by whatever reads it."""
+        with suppress(SafedeployError):
+            self._repos.synced(service)
+
+    def refusals(self, service: Service, proposals: tuple[Proposal, ...]) -> dict[str, Refusal]:
+        """Each proposal's change applied in memory to the repo's current files: the ones
+        that cannot be, and why (a proposal that cannot be applied is never made)."""
+        found: dict[str, Refusal] = {}
+        for proposal in proposals:
+            try:
+                repo = self._repos.synced(service)
+                edit_for(proposal.kind, proposal.change, service.spec.target, repo.read_file)
+            except BadInputError as exc:
+                found[proposal.id] = Refusal(kind=proposal.kind, reason=str(exc))
+            except SafedeployError as exc:  # the repo could not be read: nothing is known
+                why = f"cannot check its change against the environment repo: {exc}"
+                found[proposal.id] = Refusal(kind=proposal.kind, reason=why, undecided=True)
+        return found
+
     def _read(self, service: Service) -> VersionsFound:
         target = service.spec.target
         try:
             repo = self._repos.synced(service)
-            history = repo.versions_of(target.path, version_reader(target))
+            located = version_target(target, repo.read_file)
+            history = repo.versions_of(located.path, version_reader(located))
         except SafedeployError as exc:
             return VersionsUnavailable(reason=str(exc))
         if not history:
             return VersionsUnavailable(
-                reason=f"{target.path} has no history in {repo.shown_remote}"
+                reason=f"{located.path} has no history in {repo.shown_remote}"
             )
         return Versions(
-            current=history[-1].version,
-            stable=history[-2].version if len(history) > 1 else None,
-            source=f"{repo.shown_remote} ({target.path} at {history[-1].sha[:12]})",
+            history=tuple(
+                Release(version=v.version, commit=v.sha, committed_at=v.committed_at)
+                for v in history
+            ),
+            source=f"{repo.shown_remote} ({located.path} at {history[-1].sha[:12]})",
         )

@@ -18,13 +18,26 @@ def validate(
     ] = None,
     as_json: JsonOption = False,
     state: StateOption = None,
+    env_repo: Annotated[
+        bool,
+        typer.Option(
+            "--env-repo",
+            help="Also check every service's target file in its environment repo, now.",
+        ),
+    ] = False,
 ) -> int:
     """Check service definitions against the structural policy."""
     from safedeploy.cli import views
+
+    if env_repo:
+        from safedeploy.usecases.targets import validate_targets
+
+        checked = validate_targets(context(ctx, state), paths or [])
+        views.target_checks(checked, as_json=as_json)
+        return checked.exit_code
     from safedeploy.usecases.catalog import validate as run
 
-    catalog = run(context(ctx, state), paths or [])
-    views.catalog_summary(catalog, as_json=as_json)
+    views.catalog_summary(run(context(ctx, state), paths or []), as_json=as_json)
     return 0
 
 

@@ -29,7 +29,7 @@ def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
         print_table(COLUMNS, [_row(d) for d in result.decisions], console=console)
     for d in result.decisions:
         for note in d.notes:
-            console.print(f"{d.service}: {note}", highlight=False, soft_wrap=True)
+            console.print(f"{d.service}: {note}", highlight=False, markup=False, soft_wrap=True)
     console.print(summary_line(result), highlight=False, soft_wrap=True)
     if result.state_commit is not None and result.state_commit.line():
         console.print(result.state_commit.line(), highlight=False, soft_wrap=True)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safedeploy.cli.tables import Cell, Column, plural, print_table
-from safedeploy.cli.terminal import print_json, stdout
+from safedeploy.cli.terminal import print_error, print_json, stdout
 from safedeploy.domain.catalog import Catalog
+
+if TYPE_CHECKING:
+    from safedeploy.usecases.targets import TargetValidation
 
 
 def percent(ratio: float) -> str:
@@ -49,3 +53,23 @@ def created(paths: list[Path]) -> None:
     console = stdout()
     for path in paths:
         console.print(f"created {path}")
+
+
+def target_checks(result: TargetValidation, *, as_json: bool) -> None:
+    if as_json:
+        print_json(result.as_json())
+        return
+    console = stdout()
+    for r in result.reports:
+        if r.check is None:
+            print_error(f"{r.service}: {r.error}")
+            continue
+        c = r.check
+        pause = "block-promotion can pause it" if c.pausable else "no pause: the gate blocks"
+        console.print(
+            f"{r.service}: {c.path}:{c.line}: {c.field} = {c.version}; an edit changes that "
+            f"one value; {pause}",
+            highlight=False,
+            markup=False,  # field paths hold brackets: containers[web]
+            soft_wrap=True,
+        )

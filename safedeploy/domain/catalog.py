@@ -102,29 +102,68 @@ class Metadata(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+TargetKind = Literal["rollout", "deployment", "statefulset", "daemonset", "helm", "kustomize"]
+# Only an Argo Rollout has a pause (spec.paused) that holds a promotion where it is.
+PAUSABLE_TARGETS: frozenset[str] = frozenset({"rollout"})
+
+
 class Target(_Model):
-    """Where a decision lands in the environment repository."""
+    """Where a decision lands in the environment repository, and where the version is."""
 
     repo: str | None = Field(
         default=None, description="Environment repo URL or path; default environment.repo."
     )
     path: RepoPath = Field(description="The manifest file inside the environment repo.")
-    kind: Literal["rollout", "helm", "kustomize"]
+    kind: TargetKind = Field(
+        description=(
+            "rollout, deployment, statefulset, daemonset: the image of a pod template's "
+            "container; helm: a values file; kustomize: a kustomization's images."
+        )
+    )
     container: str | None = Field(
-        default=None, description="rollout: the container whose image is the version."
+        default=None,
+        description=(
+            "rollout, deployment, statefulset, daemonset: the container (or init container) "
+            "whose image is the version; may be left out when the pod has one container."
+        ),
+    )
+    name: str | None = Field(
+        default=None,
+        description="The workload's metadata.name, when the file holds several of that kind.",
+    )
+    workload_path: RepoPath | None = Field(
+        default=None,
+        description=(
+            "rollout with spec.workloadRef: the file holding the referenced Deployment, "
+            "when it is not the Rollout's own file."
+        ),
     )
     values_key: str = Field(
-        default="image.tag", description="helm: the dotted key of the image tag."
+        default="image.tag",
+        description=(
+            "helm: the dotted key of the version: a tag (image.tag), an image string "
+            "(image: repo:tag), a digest (image.digest) or a mapping holding tag."
+        ),
     )
     image: str | None = Field(
-        default=None, description="kustomize: the images[].name whose newTag is the version."
+        default=None,
+        description=(
+            "kustomize: the images[].name whose newTag (or digest, when pinned) is the version."
+        ),
     )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Target:
         if self.kind == "kustomize" and not self.image:
             raise ValueError("a kustomize target needs 'image': the images[].name to edit")
+        if self.workload_path is not None and self.kind != "rollout":
+            raise ValueError("'workload_path' is for a rollout whose spec.workloadRef points there")
         return self
+
+    @property
+    def pausable(self) -> bool:
+        """Whether block-promotion can write a pause into this target."""
+        return self.kind in PAUSABLE_TARGETS
 
 
 class Deployment(_Model):

@@ -28,6 +28,7 @@ from safedeploy.domain.proposals import (
     KINDS,
     PauseChange,
     Proposal,
+    ProposalKind,
     VersionChange,
     new_proposal,
     release_id,
@@ -41,11 +42,23 @@ from safedeploy.domain.severity import (
     rank,
 )
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.stable_versions import ServiceRecord, rollback_target
 from safedeploy.domain.versions import Versions, VersionsFound
 
 ACTOR = "safedeploy-reconcile"
 
 IncidentChange = Literal["opened", "escalated", "updated", "resolved"]
+
+
+class Refusal(BaseModel):
+    """A proposal that was not made because its change cannot be applied to the file now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ProposalKind
+    reason: str
+    # The environment repo could not be read (exit 3), rather than the file refusing (2).
+    undecided: bool = False
 
 
 class Decision(BaseModel):
@@ -65,6 +78,8 @@ class Decision(BaseModel):
     # Why something this decision needed could not be known (the environment repo could
     # not be read for a rollback): the run then could not decide (exit 3).
     undecided: str | None = None
+    # Proposals not made because the target file refuses their change (exit 2).
+    refused: tuple[Refusal, ...] = ()
 
 
 def decide(
@@ -79,12 +94,14 @@ def decide(
     extra_rules: tuple[RuleResult, ...] = (),
     canary: CanaryVerdict | None = None,
     release_proposals: tuple[Proposal, ...] = (),
+    record: ServiceRecord | None = None,
 ) -> Decision:
     """`versions` is None when no rollback is needed (see `needs_versions`).
 
     `extra_rules` are the team's policy-as-code verdicts, folded into the release verdict.
     `canary` is the verdict on a canary in progress; `release_proposals` those already made
-    for that canary's release.
+    for that canary's release. `record` holds every incident and proposal of the service,
+    from which the rollback target is chosen.
     """
     notes: list[str] = []
     burn = _burn(status, canary)
@@ -113,14 +130,19 @@ def decide(
     if incident is not None and change != "resolved" and severity in BURNING:
         existing = {p.kind for p in proposals}
         if severity in ROLLBACK_ON and "rollback-rollout" not in existing:
-            rollback = _rollback(service, incident, burn, versions, at)
+            rollback = _rollback(
+                service, incident, burn, versions, record=record or ServiceRecord(), at=at
+            )
             if isinstance(rollback, Proposal):
                 new.append(rollback)
             else:
                 notes.append(rollback.note)
                 undecided = rollback.note if rollback.undecided else None
         if verdict.decision == "RED" and "block-promotion" not in existing:
-            new.append(_block(service, incident, verdict, at))
+            if service.spec.target.pausable:
+                new.append(_block(service, incident, verdict, at))
+            else:
+                notes.append(_no_pause(service))
     promotion = _promotion(
         service,
         incident,
@@ -263,6 +285,8 @@ def _rollback(
     incident: Incident,
     burn: Burn,
     versions: VersionsFound | None,
+    *,
+    record: ServiceRecord,
     at: datetime,
 ) -> Proposal | NoRollback:
     if not isinstance(versions, Versions):
@@ -271,13 +295,13 @@ def _rollback(
             note=f"rollback not proposed: cannot resolve the last stable version: {why}",
             undecided=True,
         )
-    if versions.stable is None or versions.stable == versions.current:
+    target = service.spec.target
+    chosen = rollback_target(versions.history, record)
+    if isinstance(chosen, str):
         return NoRollback(
-            note=f"rollback not proposed: {service.spec.target.path} has no earlier version "
-            f"than {versions.current} in {versions.source}",
+            note=f"rollback not proposed: {target.path} in {versions.source}: {chosen}",
             undecided=False,
         )
-    target = service.spec.target
     return new_proposal(
         "rollback-rollout",
         service.name,
@@ -286,10 +310,12 @@ def _rollback(
             path=target.path,
             kind=target.kind,
             from_version=versions.current,
-            to_version=versions.stable,
+            to_version=chosen.version,
+            chosen=chosen,
         ),
         rule=burn.rule,
-        reason=f"{burn.reason}; roll {versions.current} back to {versions.stable}",
+        reason=f"{burn.reason}; roll {versions.current} back to {chosen.version}, which "
+        f"{chosen.reason}",
         at=at,
     )
 
@@ -301,6 +327,29 @@ class NoRollback(BaseModel):
 
     note: str
     undecided: bool
+
+
+def _no_pause(service: Service) -> str:
+    return (
+        f"promotion blocked (the gate says no); block-promotion not proposed: a "
+        f"{service.spec.target.kind} target has no pause safedeploy can write, only a Rollout"
+    )
+
+
+def without_refused(decision: Decision, refused: dict[str, Refusal]) -> Decision:
+    """The decision without the proposals whose change cannot be applied, saying why."""
+    if not refused:
+        return decision
+    kept = tuple(p for p in decision.new_proposals if p.id not in refused)
+    notes = [f"{r.kind} not proposed: {r.reason}" for r in refused.values()]
+    return decision.model_copy(
+        update={
+            "new_proposals": kept,
+            "proposals": tuple(p for p in decision.proposals if p.id not in refused),
+            "notes": (*decision.notes, *notes),
+            "refused": (*decision.refused, *refused.values()),
+        }
+    )
 
 
 def _rollback_rule(status: ServiceStatus) -> str:

@@ -14,6 +14,7 @@ from typing import Final, Literal, Self, get_args
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from safedeploy.domain import layout
+from safedeploy.domain.catalog import TargetKind
 from safedeploy.domain.incidents import SafeId, ServiceName, UtcDatetime, check_id
 from safedeploy.errors import IllegalTransitionError
 
@@ -22,9 +23,10 @@ SCHEMA_VERSION: Final = 1
 ProposalKind = Literal["rollback-rollout", "promote-canary", "block-promotion"]
 ProposalStatus = Literal["proposed", "approved", "rejected", "failed"]
 ProposalEvent = Literal["approve", "reject", "fail"]
-TargetKind = Literal["rollout", "helm", "kustomize"]
 
 KINDS: tuple[ProposalKind, ...] = get_args(ProposalKind)
+# Approving these changes what runs, which mitigates an incident; a pause only holds it.
+MITIGATING_KINDS: frozenset[ProposalKind] = frozenset({"rollback-rollout"})
 STATUSES: tuple[ProposalStatus, ...] = get_args(ProposalStatus)
 EVENTS: tuple[ProposalEvent, ...] = get_args(ProposalEvent)
 
@@ -40,6 +42,18 @@ TRANSITIONS: dict[tuple[ProposalStatus, ProposalEvent], ProposalStatus] = {
 }
 
 
+class StableChoice(BaseModel):
+    """Why a rollback goes to its version: the commit that wrote it, when, and why it counts
+    as stable (see domain/stable_versions.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    commit: str
+    committed_at: UtcDatetime
+    reason: str
+
+
 class VersionChange(BaseModel):
     """Move one image version in the environment repo (rollback or promotion)."""
 
@@ -49,6 +63,13 @@ class VersionChange(BaseModel):
     kind: TargetKind
     from_version: str
     to_version: str
+    chosen: StableChoice | None = None
+
+    @model_validator(mode="after")
+    def _chosen_is_the_target(self) -> Self:
+        if self.chosen is not None and self.chosen.version != self.to_version:
+            raise ValueError("chosen.version must be to_version")
+        return self
 
 
 class PauseChange(BaseModel):

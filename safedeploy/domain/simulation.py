@@ -19,7 +19,7 @@ detected and are reported as out of range, not as misses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -31,13 +31,19 @@ from safedeploy.domain.incidents import Incident, is_active, next_state
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.severity import IncidentSeverity
 from safedeploy.domain.slo import ServiceStatus
-from safedeploy.domain.versions import Versions
+from safedeploy.domain.versions import Release, Versions
 
 ACTOR = "safedeploy-simulate"
 MITIGATED = "replay: assumed mitigated at once; resolves after the stable period"
 # What runs and what ran before are unknown in a replay; placeholders let `decide` make the
 # rollback proposal, so the report can say when one would have been proposed.
-REPLAY_VERSIONS = Versions(current="recorded", stable="previous", source="replay")
+REPLAY_VERSIONS = Versions(
+    history=(
+        Release(version="previous", commit="replay", committed_at=datetime(1970, 1, 1, tzinfo=UTC)),
+        Release(version="recorded", commit="replay", committed_at=datetime(1970, 1, 2, tzinfo=UTC)),
+    ),
+    source="replay",
+)
 
 Outcome = Literal["detected", "missed", "out-of-range"]
 

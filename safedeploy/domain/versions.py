@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from safedeploy.domain.incidents import UtcDatetime
 
 
-class Versions(BaseModel):
-    """The target file's versions: what runs now and the last stable one before it."""
+class Release(BaseModel):
+    """A version as the target file's history holds it: from this commit on."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    current: str
-    stable: str | None
+    version: str
+    commit: str
+    committed_at: UtcDatetime
+
+
+class Versions(BaseModel):
+    """The target file's history: one release per change of version, oldest first. Which
+    one a rollback goes back to is chosen in domain/stable_versions.py."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    history: tuple[Release, ...] = Field(min_length=1)
     source: str
+
+    @property
+    def current(self) -> str:
+        """What runs now."""
+        return self.history[-1].version
+
+    @property
+    def previous(self) -> str | None:
+        """The version before it: what a canary's stable pods still run."""
+        return self.history[-2].version if len(self.history) > 1 else None
 
 
 class VersionsUnavailable(BaseModel):
@@ -28,3 +50,16 @@ class VersionsUnavailable(BaseModel):
 
 
 VersionsFound = Versions | VersionsUnavailable
+
+
+class TargetCheck(BaseModel):
+    """One service's target file as `validate --env-repo` found it: the version, where it
+    is written, and whether block-promotion can pause the service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    field: str
+    line: int
+    version: str
+    pausable: bool

@@ -22,6 +22,7 @@ from safedeploy.domain.evidence import ApprovalDoc, EvidenceFolder
 from safedeploy.domain.incidents import Incident, check_id, next_state
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import (
+    MITIGATING_KINDS,
     PauseChange,
     Proposal,
     VersionChange,
@@ -41,6 +42,7 @@ from safedeploy.usecases.records import record_incident, record_proposal, roll_f
 if TYPE_CHECKING:
     from safedeploy.adapters.envrepo import EnvRepo
     from safedeploy.adapters.github import GitHubClient
+    from safedeploy.adapters.target_edits import Edit
 
 ACTOR_VARIABLE: Final = "GITHUB_ACTOR"
 SCHEMA_VERSION: Final = 1
@@ -216,7 +218,7 @@ def approve(
     # timestamp cannot leave a pushed branch without its record.
     reason = f"approved {ctx.proposal.kind}"
     next_status(ctx.proposal, "approve", at, ctx.actor, reason)
-    if ctx.incident is not None and ctx.incident.state in _MITIGABLE:
+    if ctx.incident is not None and _mitigates(ctx):
         next_state(ctx.incident, "mitigate", at, ctx.actor, reason)
     target = _target(ctx)
     repo = run.env_repos.for_service(ctx.service)
@@ -273,12 +275,12 @@ def _commit_state(ctx: _Subject, action: str, at: datetime, detail: str) -> None
 def _push(
     ctx: _Subject, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
 ) -> tuple[ApprovalDoc, bool]:
-    new_text = _edited(repo, ctx.proposal, target)
+    edit = _edited(repo, ctx.proposal, target)
     message = approval_text.commit_message(
-        ctx.proposal, ctx.incident, evidence, target_path=target.path, by=ctx.actor
+        ctx.proposal, ctx.incident, evidence, target_path=edit.path, by=ctx.actor
     )
-    pushed = repo.propose_change(draft.branch, target.path, new_text, message)
-    update = {"base": repo.default_branch, "commit": pushed.sha}
+    pushed = repo.propose_change(draft.branch, edit.path, edit.after, message)
+    update = {"base": repo.default_branch, "commit": pushed.sha, "path": edit.path}
     return draft.model_copy(update=update), pushed.created
 
 
@@ -297,7 +299,7 @@ def _open_pull_request(
         ctx.proposal,
         ctx.incident,
         evidence,
-        target_path=target.path,
+        target_path=draft.path or target.path,
         by=ctx.actor,
         at=draft.at,
         permalink=permalink,
@@ -305,7 +307,7 @@ def _open_pull_request(
     pull = github.find_or_open_pull_request(
         draft.branch,
         draft.base,
-        approval_text.pull_request_title(ctx.proposal, target.path),
+        approval_text.pull_request_title(ctx.proposal, draft.path or target.path),
         body,
         approval_text.labels(ctx.proposal, ctx.incident),
     )
@@ -339,11 +341,21 @@ def reject(
 # --- the change ----------------------------------------------------------------------------
 
 
+def _mitigates(ctx: _Subject) -> bool:
+    """A rollback mitigates; a pause alone only holds the release where it is."""
+    incident = ctx.incident
+    return (
+        incident is not None
+        and incident.state in _MITIGABLE
+        and ctx.proposal.kind in MITIGATING_KINDS
+    )
+
+
 def _target(ctx: _Subject) -> Target:
     target = ctx.service.spec.target
     change = ctx.proposal.change
     if isinstance(change, PauseChange):
-        if target.kind != "rollout":
+        if not target.pausable:
             raise BadInputError(
                 f"proposal {ctx.proposal.id}: block-promotion pauses an Argo Rollout; "
                 f"{ctx.service.name} is delivered by {target.kind}"
@@ -352,26 +364,15 @@ def _target(ctx: _Subject) -> Target:
     return target.model_copy(update={"path": change.path, "kind": change.kind})
 
 
-def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> str:
-    from safedeploy.adapters import manifests
+def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> Edit:
+    from safedeploy.adapters.target_edits import edit_for
 
-    text = repo.read_file(target.path)
-    change = proposal.change
-    if isinstance(change, PauseChange):
-        return manifests.set_paused(text, True, path=target.path)
-    current = manifests.read_version(text, target)
-    if proposal.kind == "promote-canary":
-        # Promotion lifts the pause, and moves the version if the canary is not yet there.
-        text = manifests.set_paused(text, False, path=target.path)
-        if current == change.to_version:
-            return text
-    if current != change.from_version:
+    try:
+        return edit_for(proposal.kind, proposal.change, target, repo.read_file)
+    except BadInputError as exc:
         raise BadInputError(
-            f"proposal {proposal.id}: {target.path} on {repo.default_branch} runs {current}, "
-            f"not {change.from_version} as when the proposal was made; the environment moved "
-            "on, so nothing was changed (reject this proposal)"
-        )
-    return manifests.set_version(text, target, change.to_version)
+            f"proposal {proposal.id}: on {repo.default_branch}: {exc}; nothing was changed"
+        ) from None
 
 
 # --- evidence and records ------------------------------------------------------------------
@@ -398,7 +399,7 @@ def _record_success(ctx: _Subject, record: ApprovalDoc, created: bool) -> Approv
         ctx.proposal, "approve", at, ctx.actor, reason, branch=record.branch, pr_url=record.pr_url
     )
     incident = ctx.incident
-    if incident is not None and incident.state in _MITIGABLE:
+    if incident is not None and _mitigates(ctx):
         incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
     with ctx.store.lock():
         _require_unchanged(ctx)

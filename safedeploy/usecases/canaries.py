@@ -32,10 +32,10 @@ def judge_canaries(
         if not service.spec.deployment.canary_analysis:
             continue
         found = versions.versions(service)
-        if not isinstance(found, Versions) or found.stable is None:
+        if not isinstance(found, Versions) or found.previous is None:
             continue
         window = parse_duration(service.spec.deployment.canary_window)
-        queries = canary_queries(service, found.current, found.stable, window)
+        queries = canary_queries(service, found.current, found.previous, window)
         if queries is not None:
             plans[service.name] = (service, queries)
     if not plans:

@@ -19,13 +19,14 @@ from safedeploy.domain import layout
 from safedeploy.domain.canary import CanaryVerdict
 from safedeploy.domain.catalog import Service, select
 from safedeploy.domain.control import ServiceControl
-from safedeploy.domain.decisions import Decision, decide, needs_versions
+from safedeploy.domain.decisions import Decision, decide, needs_versions, without_refused
 from safedeploy.domain.evidence import documents, evidence_folders, json_text, resolution
 from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, release_id
-from safedeploy.domain.severity import ROLLBACK_ON
+from safedeploy.domain.severity import BURNING, ROLLBACK_ON
 from safedeploy.domain.slo import ServiceStatus
+from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
 from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
@@ -62,6 +63,9 @@ class ReconcileResult:
             self.undecided.append(f"{decision.service}: {status.reason}")
         if decision.undecided is not None:
             self.undecided.append(f"{decision.service}: {decision.undecided}")
+        for refused in decision.refused:  # a change the environment repo's file refuses
+            line = f"{decision.service}: {refused.kind} not proposed: {refused.reason}"
+            (self.undecided if refused.undecided else self.errors).append(line)
         if decision.incident_change == "opened" and decision.incident is not None:
             self.created_incidents.append(decision.incident.id)
         self.created_proposals += [p.id for p in decision.new_proposals]
@@ -115,7 +119,7 @@ def reconcile(
     # or remote must not hold other runs.
     statuses = evaluate_services(services, ctx.source, at)
     canaries = judge_canaries(services, ctx.source, ctx.versions, at)
-    _read_versions_for_rollbacks(ctx, services, statuses)
+    _read_target_files(ctx, services, statuses)
     store = ctx.store
     result = ReconcileResult(at=at, dry_run=dry_run)
     # A dry run only reads, and must not leave even the lock file behind.
@@ -173,18 +177,22 @@ def reconcile(
     return result
 
 
-def _read_versions_for_rollbacks(
+def _read_target_files(
     ctx: Context, services: list[Service], statuses: list[ServiceStatus]
 ) -> None:
-    """Read, before the lock, the versions any rollback of this run could need.
+    """Read, before the lock, the target files any proposal of this run could need.
 
     Whether one is needed depends on the incident's proposals, known only under the lock;
-    every service that burns fast enough is read now (once, cached for the run), so no
-    environment repository is fetched while the state lock is held.
+    every service that burns fast enough for a rollback has its versions read now, and
+    every other burning one whose target takes a pause has its repo fetched (a pause is
+    checked against the file as it is), so no environment repository is fetched while the
+    state lock is held.
     """
     for service, status in zip(services, statuses, strict=True):
         if status.severity in ROLLBACK_ON:
             ctx.versions.versions(service)
+        elif status.severity in BURNING and service.spec.target.pausable:
+            ctx.versions.fetch(service)
 
 
 def _decide_one(
@@ -204,7 +212,7 @@ def _decide_one(
     control = ctx.store.get_control(service.name) or ServiceControl(service=service.name)
     wanted = needs_versions(status, mine) or canary is not None
     found = ctx.versions.versions(service) if wanted else None
-    return decide(
+    decision = decide(
         service,
         status,
         incident=incident,
@@ -215,7 +223,9 @@ def _decide_one(
         extra_rules=ctx.policies.rules_for(service, status, control.freeze_until, status.at),
         canary=canary,
         release_proposals=of_release,
+        record=ServiceRecord.of(service.name, incidents, proposals),
     )
+    return without_refused(decision, ctx.versions.refusals(service, decision.new_proposals))
 
 
 def _owner(services: list[Service], relative: str) -> str | None:

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from safedeploy.adapters import manifests
 from safedeploy.adapters.envrepo import DEFAULT_IDENTITY, EnvRepo, Identity, display_remote, redact
+from safedeploy.domain.catalog import Target
 from safedeploy.errors import BadInputError, GitError
 from testing.gitrepos import (
     HELM_PATH,
@@ -18,19 +18,9 @@ from testing.gitrepos import (
     rollout_text,
 )
 
-
-@dataclass(frozen=True)
-class Target:
-    path: str
-    kind: str
-    container: str | None = None
-    values_key: str = "image.tag"
-    image: str | None = None
-
-
-ROLLOUT = Target(ROLLOUT_PATH, "rollout")
-HELM = Target(HELM_PATH, "helm")
-KUSTOMIZE = Target(KUSTOMIZE_PATH, "kustomize", image="search")
+ROLLOUT = Target(path=ROLLOUT_PATH, kind="rollout", container="checkout")
+HELM = Target(path=HELM_PATH, kind="helm")
+KUSTOMIZE = Target(path=KUSTOMIZE_PATH, kind="kustomize", image="search")
 
 
 def open_repo(remote: EnvRemote, tmp_path: Path, identity: Identity = DEFAULT_IDENTITY) -> EnvRepo:
@@ -84,6 +74,31 @@ def test_versions_collapse_and_point_at_the_introducing_commit(
     ]
     running, last_stable = history[-1].version, history[-2].version
     assert (running, last_stable) == ("1.5.0", "1.4.2")
+
+
+def test_history_ends_at_an_older_file_the_reader_cannot_read(
+    env_remote: EnvRemote, tmp_path: Path
+) -> None:
+    # Only the current file must hold what the target names: here the container `checkout`
+    # is named `web` in every commit before the last one.
+    work = tmp_path / "work"
+    push_change(env_remote, work, "main", ROLLOUT_PATH, rollout_text("1.5.1"))
+    target = Target(path=ROLLOUT_PATH, kind="rollout", container="checkout")
+    renamed = Target(path=ROLLOUT_PATH, kind="rollout", container="web")
+    git(work, "commit", "-q", "--allow-empty", "-m", "nothing")
+    (work / ROLLOUT_PATH).write_text(
+        rollout_text("1.6.0").replace("- name: checkout", "- name: web")
+    )
+    git(work, "commit", "-qam", "rename the container")
+    git(work, "push", "-q", "origin", "main")
+    repo = open_repo(env_remote, tmp_path)
+    assert [
+        v.version for v in repo.versions_of(ROLLOUT_PATH, manifests.version_reader(renamed))
+    ] == ["1.6.0"]
+    with pytest.raises(
+        BadInputError, match=r"^apps/checkout/rollout.yaml at commit [0-9a-f]{12}: "
+    ):
+        repo.versions_of(ROLLOUT_PATH, manifests.version_reader(target))
 
 
 def test_propose_change_pushes_one_minimal_commit(env_remote: EnvRemote, tmp_path: Path) -> None:

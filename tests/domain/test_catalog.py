@@ -48,7 +48,7 @@ def test_objective_outside_the_open_interval_is_refused(objective: float) -> Non
         (("spec", "deployment", "steps"), [20, 50]),
         (("spec", "target", "path"), "../outside.yaml"),
         (("spec", "target", "path"), "/etc/passwd"),
-        (("spec", "target", "kind"), "deployment"),
+        (("spec", "target", "kind"), "cronjob"),
         (("spec", "rollback", "strategy"), "pray"),
         (("spec", "slos"), []),
         (("spec", "slos", 0, "period"), "400d"),

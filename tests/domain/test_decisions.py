@@ -15,19 +15,46 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from safedeploy.domain.burnrate import windows
 from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.control import ServiceControl
-from safedeploy.domain.decisions import ACTOR, Decision, decide, needs_versions
+from safedeploy.domain.decisions import (
+    ACTOR,
+    Decision,
+    Refusal,
+    decide,
+    needs_versions,
+    without_refused,
+)
 from safedeploy.domain.durations import format_duration
-from safedeploy.domain.incidents import Incident, is_active, next_state
+from safedeploy.domain.incidents import Incident, is_active, next_state, open_incident
 from safedeploy.domain.measurements import Measurement
-from safedeploy.domain.proposals import PauseChange, Proposal, VersionChange
+from safedeploy.domain.proposals import (
+    PauseChange,
+    Proposal,
+    StableChoice,
+    VersionChange,
+    next_status,
+)
 from safedeploy.domain.slo import ServiceStatus, SLICounts, evaluate, service_status
-from safedeploy.domain.versions import Versions, VersionsFound, VersionsUnavailable
+from safedeploy.domain.stable_versions import ServiceRecord
+from safedeploy.domain.versions import Release, Versions, VersionsFound, VersionsUnavailable
 from testing.builders import checkout_service
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 Level = Literal["normal", "unknown", "slow-burn", "fast-burn", "exhausted"]
 LEVELS: tuple[Level, ...] = ("normal", "unknown", "slow-burn", "fast-burn", "exhausted")
-VERSIONS = Versions(current="1.5.0", stable="1.4.2", source="env.git (apps/checkout/rollout.yaml)")
+
+
+def versions(*releases: tuple[str, timedelta]) -> Versions:
+    """The target file's history: (version, how long before T0 its commit was), oldest first."""
+    return Versions(
+        history=tuple(
+            Release(version=v, commit=f"{n:040x}", committed_at=T0 - ago)
+            for n, (v, ago) in enumerate(releases, start=1)
+        ),
+        source="env.git (apps/checkout/rollout.yaml)",
+    )
+
+
+VERSIONS = versions(("1.4.2", timedelta(days=2)), ("1.5.0", timedelta(hours=1)))
 
 # Burn rate per window for each severity of the 30-day workbook table, and the share of the
 # period budget spent. Every row is decided by these numbers alone.
@@ -110,6 +137,9 @@ class World:
             control=self.control,
             versions=versions,
             at=at,
+            record=ServiceRecord(
+                incidents=tuple(self.history), proposals=tuple(self.proposals.values())
+            ),
         )
         self.apply(decision)
         return decision
@@ -256,10 +286,20 @@ def test_fast_burn_and_exhaustion_propose_a_rollback_to_the_stable_version(level
     rollback = kinds["rollback-rollout"]
     assert rollback.id == "checkout-20261101t0000z-rollback-rollout"
     assert rollback.change == VersionChange(
-        path="apps/checkout/rollout.yaml", kind="rollout", from_version="1.5.0", to_version="1.4.2"
+        path="apps/checkout/rollout.yaml",
+        kind="rollout",
+        from_version="1.5.0",
+        to_version="1.4.2",
+        chosen=StableChoice(
+            version="1.4.2",
+            commit=f"{1:040x}",
+            committed_at=T0 - timedelta(days=2),
+            reason="ran 47h from 2026-10-30T00:00:00Z (commit 000000000000) until "
+            "2026-10-31T23:00:00Z; no incident opened while it ran and no rollback left it",
+        ),
     )
     assert rollback.status == "proposed"
-    assert rollback.reason.endswith("roll 1.5.0 back to 1.4.2")
+    assert "; roll 1.5.0 back to 1.4.2, which ran 47h from 2026-10-30" in rollback.reason
     expected_rule = (
         "budget-exhausted (availability)"
         if level == "exhausted"
@@ -301,8 +341,7 @@ def test_a_green_verdict_blocks_nothing() -> None:
             True,
         ),
         (None, "the environment repo was not read", True),
-        (Versions(current="1.5.0", stable=None, source="env.git"), "no earlier version", False),
-        (Versions(current="1.5.0", stable="1.5.0", source="env.git"), "no earlier version", False),
+        (versions(("1.5.0", timedelta(hours=1))), "holds no version before 1.5.0", False),
     ],
 )
 def test_without_a_stable_version_a_note_explains_and_no_rollback_is_made(
@@ -559,3 +598,89 @@ ReconcileMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=25, deadline=None
 )
 TestReconcileMachine = ReconcileMachine.TestCase
+
+
+# --- the rollback target comes from the record, never merely the commit before --------------
+
+
+def test_after_a_merged_rollback_the_next_incident_never_goes_back_to_the_bad_version() -> None:
+    world = World()
+    bad_release = versions(
+        ("1.3.0", timedelta(days=3)), ("1.4.2", timedelta(days=2)), ("1.5.0", timedelta(hours=1))
+    )
+    first = world.step(status("fast-burn"), T0, versions=bad_release)
+    rollback = next(p for p in first.new_proposals if p.kind == "rollback-rollout")
+    assert isinstance(rollback.change, VersionChange) and rollback.change.to_version == "1.4.2"
+    world.proposals[rollback.id] = next_status(rollback, "approve", minutes(5), "alice", "ok")
+    world.mitigate(minutes(5))
+    world.step(status("normal"), minutes(30))
+    world.step(status("normal"), minutes(100))  # resolved after the stable period
+    assert world.incident is None
+    # The rollback merged: the file went back to 1.4.2, which then burns again.
+    merged = Versions(
+        history=(
+            *bad_release.history,
+            Release(version="1.4.2", commit="f" * 40, committed_at=minutes(10)),
+        ),
+        source="env.git",
+    )
+    again = world.step(status("fast-burn"), minutes(24 * 60), versions=merged)
+    [second] = [p for p in again.new_proposals if p.kind == "rollback-rollout"]
+    assert isinstance(second.change, VersionChange)
+    assert (second.change.from_version, second.change.to_version) == ("1.4.2", "1.3.0")
+    assert second.change.chosen is not None
+    assert second.change.chosen.commit == f"{1:040x}"
+
+
+def test_with_no_healthy_version_nothing_is_proposed_and_the_note_says_why() -> None:
+    world = World()
+    two = versions(("1.4.2", timedelta(days=2)), ("1.5.0", timedelta(hours=1)))
+    earlier = open_incident_at(T0 - timedelta(days=1))  # while 1.4.2 ran
+    world.history.append(earlier)
+    decision = world.step(status("fast-burn"), T0, versions=two)
+    assert [p.kind for p in decision.new_proposals] == ["block-promotion"]
+    assert decision.notes == (
+        "rollback not proposed: apps/checkout/rollout.yaml in env.git (apps/checkout/rollout."
+        f"yaml): no earlier version was healthy (1.4.2: incident {earlier.id} opened while it "
+        "ran (2026-10-31T00:00:00Z))",
+    )
+
+
+def open_incident_at(at: datetime) -> Incident:
+
+    resolved = open_incident(
+        "checkout", "fast-burn", ("availability",), at, actor=ACTOR, reason="x"
+    )
+    return resolved
+
+
+def test_block_promotion_is_proposed_only_where_a_pause_can_be_written() -> None:
+    helm = checkout_service(latency=True).model_copy(deep=True)
+    helm = Service.model_validate(
+        {
+            **helm.model_dump(),
+            "spec": {
+                **helm.spec.model_dump(),
+                "target": {"path": "apps/checkout/values.yaml", "kind": "helm"},
+            },
+        }
+    )
+    decision = World(service=helm).step(status("fast-burn", service=helm), T0)
+    assert [p.kind for p in decision.new_proposals] == ["rollback-rollout"]
+    assert decision.verdict.decision == "RED"
+    assert decision.notes == (
+        "promotion blocked (the gate says no); block-promotion not proposed: a helm target "
+        "has no pause safedeploy can write, only a Rollout",
+    )
+
+
+def test_a_proposal_whose_change_cannot_be_applied_is_dropped_with_its_reason() -> None:
+    decision = World().step(status("fast-burn"), T0)
+    rollback = next(p for p in decision.new_proposals if p.kind == "rollback-rollout")
+    why = "apps/checkout/rollout.yaml:34: spec.template.spec.containers[checkout].image: ..."
+    refused = without_refused(decision, {rollback.id: Refusal(kind="rollback-rollout", reason=why)})
+    assert [p.kind for p in refused.new_proposals] == ["block-promotion"]
+    assert [p.kind for p in refused.proposals] == ["block-promotion"]
+    assert refused.notes[-1] == f"rollback-rollout not proposed: {why}"
+    assert refused.refused == (Refusal(kind="rollback-rollout", reason=why),)
+    assert without_refused(decision, {}) is decision

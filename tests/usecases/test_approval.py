@@ -130,12 +130,15 @@ def test_block_promotion_adds_the_pause_and_nothing_else(
     tmp_path: Path, env_remote: EnvRemote
 ) -> None:
     scenario = build_scenario(tmp_path, env_remote, kind="block-promotion")
-    run_approve(scenario)
+    result = run_approve(scenario)
     after = show(env_remote, scenario.branch)
     assert changed_lines(show(env_remote, "main"), after) == ["+  paused: true"]
     lines = after.splitlines()
     assert lines[lines.index("spec:") + 1] == "  paused: true"
     assert_valid_rollout(after)
+    # A pause holds the release where it is; it mitigates nothing.
+    assert result.proposal.status == "approved"
+    assert scenario.current_incident().state == "detected"
 
 
 def test_promote_canary_moves_the_version(tmp_path: Path, env_remote: EnvRemote) -> None:

@@ -207,7 +207,7 @@ def row(result: dict[str, Any], service: str) -> dict[str, Any]:
     return found
 
 
-def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path) -> None:
+def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: World) -> None:
     steps = Steps(cli, state)
 
     # Healthy: every service evaluated, nothing opened, nothing proposed.
@@ -235,11 +235,20 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path) -> None:
     assert files(state, "incidents") == [f"{INCIDENT}.json"]
     assert files(state, "action-proposals") == [f"{BLOCK}.json", f"{ROLLBACK}.json"]
     rollback = read(state, f"action-proposals/{ROLLBACK}.json")
+    # The evidence names the commit that wrote 1.4.2, when, and why it counts as stable.
+    wrote = next(c for c in world.env.commits if c.message == "checkout 1.4.2")
     assert rollback["change"] == {
         "path": "apps/checkout/rollout.yaml",
         "kind": "rollout",
         "from_version": "1.5.0",
         "to_version": "1.4.2",
+        "chosen": {
+            "version": "1.4.2",
+            "commit": wrote.sha,
+            "committed_at": "2026-01-01T01:00:00Z",
+            "reason": f"ran 6h from 2026-01-01T01:00:00Z (commit {wrote.sha[:12]}) until "
+            "2026-01-01T07:00:00Z; no incident opened while it ran and no rollback left it",
+        },
     }
     assert (rollback["status"], rollback["rule"]) == (
         "proposed",
