@@ -8,7 +8,7 @@ reconcile itself.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,11 @@ EVIDENCE_DOCUMENTS: dict[str, dict[str, Any]] = {
 }
 
 
+# Most approval tests are about what an approval does, not who may make it: they declare
+# who approves. tests/usecases/test_identity.py proves identities.
+DECLARED: dict[str, str] = {"identity": "declared"}
+
+
 @dataclass(frozen=True)
 class Scenario:
     state: Path
@@ -86,6 +91,7 @@ class Scenario:
     incident: Incident
     proposal: Proposal
     store: StateStore
+    approvals: dict[str, str] = field(default_factory=lambda: dict(DECLARED))
 
     @property
     def evidence(self) -> Path:
@@ -106,9 +112,10 @@ class Scenario:
         return found
 
     def configure(self, **sections: dict[str, str]) -> None:
-        """Rewrite safedeploy.toml with these tables ({"github": {"provider": "github"}})."""
+        """Rewrite safedeploy.toml with these tables ({"github": {"provider": "github"}}),
+        and the scenario's [approvals] unless one is given."""
         lines: list[str] = []
-        for name, values in sections.items():
+        for name, values in {"approvals": self.approvals, **sections}.items():
             lines.append(f"[{name}]")
             lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
             lines.append("")

@@ -123,7 +123,10 @@ def decide(
     if incident is not None and at < incident.updated_at:
         notes.append(f"{at.isoformat()} is before incident {incident.id}'s last change; left alone")
     elif incident is not None and _mitigation_timed_out(service, incident, status, at):
-        incident, change = _mitigation_failed(service, incident, at), "mitigation-failed"
+        # Back to a person, and the burn recorded as any other, so a rerun changes nothing.
+        failed = _mitigation_failed(service, incident, at)
+        incident, _ = _open_or_escalate(failed, burn, status.service, at, incident_ids)
+        change = "mitigation-failed"
     elif severity in BURNING:
         incident, change = _open_or_escalate(incident, burn, status.service, at, taken)
     elif severity == "normal" and incident is not None and incident.state == "mitigated":

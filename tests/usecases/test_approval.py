@@ -116,7 +116,7 @@ def test_commit_message_names_the_decision_and_its_numbers(scenario: Scenario) -
         "  availability: 58.0%",
     ]
     assert f"Evidence: evidence/incident-{scenario.incident.id}/" in lines
-    assert "Approved by: alice" in lines
+    assert "Approved by: alice (identity not verified)" in lines
     trailers = git(
         scenario.remote.path, "log", "-1", "--format=%(trailers:only,unfold)", scenario.branch
     )
@@ -155,7 +155,7 @@ def test_promote_canary_moves_the_version(tmp_path: Path, env_remote: EnvRemote)
 def test_refuses_when_the_environment_moved_on(scenario: Scenario, tmp_path: Path) -> None:
     push_change(scenario.remote, tmp_path / "other", "main", ROLLOUT_PATH, rollout_text("1.6.0"))
     before = tree_snapshot(scenario.state)
-    with pytest.raises(BadInputError, match=r"runs 1\.6\.0, not 1\.5\.0 .*moved on"):
+    with pytest.raises(BadInputError, match=r"superseded: .* runs 1\.6\.0 since .*nothing was pushed"):
         run_approve(scenario)
     assert branches(scenario.remote) == ["main"]
     assert scenario.current_proposal().status == "proposed"
@@ -187,9 +187,16 @@ def test_state_after_approval(scenario: Scenario) -> None:
     assert proposal.approval is not None
     assert (proposal.approval.by, proposal.approval.branch) == ("alice", scenario.branch)
     assert proposal.approval.pr_url is None
+    assert proposal.approval.identity == "identity not verified"
+    # Mitigated only once the change is merged: until then the incident records where it is.
     incident = scenario.current_incident()
-    assert incident.state == "mitigated"
-    assert (incident.transitions[-1].actor, incident.transitions[-1].at) == ("alice", APPROVED_AT)
+    assert incident.state == "detected"
+    last = incident.transitions[-1]
+    assert (last.event, last.actor, last.at) == ("propose-rollback", "alice", APPROVED_AT)
+    assert last.reason == (
+        f"rollback proposed in branch {scenario.branch} (no pull request: open one from it), "
+        "approved by alice (identity not verified)"
+    )
     record = json.loads((scenario.evidence / "approval.json").read_text())
     assert record["schema_version"] == 1
     assert record["status"] == "approved"
@@ -197,8 +204,15 @@ def test_state_after_approval(scenario: Scenario) -> None:
     assert record["commit"] == result.commit
     assert record["base"] == "main"
     assert record["at"] == "2026-11-01T00:20:00Z"
+    assert record["identity"] == "identity not verified"
     assert audit_events(scenario, "governance")[-1] == "approve"
-    assert audit_events(scenario, "incidents")[-1] == "mitigate"
+    assert audit_events(scenario, "incidents")[-1] == "propose-rollback"
+    readme = (scenario.evidence / "README.md").read_text()
+    assert (
+        f"- `{scenario.proposal.id}` (rollback-rollout, approved) by alice (identity not "
+        f"verified) at 2026-11-01T00:20:00Z; branch {scenario.branch}, waiting to be merged."
+    ) in readme
+    assert "proposed)" not in readme
 
 
 def test_actor_comes_from_github_actor(scenario: Scenario) -> None:
@@ -381,7 +395,11 @@ def test_bad_proposal_ids_are_refused(
 @pytest.mark.parametrize("by", ["mallory", "Alice"])
 def test_only_listed_approvers_may_approve(scenario: Scenario, by: str) -> None:
     before = tree_snapshot(scenario.state)
-    with pytest.raises(NotAuthorizedError, match=f"{by} may not decide .*approvers: alice"):
+    with pytest.raises(
+        NotAuthorizedError,
+        match=f"^{by} \\(identity not verified\\) may not approve {scenario.proposal.id}: not an "
+        "approver or owner of checkout on disk \\(approvers: alice; owner: team-checkout\\)$",
+    ):
         run_approve(scenario, by=by)
     with pytest.raises(NotAuthorizedError):
         run_approve(scenario, by=None, environ={"GITHUB_ACTOR": by})
