@@ -61,6 +61,7 @@ class ApprovalResult:
         approval = self.proposal.approval
         return {
             "proposal": self.proposal.id,
+            "kind": self.proposal.kind,
             "status": self.proposal.status,
             "service": self.proposal.service,
             "incident": self.incident.id if self.incident else None,

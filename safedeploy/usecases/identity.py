@@ -61,7 +61,7 @@ def establish(ctx: Context, record: Record, by: str | None, what: str, at: datet
         return Identity(actor, "declared", UNVERIFIED)
     if record.head is None:
         raise NotAuthorizedError(
-            f"{claimed or 'nobody'} cannot {what}: {ctx.state} is not a Git work tree with "
+            f"{claimed or 'nobody'} cannot {what}: {ctx.store.root} is not a Git work tree with "
             "a commit, so the approvers have no record and no identity can be verified "
             '(commit the state directory, or set approvals.identity = "declared")'
         )

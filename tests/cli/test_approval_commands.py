@@ -39,10 +39,11 @@ def test_approve_pushes_the_branch_and_says_where(cli: Runner, scenario: Scenari
     result = decide(cli, scenario, "approve", scenario.proposal.id, "--by", "alice")
     assert result.code == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"{scenario.proposal.id}: approved by alice",
+        f"{scenario.proposal.id}: approved by alice (identity not verified)",
         f"branch {scenario.branch} on {scenario.remote.path}",
         "no pull request (github.provider is git): open one from this branch",
-        f"incident {scenario.incident.id}: mitigated",
+        f"incident {scenario.incident.id}: detected: mitigated once reconcile sees the change "
+        "on the default branch",
     ]
     assert remote_branches(scenario.remote) == ["main", scenario.branch]
     assert scenario.current_proposal().status == "approved"
@@ -63,7 +64,7 @@ def test_approve_json_and_the_second_approve_changes_nothing(
         "pr_url": None,
     }
     assert (data["incident_state"], data["created"], data["already_approved"]) == (
-        "mitigated",
+        "detected",
         True,
         False,
     )
@@ -120,8 +121,13 @@ def test_unreachable_remote_exits_3(cli: Runner, scenario: Scenario, tmp_path: P
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        (("--by", "mallory"), {}, "mallory may not decide on proposals for checkout"),
-        ((), {"GITHUB_ACTOR": "mallory"}, "mallory may not decide"),
+        (
+            ("--by", "mallory"),
+            {},
+            "mallory (identity not verified) may not approve checkout-20261101t000000z-"
+            "rollback-rollout: not an approver or owner of checkout",
+        ),
+        ((), {"GITHUB_ACTOR": "mallory"}, "mallory (identity not verified) may not approve"),
         ((), {}, "pass --by NAME or set GITHUB_ACTOR"),
     ],
 )
@@ -139,7 +145,7 @@ def test_refusals_exit_2_and_write_nothing(
 @pytest.mark.parametrize(
     ("proposal_id", "message"),
     [
-        ("checkout-20261101t0000z-block-promotion", "no proposal"),
+        ("checkout-20261101t000000z-block-promotion", "no proposal"),
         ("../../etc/passwd", "not file-name safe"),
     ],
 )
@@ -188,7 +194,8 @@ def test_reject_text_and_its_refusals(cli: Runner, scenario: Scenario) -> None:
     stranger = decide(
         cli, scenario, "reject", scenario.proposal.id, "--by", "eve", "--reason", "no"
     )
-    assert stranger.code == 2 and "eve may not decide" in stranger.stderr
+    assert stranger.code == 2
+    assert "eve (identity not verified) may not reject" in stranger.stderr
     done = decide(
         cli, scenario, "reject", scenario.proposal.id, "--by", "alice", "--reason", "noise"
     )
