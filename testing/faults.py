@@ -384,6 +384,8 @@ HISTORY: tuple[tuple[str, ...], ...] = (
     ),
     ("approve", ROLLBACK, "--by", "alice"),
     ("approve", BLOCK, "--by", "alice"),
+    # A person says so; without it, reconcile marks it mitigated once the branch is merged.
+    (*TRANSITION, "mitigate", "--by", "alice", "--reason", "rollback applied by hand"),
     (*TRANSITION, "resolve", "--by", "alice", "--reason", "rolled back to 1.4.2"),
     (*TRANSITION, "complete-postmortem", "--by", "alice", "--reason", "written up"),
 )
