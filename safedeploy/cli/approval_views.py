@@ -23,7 +23,9 @@ def render_approval(result: ApprovalResult, *, as_json: bool) -> None:
 def approval_lines(data: dict[str, Any], *, already: bool) -> list[str]:
     unverified = " (identity not verified)" if data["identity"] == UNVERIFIED else ""
     first = f"{data['proposal']}: approved by {data['by']}{unverified}"
-    lines = [f"{first} at {data['at']} already; nothing changed" if already else first]
+    landed = data["landed"]
+    again = f"{first} at {data['at']} already" + ("" if landed else "; nothing changed")
+    lines = [again if already else first, *(f"since then: {line}" for line in landed)]
     lines.append(f"branch {data['branch']}" + (f" on {data['remote']}" if data["remote"] else ""))
     if data["pr_url"]:
         lines.append(f"pull request {data['pr_url']}")

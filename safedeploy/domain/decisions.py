@@ -125,7 +125,7 @@ def decide(
     elif incident is not None and _mitigation_timed_out(service, incident, status, at):
         # Back to a person, and the burn recorded as any other, so a rerun changes nothing.
         failed = _mitigation_failed(service, incident, at)
-        incident, _ = _open_or_escalate(failed, burn, status.service, at, incident_ids)
+        incident, _ = _open_or_escalate(failed, burn, status.service, at, taken)
         change = "mitigation-failed"
     elif severity in BURNING:
         incident, change = _open_or_escalate(incident, burn, status.service, at, taken)

@@ -50,6 +50,8 @@ class ApprovalResult:
     # False when this run found the branch or pull request of an earlier run.
     created: bool = False
     already_approved: bool = False
+    # Approved before, and what became of the change since (merged, closed unmerged).
+    landed: tuple[str, ...] = ()
     # One line each, for stderr: what the approval did not do that its configuration implies.
     warnings: tuple[str, ...] = ()
 
@@ -76,6 +78,7 @@ class ApprovalResult:
             "commit": self.commit,
             "created": self.created,
             "already_approved": self.already_approved,
+            "landed": list(self.landed),
             "warnings": list(self.warnings),
         }
 
@@ -162,10 +165,10 @@ def approve(
     who = decider(run, by, proposal.service, f"approve {proposal.id}", at)
     ctx = Subject(run, who, proposal, incident, commit=commit, push=push)
     _check_matches(proposal, who.service, incident)
-    if proposal.status in ("approved", "merged"):
-        return ApprovalResult(proposal, incident, None, already_approved=True)
-    check_approvable(ctx)
     check_recordable(run, commit=commit, push=push, sign=who.signs)
+    if proposal.status in ("approved", "merged"):
+        return _approved_before(ctx, at)
+    check_approvable(ctx)
     # The transition is checked before the environment repo sees anything, so a bad
     # timestamp cannot leave a pushed branch without its record.
     next_status(proposal, "approve", at, ctx.actor, f"approved {proposal.kind}")
@@ -216,6 +219,28 @@ def approve(
     change = f"branch {draft.branch}" + (f", pull request {draft.pr_url}" if draft.pr_url else "")
     commit_state(ctx, "approve", at, f"{proposal.kind} {proposal.reason}; {change}")
     return result
+
+
+def _approved_before(ctx: Subject, at: datetime) -> ApprovalResult:
+    """Nothing is pushed again; what became of the change is recorded, as reconcile would."""
+    from safedeploy.usecases.mitigation import sync_approved
+
+    proposal = ctx.proposal
+    if proposal.status != "approved":
+        return ApprovalResult(proposal, ctx.incident, None, already_approved=True)
+    recorded, warnings = sync_approved(ctx.run, ctx.service, proposal, at)
+    if recorded:
+        commit_state(ctx, "sync", at, "; ".join(r.text for r in recorded))
+    now = ctx.store.get_proposal(proposal.id) or proposal
+    incident = ctx.store.get_incident(now.incident_id) if now.incident_id else None
+    return ApprovalResult(
+        now,
+        incident,
+        None,
+        already_approved=True,
+        landed=tuple(r.text for r in recorded),
+        warnings=warnings,
+    )
 
 
 def _push(

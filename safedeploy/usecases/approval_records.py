@@ -56,6 +56,9 @@ class Subject:
 
     @property
     def label(self) -> str:
+        """The actor as a person's transitions record them: `alice (identity not verified)`
+        when declared, so every file that shows the step says so (an approval keeps `by`
+        plain beside its `identity`)."""
         return self.who.identity.label
 
 
@@ -106,13 +109,19 @@ def check_current(ctx: Subject, repo: EnvRepo, target: Target) -> None:
 # --- under the lock, from files read again -----------------------------------------------
 
 
-def _current(ctx: Subject) -> Proposal:
-    """The proposal as it is now; refused when another run moved it since it was read."""
+def _current(ctx: Subject, pushed: str | None = None) -> Proposal:
+    """The proposal as it is now; refused when another run moved it since it was read.
+
+    `pushed`: what this run already left in the environment repo, which the refusal names
+    (the other run's decision stands; the branch is not taken back behind anyone's back).
+    """
     current = ctx.store.get_proposal(ctx.proposal.id)
     if current != ctx.proposal:
         status = current.status if current else "deleted"
+        left = f"; {pushed} was pushed before and is left as it is" if pushed else ""
         raise IllegalTransitionError(
-            f"proposal {ctx.proposal.id} changed while this run worked (now {status}); run again"
+            f"{ctx.label} cannot record the decision on {ctx.proposal.id}: another run moved "
+            f"it to {status} meanwhile, and that decision stands{left}; nothing was recorded"
         )
     return current
 
@@ -136,17 +145,20 @@ def _proposed_in(incident: Incident | None, record: ApprovalDoc, ctx: Subject) -
         if record.pr_url
         else f"branch {record.branch} (no pull request: open one from it)"
     )
-    reason = f"rollback proposed in {where}, approved by {ctx.label}"
+    reason = f"rollback approved and proposed in {where}"
     # A transition that landed while this run pushed may be later than this run's start.
     at = max(record.at, incident.updated_at)
-    return next_state(incident, "propose-rollback", at, ctx.actor, reason)
+    return next_state(incident, "propose-rollback", at, ctx.label, reason)
 
 
 def record_success(ctx: Subject, record: ApprovalDoc) -> tuple[Proposal, Incident | None]:
     """The approved proposal and its incident as this run leaves them."""
     at = record.at
+    pushed = f"branch {record.branch}" + (
+        f" (pull request {record.pr_url})" if record.pr_url else ""
+    )
     with ctx.store.lock():
-        proposal = _current(ctx)
+        proposal = _current(ctx, pushed)
         approved = next_status(
             proposal,
             "approve",
@@ -193,7 +205,7 @@ def record_failure(ctx: Subject, record: ApprovalDoc) -> None:
 
 def record_rejection(ctx: Subject, at: datetime, reason: str) -> Proposal:
     with ctx.store.lock():
-        rejected = next_status(_current(ctx), "reject", at, ctx.actor, reason)
+        rejected = next_status(_current(ctx), "reject", at, ctx.label, reason)
         folder = evidence_folder(rejected)
         refresh_status(ctx.store, rejected.subject, folder, _incident_now(ctx), (rejected,))
         record_proposal(ctx.store, rejected, "reject", at)

@@ -54,6 +54,21 @@ class Landing:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """One landing as this run recorded it: for the command's output and the webhook."""
+
+    service: str
+    outcome: Literal["merged", "closed"]
+    text: str
+
+    @property
+    def notice(self) -> str:
+        # A closed rollback leaves the incident without its mitigation: worth a look.
+        mark = ":information_source:" if self.outcome == "merged" else ":warning:"
+        return f"{mark} {self.service}: {self.text}"
+
+
+@dataclass(frozen=True)
 class Watch:
     """Every landing seen, what could not be checked (exit 3), and notes for the output."""
 
@@ -62,13 +77,14 @@ class Watch:
     notes: tuple[str, ...] = ()
 
 
-def watch_approved(ctx: Context, services: list[Service]) -> Watch:
-    """Read-only and outside the lock: the environment repo and GitHub are asked here."""
+def watch_approved(ctx: Context, services: list[Service], only: str | None = None) -> Watch:
+    """Read-only and outside the lock: the environment repo and GitHub are asked here.
+    `only`: one proposal's id (approve run again on it)."""
     by_name = {s.name: s for s in services}
     approved = [
         p
         for p in ctx.store.load_proposals().items
-        if p.status == "approved" and p.service in by_name
+        if p.status == "approved" and p.service in by_name and only in (None, p.id)
     ]
     if not approved:
         return Watch()
@@ -153,18 +169,36 @@ def _quietly(check: Callable[[str], bool]) -> Callable[[str], bool]:
 # --- under the lock ----------------------------------------------------------------------
 
 
-def record_landings(store: StateStore, watch: Watch, at: datetime) -> list[tuple[str, str]]:
-    """Apply each landing to the files as they are now; (service, line) to notify."""
-    told: list[tuple[str, str]] = []
+def record_landings(store: StateStore, watch: Watch, at: datetime) -> list[Recorded]:
+    """Apply each landing to the files as they are now."""
+    told: list[Recorded] = []
     for landing in watch.landings:
         proposal = store.get_proposal(landing.proposal)
         if proposal is None or proposal.status != "approved" or at < proposal.updated_at:
             continue  # moved by another run since it was read, or a replay of the past
-        told.append((proposal.service, _record(store, proposal, landing, at)))
+        told.append(_record(store, proposal, landing, at))
     return told
 
 
-def _record(store: StateStore, proposal: Proposal, landing: Landing, at: datetime) -> str:
+def sync_approved(
+    ctx: Context, service: Service, proposal: Proposal, at: datetime
+) -> tuple[list[Recorded], tuple[str, ...]]:
+    """`approve` run again on an approved proposal: its landing recorded (and notified) as
+    reconcile would, so the record never waits for cron; and what could not be checked."""
+    from safedeploy.usecases.notify import notify_reconcile
+
+    watch = watch_approved(ctx, [service], only=proposal.id)
+    if not watch.landings:
+        return [], (*watch.undecided, *watch.notes)
+    with ctx.store.lock():
+        recorded = record_landings(ctx.store, watch, at)
+    told = notify_reconcile(
+        ctx.store, [], at, ctx.settings, also=[(r.service, r.notice) for r in recorded]
+    )
+    return recorded, (*watch.undecided, *watch.notes, *told.warnings)
+
+
+def _record(store: StateStore, proposal: Proposal, landing: Landing, at: datetime) -> Recorded:
     event: ProposalEvent = "merge" if landing.outcome == "merged" else "close"
     when = f" at {format_instant(landing.at)}" if landing.at else ""
     moved = next_status(
@@ -186,7 +220,7 @@ def _record(store: StateStore, proposal: Proposal, landing: Landing, at: datetim
     record_proposal(store, moved, event, at)
     state = f"; incident {changed.id} {changed.state}" if changed is not None else ""
     what = f"{proposal.kind} {proposal.id}: {landing.how}{when}{state}"
-    return f":information_source: {proposal.service}: {what}"
+    return Recorded(proposal.service, landing.outcome, what)
 
 
 def _incident_after(

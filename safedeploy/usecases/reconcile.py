@@ -32,7 +32,7 @@ from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_s
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.evidence_charts import evidence_charts
-from safedeploy.usecases.mitigation import record_landings, watch_approved
+from safedeploy.usecases.mitigation import Recorded, record_landings, watch_approved
 from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
@@ -127,14 +127,14 @@ def reconcile(
     watch = watch_approved(ctx, services)
     store = ctx.store
     result = ReconcileResult(at=at, dry_run=dry_run, undecided=list(watch.undecided))
-    landed: list[tuple[str, str]] = []
+    landed: list[Recorded] = []
     # A dry run only reads, and must not leave even the lock file behind.
     with nullcontext() if dry_run else store.lock():
         if not dry_run:
             roll_forward(store)
             # Before the incidents are read: a merge mitigates what this run decides on.
             landed = record_landings(store, watch, at)
-        result.landed = [line for _, line in landed] + list(watch.notes)
+        result.landed = [f"{r.service}: {r.text}" for r in landed] + list(watch.notes)
         incidents = store.load_incidents()
         proposals = store.load_proposals()
         # A service owning a state file that failed to load is skipped, not guessed at;
@@ -172,7 +172,12 @@ def reconcile(
             store.write_text(layout.LAST_RUN, _last_run(result))
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
     result.notify = notify_reconcile(
-        store, result.decisions, at, ctx.settings, dry_run=result.dry_run, also=landed
+        store,
+        result.decisions,
+        at,
+        ctx.settings,
+        dry_run=result.dry_run,
+        also=[(r.service, r.notice) for r in landed],
     )
     if not dry_run:
         # Outside the lock as well: the charts read a range of history from the source.

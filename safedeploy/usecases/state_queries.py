@@ -100,7 +100,7 @@ def transition_incident(
         raise BadInputError(f"{layout.incident_file(incident_id)}: no such incident")
     who = decider(ctx, by, found.service, f"{event} incident {incident_id}", at)
     check_recordable(ctx, commit=commit, push=push, sign=who.signs)
-    actor = who.identity.actor
+    actor = who.identity.label  # `alice (identity not verified)` when declared
     with store.lock():
         roll_forward(store)
         incident = store.get_incident(incident_id)  # again: another run may have moved it

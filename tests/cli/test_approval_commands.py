@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.cli import Result, Runner, tree_snapshot
+from testing.cli import Result, Runner, state_snapshot, tree_snapshot
 from testing.github_server import FakeGitHub
 from testing.gitrepos import EnvRemote, git
 from testing.scenario import Scenario, build_scenario
@@ -68,13 +68,13 @@ def test_approve_json_and_the_second_approve_changes_nothing(
         True,
         False,
     )
-    before = tree_snapshot(scenario.state)
+    before = state_snapshot(scenario.state)
     second = decide(cli, scenario, "approve", scenario.proposal.id, "--by", "alice", "--json")
     assert second.code == 0, second.stderr
     again = json.loads(second.stdout)
     assert again["already_approved"] is True and again["branch"] == scenario.branch
     assert again["at"] == data["at"]
-    assert tree_snapshot(scenario.state) == before
+    assert state_snapshot(scenario.state) == before
     assert git(scenario.remote.path, "rev-parse", scenario.branch) == sha
 
 
@@ -180,7 +180,11 @@ def test_reject_then_approve_is_refused(cli: Runner, scenario: Scenario) -> None
     )
     assert rejected.code == 0, rejected.stderr
     data = json.loads(rejected.stdout)
-    assert (data["status"], data["by"], data["reason"]) == ("rejected", "alice", "deploy is fine")
+    assert (data["status"], data["by"], data["reason"]) == (
+        "rejected",
+        "alice (identity not verified)",
+        "deploy is fine",
+    )
     approved = decide(cli, scenario, "approve", scenario.proposal.id, "--by", "alice")
     assert approved.code == 2
     assert "was rejected" in approved.stderr
@@ -200,4 +204,6 @@ def test_reject_text_and_its_refusals(cli: Runner, scenario: Scenario) -> None:
         cli, scenario, "reject", scenario.proposal.id, "--by", "alice", "--reason", "noise"
     )
     assert done.code == 0, done.stderr
-    assert done.stdout.strip() == f"{scenario.proposal.id}: rejected by alice: noise"
+    assert done.stdout.strip() == (
+        f"{scenario.proposal.id}: rejected by alice (identity not verified): noise"
+    )

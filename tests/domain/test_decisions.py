@@ -528,7 +528,9 @@ def test_the_mitigation_timeout_is_the_services_policy() -> None:
     patient = SERVICE.model_copy(
         update={
             "spec": SERVICE.spec.model_copy(
-                update={"policy": SERVICE.spec.policy.model_copy(update={"mitigation_timeout": "2h"})}
+                update={
+                    "policy": SERVICE.spec.policy.model_copy(update={"mitigation_timeout": "2h"})
+                }
             )
         }
     )

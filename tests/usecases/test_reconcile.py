@@ -335,7 +335,7 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: W
     assert [(t["event"], t["actor"], t["at"]) for t in incident["transitions"]] == [
         ("open", "safedeploy-reconcile", FAST),
         ("escalate", "safedeploy-reconcile", EXHAUSTED),
-        ("mitigate", "alice", MITIGATED),
+        ("mitigate", "alice (identity not verified)", MITIGATED),
         ("resolve", "safedeploy-reconcile", RESOLVED),
     ]
     assert files(state, "incidents") == [f"{INCIDENT}.json"]
@@ -345,7 +345,10 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: W
     )
     ended = read(state, f"evidence/incident-{INCIDENT}/resolution.json")
     assert (ended["resolved_at"], ended["resolved_by"]) == (RESOLVED, "safedeploy-reconcile")
-    assert (ended["mitigated_at"], ended["mitigated_by"]) == (MITIGATED, "alice")
+    assert (ended["mitigated_at"], ended["mitigated_by"]) == (
+        MITIGATED,
+        "alice (identity not verified)",
+    )
     assert ended["reason"].startswith("every SLO normal since")
     assert files(state, f"evidence/incident-{INCIDENT}") == [
         "README.md",
