@@ -150,7 +150,12 @@ class FakeGitHub:
         body: Any,
         token: str | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
-        path = path.removeprefix(ENTERPRISE_PREFIX)
+        if path.startswith(f"{ENTERPRISE_PREFIX}/"):
+            # GitHub Enterprise's API lives under /api/v3, and so do the URLs it answers with.
+            status, payload, headers = self.handle(
+                method, path.removeprefix(ENTERPRISE_PREFIX), query, body, token
+            )
+            return status, _under(payload, self.base_url, self.enterprise_url), headers
         fault = self._take_fault(method, path)
         if fault is not None:
             return self._fault_response(fault)
@@ -188,9 +193,21 @@ class FakeGitHub:
         return 200, self._user(login), {}
 
     def _team_route(self, method: str, path: str) -> tuple[int, Any, dict[str, str]] | None:
-        """`GET /orgs/{org}/teams/{slug}` and the membership of one user in it."""
+        """`GET /orgs/{org}`, `/orgs/{org}/teams/{slug}` and one user's membership in it."""
+        if method != "GET":
+            return None
+        org_only = re.fullmatch(r"/orgs/(?P<org>[^/]+)", path)
+        if org_only is not None:
+            org = org_only["org"]
+            if org not in {known for known, _ in self.teams}:
+                return 404, _message("Not Found"), {}
+            return (
+                200,
+                {**self._user(org, "Organization"), "url": f"{self.base_url}/orgs/{org}"},
+                {},
+            )
         match = re.fullmatch(rf"{_TEAM}(?:/memberships/(?P<login>[^/]+))?", path)
-        if method != "GET" or match is None:
+        if match is None:
             return None
         org, slug, login = match["org"], match["slug"], match["login"]
         members = self.teams.get((org, slug))
@@ -367,6 +384,17 @@ class FakeGitHub:
 
     def _list_statuses(self, full_name: str, _: Any, __: Any, sha: str) -> tuple[int, Any]:
         return 200, self.statuses.get((full_name, sha), [])
+
+
+def _under(payload: Any, base: str, api: str) -> Any:
+    """`payload` with every API URL of `base` moved under `api`."""
+    if isinstance(payload, dict):
+        return {key: _under(value, base, api) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [_under(value, base, api) for value in payload]
+    if isinstance(payload, str) and payload.startswith(f"{base}/"):
+        return api + payload.removeprefix(base)
+    return payload
 
 
 def _message(text: str) -> dict[str, Any]:

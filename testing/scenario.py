@@ -122,6 +122,18 @@ class Scenario:
         (self.state / "safedeploy.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
+def commit_state(state: Path, message: str = "state as reviewed") -> str:
+    """Everything in the state directory committed, the directory made a Git work tree
+    first if it is not one: the record that approvers and identities are read from."""
+    from testing.state_repo import git
+
+    if not (state / ".git").exists():
+        git(state, "init", "--quiet", "--initial-branch=main")
+    git(state, "add", "--all")
+    git(state, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git(state, "rev-parse", "HEAD").strip()
+
+
 def default_change(kind: ProposalKind) -> TargetChange:
     if kind == "block-promotion":
         return PauseChange()
@@ -142,10 +154,13 @@ def build_scenario(
     change: TargetChange | None = None,
     approvers: tuple[str, ...] = ("alice",),
     with_evidence: bool = True,
+    approvals: dict[str, str] | None = None,
 ) -> Scenario:
-    """`root/state` with services/checkout.yaml, safedeploy.toml, incident and proposal."""
+    """`root/state` with services/checkout.yaml, safedeploy.toml, incident and proposal.
+
+    `approvals`: the [approvals] table (default: declared identities)."""
     state = root / "state"
-    listed = ", ".join(approvers)
+    listed = ", ".join(json.dumps(a) for a in approvers)  # "@org/team" needs its quotes
     write_service(
         state / "services",
         "checkout",
@@ -172,7 +187,9 @@ def build_scenario(
     with store.lock():
         record_incident(store, incident, "open", OPENED_AT)
         record_proposal(store, proposal, "proposed", OPENED_AT)
-    scenario = Scenario(state, remote, incident, proposal, store)
+    scenario = Scenario(
+        state, remote, incident, proposal, store, dict(DECLARED if approvals is None else approvals)
+    )
     scenario.configure(environment={"repo": remote.url})
     if with_evidence:
         scenario.evidence.mkdir(parents=True, exist_ok=True)
