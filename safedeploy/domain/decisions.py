@@ -17,6 +17,7 @@ from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl, next_control
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.incidents import Incident, next_state, open_incident
+from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import (
     CANARY_RULE,
     PolicyVerdict,
@@ -298,7 +299,7 @@ def _mitigation_failed(service: Service, incident: Incident, at: datetime) -> In
     assert since is not None  # checked by _mitigation_timed_out
     reason = (
         f"still burning fast {service.spec.policy.mitigation_timeout} after it was mitigated "
-        f"at {since.isoformat()}: the mitigation did not help; escalated to a person"
+        f"at {format_instant(since)}: the mitigation did not help; escalated to a person"
     )
     return next_state(incident, "mitigation-failed", at, ACTOR, reason)
 
