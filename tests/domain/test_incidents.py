@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from pydantic import ValidationError
@@ -315,3 +315,27 @@ class IncidentMachine(RuleBasedStateMachine):
 
 IncidentMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_incident_machine = IncidentMachine.TestCase
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.integers(min_value=0, max_value=180_000_000),  # microseconds into three minutes
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_incidents_opened_at_any_instants_never_share_an_id(offsets: list[int]) -> None:
+    """Opened one after another, each knowing the ids before it, as reconcile opens them:
+    however close together (the same second, the same minute), every id is new, and every
+    incident reads back from its file as itself."""
+    taken: list[str] = []
+    for offset in offsets:
+        at = T0 + timedelta(microseconds=offset)
+        opened = open_incident(
+            "checkout", "fast-burn", ("availability",), at, actor="a", reason="r", taken=taken
+        )
+        assert opened.id not in taken
+        assert Incident.model_validate_json(opened.model_dump_json()) == opened
+        taken.append(opened.id)
+    assert len(set(taken)) == len(offsets)
