@@ -207,3 +207,52 @@ def test_reject_text_and_its_refusals(cli: Runner, scenario: Scenario) -> None:
     assert done.stdout.strip() == (
         f"{scenario.proposal.id}: rejected by alice (identity not verified): noise"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("approve", "{proposal}", "--by", "alice", "--push"),
+        ("approve", "{proposal}", "--by", "alice"),  # with state.push = true
+        ("reject", "{proposal}", "--by", "alice", "--reason", "noise", "--push"),
+        ("incidents", "transition", "{incident}", "acknowledge", "--by", "alice", "--reason", "r",
+         "--push"),
+    ],
+    ids=["approve", "approve-configured", "reject", "transition"],
+)  # fmt: skip
+def test_push_outside_a_git_work_tree_is_refused_before_anything_is_pushed(
+    cli: Runner, scenario: Scenario, args: tuple[str, ...]
+) -> None:
+    if "--push" not in args:
+        scenario.configure(environment={"repo": scenario.remote.url}, state={"push": True})
+    before = tree_snapshot(scenario.state)
+    filled = [a.format(proposal=scenario.proposal.id, incident=scenario.incident.id) for a in args]
+    result = decide(cli, scenario, *filled)
+    assert result.code == 2
+    assert result.stderr.strip() == (
+        f"--push: {scenario.state} is not a Git work tree; nothing was changed"
+    )
+    assert remote_branches(scenario.remote) == ["main"]
+    assert tree_snapshot(scenario.state) == before
+
+
+def test_approving_the_rollback_of_a_resolved_incident_exits_2_in_one_line(
+    cli: Runner, scenario: Scenario
+) -> None:
+    for event in ("mitigate", "resolve"):
+        moved = decide(
+            cli, scenario, "incidents", "transition", scenario.incident.id, event,
+            "--by", "alice", "--reason", "rolled forward",
+        )  # fmt: skip
+        assert moved.code == 0, moved.stderr
+    before = tree_snapshot(scenario.state)
+    result = decide(cli, scenario, "approve", scenario.proposal.id, "--by", "alice")
+    assert result.code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        f"alice (identity not verified) cannot approve {scenario.proposal.id}: incident "
+        f"{scenario.incident.id} is resolved since "
+    )
+    assert line.endswith("; nothing was pushed")
+    assert remote_branches(scenario.remote) == ["main"]
+    assert tree_snapshot(scenario.state) == before

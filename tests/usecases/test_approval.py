@@ -166,6 +166,70 @@ def test_refuses_when_the_environment_moved_on(scenario: Scenario, tmp_path: Pat
     assert after == before
 
 
+def commit_later(remote: EnvRemote, workdir: Path, text: str, message: str) -> None:
+    """One commit of the rollout on main, an hour after the proposal was made."""
+    git(workdir.parent, "clone", "--quiet", str(remote.path), str(workdir))
+    (workdir / ROLLOUT_PATH).write_text(text)
+    when = int((APPROVED_AT + timedelta(hours=1)).timestamp())
+    git(workdir, "commit", "--quiet", "-am", message, when=when)
+    git(workdir, "push", "--quiet", "origin", "HEAD:main")
+
+
+def test_an_old_block_promotion_never_pauses_a_newer_release(
+    tmp_path: Path, env_remote: EnvRemote
+) -> None:
+    scenario = build_scenario(tmp_path, env_remote, kind="block-promotion")
+    commit_later(env_remote, tmp_path / "release", rollout_text("1.6.0"), "checkout 1.6.0")
+    before = tree_snapshot(scenario.state)
+    with pytest.raises(
+        BadInputError,
+        match=rf"^alice \(identity not verified\) cannot approve {scenario.proposal.id}: "
+        rf"superseded: {ROLLOUT_PATH} runs 1\.6\.0 since 2026-11-01T01:20:00Z \(commit "
+        r"[0-9a-f]{12}\), a release made after the proposal \(2026-11-01T00:00:00Z\); "
+        r"nothing was pushed \(reject it\)$",
+    ) as caught:
+        run_approve(scenario)
+    assert caught.value.exit_code == 2
+    assert branches(scenario.remote) == ["main"]
+    assert "paused" not in show(env_remote, "main")
+    assert scenario.current_proposal().status == "proposed"
+    assert state_snapshot(scenario.state) == before
+
+
+def test_a_commit_that_keeps_the_version_supersedes_nothing(
+    tmp_path: Path, env_remote: EnvRemote
+) -> None:
+    scenario = build_scenario(tmp_path, env_remote, kind="block-promotion")
+    commented = rollout_text("1.5.0").replace("canary with", "the canary with")
+    commit_later(env_remote, tmp_path / "comment", commented, "checkout: comment")
+    run_approve(scenario)
+    assert "paused: true" in show(env_remote, scenario.branch)
+
+
+def test_the_rollback_of_a_resolved_incident_is_refused_and_nothing_is_pushed(
+    scenario: Scenario,
+) -> None:
+    from safedeploy.domain.incidents import next_state
+    from safedeploy.usecases.records import record_incident
+
+    mitigated = next_state(scenario.incident, "mitigate", APPROVED_AT, "bob", "by hand")
+    resolved = next_state(mitigated, "resolve", APPROVED_AT, "bob", "rolled forward")
+    with scenario.store.lock():
+        record_incident(scenario.store, resolved, "resolve", APPROVED_AT)
+    before = tree_snapshot(scenario.state)
+    with pytest.raises(
+        IllegalTransitionError,
+        match=rf"^alice \(identity not verified\) cannot approve {scenario.proposal.id}: "
+        rf"incident {scenario.incident.id} is resolved since 2026-11-01T00:20:00Z; nothing "
+        "was pushed$",
+    ) as caught:
+        run_approve(scenario, minutes=5)
+    assert caught.value.exit_code == 2
+    assert branches(scenario.remote) == ["main"]
+    # Refused before the environment repo was even read: not a file written, not a clone.
+    assert tree_snapshot(scenario.state) == before
+
+
 def test_relative_environment_repo_is_relative_to_the_state_directory(
     scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

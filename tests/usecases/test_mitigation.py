@@ -217,7 +217,7 @@ def test_a_pull_request_closed_unmerged_sends_the_incident_back_to_investigating
         f":warning: checkout: rollback-rollout {ROLLBACK}: pull request #{pull['number']} "
         f"closed unmerged at {closed['closed_at']}; incident {INCIDENT} investigating"
     ) in posted(webhook)
-    # Closed is final: approving it again is refused, nothing pushed.
+    # Closed is final: approving it again is refused.
     with pytest.raises(IllegalTransitionError, match="it was closed by safedeploy-reconcile"):
         approve_rollback(world, APPROVED.replace(minute=20))
     assert problems(world.state) == []
