@@ -3,9 +3,9 @@
 The format is git's own `gpg.ssh.allowedSignersFile` (ssh-keygen's ALLOWED SIGNERS):
 one key per line, `principals [options] keytype base64-key [comment]`, `#` comments and
 blank lines ignored. git's format has no GPG keys, so one key type is added: a line whose
-key type is `gpg` names a GPG key by its fingerprint (`alice gpg 0123...CDEF`); git is
-never shown those lines. Parsing here is pure: git and ssh-keygen check the signatures,
-this only says whose key a fingerprint is.
+key type is `gpg` names a GPG key by its fingerprint (`alice gpg 0123...CDEF`, spaces
+allowed, nothing after it); git is never shown those lines. Parsing here is pure: git
+and ssh-keygen check the signatures, this only says whose key a fingerprint is.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def parse_allowed_signers(text: str, origin: str) -> tuple[AllowedSigner, ...]:
         if not _is_key_type(rest[0]) and len(rest) > 2:
             rest = rest[1:]  # the options
         key_type, key = rest[0], rest[1]
+        if key_type == GPG:
+            key = "".join(rest[1:])  # gpg prints a fingerprint in groups of four
         signers.append(
             AllowedSigner(
                 line=number,
