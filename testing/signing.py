@@ -1,4 +1,4 @@
-"""Real SSH signing keys, made with `ssh-keygen` and used by `git`, for identity tests.
+"""Real signing keys, made with `ssh-keygen` (or `gpg`) and used by `git`, for identity tests.
 
 A key signs as git signs for a person: `gpg.format = ssh` and `user.signingKey` in the
 state repository's own configuration. Whose key it is comes from an allowed-signers file
@@ -8,7 +8,10 @@ repository beside the catalog.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,3 +84,37 @@ def signing_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SigningK
     """alice's, bob's and mallory's keys, made once per session."""
     folder = tmp_path_factory.mktemp("keys")
     return {name: make_key(folder, name) for name in ("alice", "bob", "mallory")}
+
+
+@dataclass(frozen=True)
+class GpgKey:
+    home: Path  # GNUPGHOME, the keyring that holds it
+    fingerprint: str
+
+
+def sign_with_gpg(repo: Path, key: GpgKey) -> None:
+    """Commits made in `repo` are signed with the GPG key (git's default openpgp format)."""
+    subprocess.run(["git", "config", "user.signingKey", key.fingerprint], cwd=repo, check=True)
+
+
+@pytest.fixture(scope="session")
+def gpg_key() -> Iterator[GpgKey]:
+    """alice's GPG signing key in a keyring of its own; its agent is stopped at the end."""
+    # gpg-agent's socket lives in the home: a short path keeps it under the socket limit.
+    home = Path(tempfile.mkdtemp(prefix="gpg-", dir="/tmp"))
+    home.chmod(0o700)
+    env = {"GNUPGHOME": str(home), "PATH": "/usr/bin:/bin"}
+    subprocess.run(
+        ["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+         "alice <alice@example.com>", "ed25519", "sign", "never"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    listed = subprocess.run(
+        ["gpg", "--list-keys", "--with-colons"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    fingerprint = next(line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr"))
+    try:
+        yield GpgKey(home, fingerprint)
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
+        shutil.rmtree(home, ignore_errors=True)

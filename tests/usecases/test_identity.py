@@ -26,7 +26,7 @@ from testing.cli import tree_snapshot
 from testing.github_server import FakeGitHub
 from testing.gitrepos import EnvRemote, git
 from testing.scenario import APPROVED_AT, Scenario, build_scenario, commit_state
-from testing.signing import SigningKey, sign_with, signature_status
+from testing.signing import GpgKey, SigningKey, sign_with, sign_with_gpg, signature_status
 
 NO_WAIT = Throttle(seconds_between_requests=0, seconds_between_writes=0, retries=0)
 TOKENS = {"alice": "ghp_alice-token", "bob": "ghp_bob-token", "mallory": "ghp_mallory-token"}
@@ -495,6 +495,46 @@ def test_the_signers_file_is_gits_own_format(
     )
     assert verified.returncode == 0, verified.stderr
     assert 'Good "git" signature for alice' in verified.stderr
+
+
+def test_a_gpg_signature_proves_who_approves_too(
+    tmp_path: Path,
+    env_remote: EnvRemote,
+    gpg_key: GpgKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GNUPGHOME", str(gpg_key.home))
+    spaced = " ".join(gpg_key.fingerprint[i : i + 4] for i in range(0, 40, 4))
+    scenario = signed_scenario(tmp_path, env_remote, [f"alice gpg {spaced}"], None)
+    sign_with_gpg(scenario.state, gpg_key)
+    result = approving(scenario)
+    assert result.proposal.approval is not None
+    assert result.proposal.approval.identity is not None
+    assert result.proposal.approval.identity.startswith(f"GPG key {gpg_key.fingerprint} of alice")
+    signed = git(scenario.state, "log", "-1", "--format=%G?%x1f%GF%x1f%s")
+    assert signed.split("\x1f") == [
+        "G",
+        gpg_key.fingerprint,
+        f"approve {scenario.proposal.id} by alice",
+    ]
+
+
+def test_a_gpg_key_the_file_does_not_list_is_refused(
+    tmp_path: Path,
+    env_remote: EnvRemote,
+    gpg_key: GpgKey,
+    signing_keys: dict[str, SigningKey],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GNUPGHOME", str(gpg_key.home))
+    scenario = signed_scenario(tmp_path, env_remote, [signing_keys["alice"].allowed()], None)
+    sign_with_gpg(scenario.state, gpg_key)
+    refused(
+        scenario,
+        lambda: approving(scenario, by="alice"),
+        f"^alice cannot approve {scenario.proposal.id}: the signing key git uses here "
+        f"\\({gpg_key.fingerprint}\\) is not in {SIGNERS}",
+    )
 
 
 # --- declared: taken as given, and said so everywhere ----------------------------------------
