@@ -8,7 +8,8 @@ import pytest
 from testing.cli import Result, Runner, state_snapshot, tree_snapshot
 from testing.github_server import FakeGitHub
 from testing.gitrepos import EnvRemote, git
-from testing.scenario import Scenario, build_scenario
+from testing.scenario import Scenario, build_scenario, commit_state
+from testing.signing import SigningKey, sign_with, signature_status
 
 TOKEN = "ghp_cli-test-token"
 
@@ -256,3 +257,27 @@ def test_approving_the_rollback_of_a_resolved_incident_exits_2_in_one_line(
     assert line.endswith("; nothing was pushed")
     assert remote_branches(scenario.remote) == ["main"]
     assert tree_snapshot(scenario.state) == before
+
+
+def test_a_signed_approval_from_the_command_line(
+    cli: Runner, tmp_path: Path, env_remote: EnvRemote, signing_keys: dict[str, SigningKey]
+) -> None:
+    alice = signing_keys["alice"]
+    scenario = build_scenario(tmp_path, env_remote, approvals={})
+    scenario.configure(
+        approvals={"allowed_signers": "allowed_signers"}, environment={"repo": env_remote.url}
+    )
+    (scenario.state / "allowed_signers").write_text(f"{alice.allowed()}\n")
+    commit_state(scenario.state)
+    sign_with(scenario.state, alice)
+    refused = decide(cli, scenario, "approve", scenario.proposal.id, "--by", "bob")
+    assert refused.code == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert line.startswith(f"--by bob: the signing key {alice.fingerprint} belongs to alice")
+    assert remote_branches(scenario.remote) == ["main"]
+    done = decide(cli, scenario, "approve", scenario.proposal.id)
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"{scenario.proposal.id}: approved by alice"
+    allowed = tmp_path / "signers-to-check"
+    allowed.write_text(f"{alice.allowed()}\n")
+    assert signature_status(scenario.state, "HEAD", allowed) == ("G", alice.fingerprint)

@@ -362,6 +362,10 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: W
     assert read(state, f"evidence/incident-{INCIDENT}/decision.json")["incident_state"] == (
         "resolved"
     )
+    # The README a reviewer opens says where it stands now, not where it stood at opening.
+    readme = (state / "evidence" / f"incident-{INCIDENT}" / "README.md").read_text()
+    assert f"Incident `{INCIDENT}` is **resolved** (exhausted) since {RESOLVED}" in readme
+    assert "(rollback-rollout, proposed)" in readme  # nobody approved it: still proposed
     # Resolved incidents are history: the next run shows no incident for the service.
     after = cli("reconcile", "--at", instant(25 * HOUR + 50 * 60), "--json", cwd=state)
     assert row(json.loads(after.stdout), "checkout")["incident"] is None
