@@ -94,8 +94,11 @@ def check_current(ctx: Subject, repo: EnvRepo, target: Target) -> None:
     not pause it)."""
     from safedeploy.adapters.manifests import version_reader, version_target
 
-    located = version_target(target, repo.read_file)  # a Rollout's workload file, if apart
-    history = repo.versions_of(located.path, version_reader(located))
+    try:
+        located = version_target(target, repo.read_file)  # a Rollout's workload file
+        history = repo.versions_of(located.path, version_reader(located))
+    except BadInputError:
+        return  # the file as it is now cannot be read: the edit names its file, line, field
     newest = history[-1] if history else None
     if newest is not None and newest.committed_at > ctx.proposal.created_at:
         raise BadInputError(
