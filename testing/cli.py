@@ -78,6 +78,15 @@ def tree_snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
+def state_snapshot(root: Path) -> dict[str, bytes]:
+    """`tree_snapshot` without the environment repo's cached clone, which a command that
+    only reads the environment repo (to see whether a change was merged) fetches into."""
+    from safedeploy.adapters.settings import EnvironmentSettings
+
+    cache = f"{EnvironmentSettings().cache}/"
+    return {name: data for name, data in tree_snapshot(root).items() if not name.startswith(cache)}
+
+
 def run_in_terminal(*args: str, cwd: Path, columns: int, timeout: float = 120) -> Result:
     """The command with its stdout on a pseudo-terminal `columns` wide, as a person sees it.
 

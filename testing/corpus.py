@@ -457,7 +457,10 @@ def build_world(
     (base / "metrics.om").write_text(metrics, encoding="utf-8")
     (state / "safedeploy.toml").write_text(
         '[prometheus]\nmetrics_file = "../metrics.om"\n'
-        '[environment]\nrepo = "../env.git"\ncache = "../cache"\n',
+        '[environment]\nrepo = "../env.git"\ncache = "../cache"\n'
+        # Not a Git work tree: who approves is declared (tests/usecases/test_identity.py
+        # proves identities).
+        '[approvals]\nidentity = "declared"\n',
         encoding="utf-8",
     )
     return CorpusWorld(state, base / "env.git", tuple(case for case, _, _ in files))

@@ -44,9 +44,9 @@ from safedeploy.usecases.context import Context
 AT_HEALTHY = "2026-11-01T10:30:00Z"  # before checkout's bad release
 AT_BREACH = "2026-11-01T11:05:00Z"  # five minutes into it: a fast burn
 AT_LATE = "2026-11-01T12:00:00Z"  # the end of the story
-ROLLBACK = "checkout-20261101t1105z-rollback-rollout"
-BLOCK = "checkout-20261101t1105z-block-promotion"
-INCIDENT = "checkout-20261101t1105z"
+ROLLBACK = "checkout-20261101t110500z-rollback-rollout"
+BLOCK = "checkout-20261101t110500z-block-promotion"
+INCIDENT = "checkout-20261101t110500z"
 # Enough history for the 6h windows; the 30-day budget is computed on what there is.
 METRICS_SPAN = timedelta(hours=7)
 TOKEN = "ghp_SAFEDEPLOYFAULTSUITE0123456789abcdef"
@@ -94,6 +94,8 @@ metrics_file = "../metrics.om"
 [environment]
 repo = "../env.git"
 cache = "../cache"
+[approvals]
+identity = "declared"
 """
 
 
@@ -382,6 +384,8 @@ HISTORY: tuple[tuple[str, ...], ...] = (
     ),
     ("approve", ROLLBACK, "--by", "alice"),
     ("approve", BLOCK, "--by", "alice"),
+    # A person says so; without it, reconcile marks it mitigated once the branch is merged.
+    (*TRANSITION, "mitigate", "--by", "alice", "--reason", "rollback applied by hand"),
     (*TRANSITION, "resolve", "--by", "alice", "--reason", "rolled back to 1.4.2"),
     (*TRANSITION, "complete-postmortem", "--by", "alice", "--reason", "written up"),
 )

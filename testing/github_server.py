@@ -2,7 +2,10 @@
 
 It answers with the shapes PyGithub reads from real GitHub (every object carries its own
 `url`, which PyGithub follows), records each request for assertions, and can be told to
-fail the next requests to a path with 422, 500 or a 403 rate limit.
+fail the next requests to a path with 422, 500 or a 403 rate limit. Tokens belong to
+users (`GET /user` answers with the token's owner, an unknown token gets 401), teams have
+members (`GET /orgs/{org}/teams/{slug}/memberships/{login}`), and pull requests can be
+merged or closed. Paths also answer under `/api/v3`, as GitHub Enterprise serves them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 _REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+_TEAM = r"/orgs/(?P<org>[^/]+)/teams/(?P<slug>[^/]+)"
+ENTERPRISE_PREFIX = "/api/v3"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class FakeGitHub:
     statuses: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    # token -> login of its owner; (org, team slug) -> {login: "active" | "pending"}.
+    tokens: dict[str, str] = field(default_factory=dict)
+    teams: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: iter(range(1000, 10**9)))
 
@@ -78,6 +86,41 @@ class FakeGitHub:
         self.pulls.setdefault(full_name, [])
         return repo
 
+    def add_user(self, login: str, token: str) -> None:
+        """`login` owns `token`: `GET /user` with it answers with `login`."""
+        self.tokens[token] = login
+
+    def add_team(self, org: str, slug: str, members: dict[str, str]) -> None:
+        """Team `@org/slug` with `{login: "active" | "pending"}` memberships."""
+        self.teams[(org, slug)] = dict(members)
+
+    @property
+    def enterprise_url(self) -> str:
+        """The same server as a GitHub Enterprise API base (`https://ghe/api/v3`)."""
+        return f"{self.base_url}{ENTERPRISE_PREFIX}"
+
+    def merge_pull(self, full_name: str, number: int, merge_commit: str) -> dict[str, Any]:
+        """Mark pull request `number` merged as `merge_commit` (made in the real repo)."""
+        pull = self._pull(full_name, number)
+        pull.update(
+            state="closed",
+            merged=True,
+            merge_commit_sha=merge_commit,
+            merged_at=_now(),
+            closed_at=_now(),
+            updated_at=_now(),
+        )
+        return pull
+
+    def close_pull(self, full_name: str, number: int) -> dict[str, Any]:
+        """Close pull request `number` without merging it."""
+        pull = self._pull(full_name, number)
+        pull.update(state="closed", merged=False, closed_at=_now(), updated_at=_now())
+        return pull
+
+    def _pull(self, full_name: str, number: int) -> dict[str, Any]:
+        return next(p for p in self.pulls[full_name] if p["number"] == number)
+
     def fail_next(
         self,
         path: str,
@@ -100,11 +143,27 @@ class FakeGitHub:
     # --- dispatch ---------------------------------------------------------------------
 
     def handle(
-        self, method: str, path: str, query: dict[str, list[str]], body: Any
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        token: str | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
+        if path.startswith(f"{ENTERPRISE_PREFIX}/"):
+            # GitHub Enterprise's API lives under /api/v3, and so do the URLs it answers with.
+            status, payload, headers = self.handle(
+                method, path.removeprefix(ENTERPRISE_PREFIX), query, body, token
+            )
+            return status, _under(payload, self.base_url, self.enterprise_url), headers
         fault = self._take_fault(method, path)
         if fault is not None:
             return self._fault_response(fault)
+        if method == "GET" and path == "/user":
+            return self._authenticated_user(token)
+        found = self._team_route(method, path)
+        if found is not None:
+            return found
         routes = (
             ("GET", rf"{_REPO}$", self._get_repo),
             ("GET", rf"{_REPO}/pulls$", self._list_pulls),
@@ -126,6 +185,41 @@ class FakeGitHub:
                 status, payload = action(full_name, query, body, **args)
                 return status, payload, {}
         return 404, _message("Not Found"), {}
+
+    def _authenticated_user(self, token: str | None) -> tuple[int, Any, dict[str, str]]:
+        login = self.tokens.get(token or "")
+        if login is None:
+            return 401, _message("Bad credentials"), {}
+        return 200, self._user(login), {}
+
+    def _team_route(self, method: str, path: str) -> tuple[int, Any, dict[str, str]] | None:
+        """`GET /orgs/{org}`, `/orgs/{org}/teams/{slug}` and one user's membership in it."""
+        if method != "GET":
+            return None
+        org_only = re.fullmatch(r"/orgs/(?P<org>[^/]+)", path)
+        if org_only is not None:
+            org = org_only["org"]
+            if org not in {known for known, _ in self.teams}:
+                return 404, _message("Not Found"), {}
+            return (
+                200,
+                {**self._user(org, "Organization"), "url": f"{self.base_url}/orgs/{org}"},
+                {},
+            )
+        match = re.fullmatch(rf"{_TEAM}(?:/memberships/(?P<login>[^/]+))?", path)
+        if match is None:
+            return None
+        org, slug, login = match["org"], match["slug"], match["login"]
+        members = self.teams.get((org, slug))
+        url = f"{self.base_url}/orgs/{org}/teams/{slug}"
+        if members is None:
+            return 404, _message("Not Found"), {}
+        if login is None:
+            return 200, {"id": abs(hash(url)) % 10**6, "slug": slug, "name": slug, "url": url}, {}
+        state = members.get(login)
+        if state is None:
+            return 404, _message("Not Found"), {}
+        return 200, {"url": f"{url}/memberships/{login}", "role": "member", "state": state}, {}
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
@@ -218,6 +312,9 @@ class FakeGitHub:
             "head": _ref(head, repo),
             "base": _ref(f"{owner}:{body['base']}", repo),
             "merged": False,
+            "merge_commit_sha": None,
+            "merged_at": None,
+            "closed_at": None,
             "mergeable": None,
             "created_at": _now(),
             "updated_at": _now(),
@@ -289,6 +386,17 @@ class FakeGitHub:
         return 200, self.statuses.get((full_name, sha), [])
 
 
+def _under(payload: Any, base: str, api: str) -> Any:
+    """`payload` with every API URL of `base` moved under `api`."""
+    if isinstance(payload, dict):
+        return {key: _under(value, base, api) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [_under(value, base, api) for value in payload]
+    if isinstance(payload, str) and payload.startswith(f"{base}/"):
+        return api + payload.removeprefix(base)
+    return payload
+
+
 def _message(text: str) -> dict[str, Any]:
     return {"message": text, "documentation_url": "https://docs.github.com/rest"}
 
@@ -310,7 +418,9 @@ def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append(
                     RecordedRequest(self.command, parts.path, query, dict(self.headers), body)
                 )
-                status, payload, headers = fake.handle(self.command, parts.path, query, body)
+                auth = self.headers.get("Authorization") or ""
+                token = auth.split(" ", 1)[1] if " " in auth else None
+                status, payload, headers = fake.handle(self.command, parts.path, query, body, token)
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -8,7 +8,7 @@ reconcile itself.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,11 @@ EVIDENCE_DOCUMENTS: dict[str, dict[str, Any]] = {
 }
 
 
+# Most approval tests are about what an approval does, not who may make it: they declare
+# who approves. tests/usecases/test_identity.py proves identities.
+DECLARED: dict[str, str] = {"identity": "declared"}
+
+
 @dataclass(frozen=True)
 class Scenario:
     state: Path
@@ -86,6 +91,7 @@ class Scenario:
     incident: Incident
     proposal: Proposal
     store: StateStore
+    approvals: dict[str, str] = field(default_factory=lambda: dict(DECLARED))
 
     @property
     def evidence(self) -> Path:
@@ -106,13 +112,26 @@ class Scenario:
         return found
 
     def configure(self, **sections: dict[str, str]) -> None:
-        """Rewrite safedeploy.toml with these tables ({"github": {"provider": "github"}})."""
+        """Rewrite safedeploy.toml with these tables ({"github": {"provider": "github"}}),
+        and the scenario's [approvals] unless one is given."""
         lines: list[str] = []
-        for name, values in sections.items():
+        for name, values in {"approvals": self.approvals, **sections}.items():
             lines.append(f"[{name}]")
             lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
             lines.append("")
         (self.state / "safedeploy.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def commit_state(state: Path, message: str = "state as reviewed") -> str:
+    """Everything in the state directory committed, the directory made a Git work tree
+    first if it is not one: the record that approvers and identities are read from."""
+    from testing.state_repo import git
+
+    if not (state / ".git").exists():
+        git(state, "init", "--quiet", "--initial-branch=main")
+    git(state, "add", "--all")
+    git(state, "commit", "--quiet", "--allow-empty", "-m", message)
+    return git(state, "rev-parse", "HEAD").strip()
 
 
 def default_change(kind: ProposalKind) -> TargetChange:
@@ -135,10 +154,13 @@ def build_scenario(
     change: TargetChange | None = None,
     approvers: tuple[str, ...] = ("alice",),
     with_evidence: bool = True,
+    approvals: dict[str, str] | None = None,
 ) -> Scenario:
-    """`root/state` with services/checkout.yaml, safedeploy.toml, incident and proposal."""
+    """`root/state` with services/checkout.yaml, safedeploy.toml, incident and proposal.
+
+    `approvals`: the [approvals] table (default: declared identities)."""
     state = root / "state"
-    listed = ", ".join(approvers)
+    listed = ", ".join(json.dumps(a) for a in approvers)  # "@org/team" needs its quotes
     write_service(
         state / "services",
         "checkout",
@@ -165,7 +187,9 @@ def build_scenario(
     with store.lock():
         record_incident(store, incident, "open", OPENED_AT)
         record_proposal(store, proposal, "proposed", OPENED_AT)
-    scenario = Scenario(state, remote, incident, proposal, store)
+    scenario = Scenario(
+        state, remote, incident, proposal, store, dict(DECLARED if approvals is None else approvals)
+    )
     scenario.configure(environment={"repo": remote.url})
     if with_evidence:
         scenario.evidence.mkdir(parents=True, exist_ok=True)

@@ -15,4 +15,5 @@ pytest_plugins = [
     "testing.webhook",
     "testing.demo_state",
     "testing.browser",
+    "testing.signing",
 ]

@@ -288,3 +288,23 @@ def _known_fields() -> list[str]:
         if isinstance(value, type) and issubclass(value, BaseModel):
             names.update(value.model_fields)
     return sorted(names)
+
+
+def load_service_text(text: str, shown: str) -> models.Service:
+    """One service from its file's text (as a commit holds it), errors naming `shown`."""
+    fast = _fast_data(text)
+    if fast is not None:
+        try:
+            return models.Service.model_validate(fast)
+        except ValidationError:
+            pass
+    try:
+        data, lines = _parse_text(text)
+    except _ViolationError as v:
+        raise CatalogError([f"{shown}:{v.line}: {v.path}: {v.message}"]) from None
+    try:
+        return models.Service.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(
+            [f"{shown}:{line}: {path}: {msg}" for line, path, msg in _explain(exc, lines)]
+        ) from None

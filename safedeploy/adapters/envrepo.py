@@ -44,6 +44,11 @@ class VersionAt(NamedTuple):
     version: str
 
 
+class CommitAt(NamedTuple):
+    sha: str
+    committed_at: datetime
+
+
 class ProposedChange(NamedTuple):
     branch: str
     sha: str
@@ -216,6 +221,32 @@ class EnvRepo:
             if not history or history[-1].version != entry.version:
                 history.append(entry)
         return history
+
+    def landing_of(self, path: str, holds: Callable[[str], bool]) -> CommitAt | None:
+        """The commit of the default branch that made `path` what it is now, when what it is
+        now `holds`: the merge of a pull request, a squash, or a direct commit. Followed
+        along first parents, so a merge is named, not the branch commit it brought in."""
+        import git
+
+        repo = self._ready()
+        rev = f"origin/{self.default_branch}"
+        log = repo.git.log("--first-parent", rev, "--format=%H %ct", "--", path)
+        found: CommitAt | None = None
+        for line in log.splitlines():
+            sha, stamp = line.split()
+            try:
+                text = repo.git.show(f"{sha}:{path}", strip_newline_in_stdout=False)
+            except git.GitCommandError:
+                break  # the commit deleted the file
+            if not holds(text):
+                break
+            found = CommitAt(sha, datetime.fromtimestamp(int(stamp), tz=UTC))
+        return found
+
+    def has_branch(self, branch: str) -> bool:
+        """Whether the remote still has `branch` (as of the last sync)."""
+        repo = self._ready()
+        return branch in {ref.remote_head for ref in repo.remote("origin").refs}
 
     def show_commit(self, sha: str) -> str:
         """The patch of one commit, for people to read what a proposal changes."""

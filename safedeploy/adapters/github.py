@@ -30,6 +30,16 @@ class PullRequestRef(NamedTuple):
     created: bool
 
 
+class PullRequestState(NamedTuple):
+    """Where a pull request stands: open, merged (with its commit and time) or closed."""
+
+    number: int
+    state: Literal["open", "merged", "closed"]
+    merge_commit: str | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
 class Throttle(NamedTuple):
     """PyGithub's pacing; tests set everything to zero."""
 
@@ -155,6 +165,40 @@ class GitHubClient:
 
         return self._call(f"list pull requests for {head}", first)
 
+    # --- who is acting ----------------------------------------------------------------
+
+    def authenticated_login(self) -> str:
+        """The login of the token's owner (`GET /user`): who is acting, as GitHub knows it."""
+        login = self._call("read the token's user", lambda: str(self._github.get_user().login))
+        if not login:
+            raise GitHubError(f"GitHub {self.api_url}: the token's user has no login")
+        return login
+
+    def is_team_member(self, org: str, team: str, login: str) -> bool:
+        """Whether `login` is an active member of `@org/team` (a pending invitation is not)."""
+        from github.GithubException import GithubException
+
+        def membership() -> bool:
+            found = self._github.get_organization(org).get_team_by_slug(team)
+            try:
+                return str(found.get_team_membership(login).state) == "active"
+            except GithubException as exc:
+                if exc.status == 404:  # not a member, or no such team the token can see
+                    return False
+                raise
+
+        return self._call(f"read membership of {login} in @{org}/{team}", membership)
+
+    def pull_request_state(self, number: int) -> PullRequestState:
+        """Whether pull request #`number` of the repository is open, merged or closed."""
+        pull = self._call(f"read pull request #{number}", lambda: self._repo().get_pull(number))
+        if pull.merged:
+            sha = str(pull.merge_commit_sha) if pull.merge_commit_sha else None
+            return PullRequestState(number, "merged", sha, _utc(pull.merged_at))
+        if pull.state == "closed":
+            return PullRequestState(number, "closed", closed_at=_utc(pull.closed_at))
+        return PullRequestState(number, "open")
+
     def post_commit_status(
         self,
         sha: str,
@@ -213,6 +257,12 @@ def _detail(data: Any) -> str:
             parts.append(str(error.get("message") or error.get("code") or ""))
     text = "; ".join(p for p in parts if p)
     return f": {text}" if text else ""
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _reset_time(header: str | None) -> str:

@@ -62,12 +62,32 @@ class StateSettings(_Section):
     )
 
 
+class ApprovalSettings(_Section):
+    """Who a person deciding on a proposal or an incident is, and how that is proven.
+
+    Read from `safedeploy.toml` as committed in the state repository (HEAD), never from the
+    environment: a variable that could turn verification off would be the hole it closes.
+    """
+
+    identity: Literal["verified", "declared"] = Field(
+        default="verified",
+        description='verified: the GitHub token\'s owner, or a signed state commit; "declared": '
+        "--by as given, recorded as identity not verified.",
+    )
+    allowed_signers: str | None = Field(
+        default=None,
+        description="git's gpg.ssh.allowedSignersFile format; relative to the state "
+        "directory (read as committed) or absolute.",
+    )
+
+
 class Settings(_Section):
     prometheus: PrometheusSettings = PrometheusSettings()
     environment: EnvironmentSettings = EnvironmentSettings()
     github: GitHubSettings = GitHubSettings()
     notify: NotifySettings = NotifySettings()
     state: StateSettings = StateSettings()
+    approvals: ApprovalSettings = ApprovalSettings()
 
 
 # Shorter names kept for the keys people set most; every key also has the regular
@@ -80,12 +100,18 @@ _ALIASES: dict[str, tuple[str, str]] = {
 }
 
 
+# Sections the environment never overrides (see ApprovalSettings).
+_FROM_THE_RECORD_ONLY = frozenset({"approvals"})
+
+
 def environment_names() -> dict[str, tuple[str, str]]:
     """Every environment variable that overrides a key, and the key it overrides."""
     names = {
         f"SAFEDEPLOY_{section.upper()}_{key.upper()}": (section, key)
         for section, field in Settings.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+        if isinstance(field.annotation, type)
+        and issubclass(field.annotation, _Section)
+        and section not in _FROM_THE_RECORD_ONLY
         for key in field.annotation.model_fields
     }
     return {**names, **_ALIASES}
@@ -95,20 +121,32 @@ def load_settings(state: Path, environ: Mapping[str, str] | None = None) -> Sett
     """Settings from `<state>/safedeploy.toml` (optional) with environment overrides."""
     env = os.environ if environ is None else environ
     file = state / CONFIG_FILE
-    data: dict[str, dict[str, object]] = {}
+    text = None
     if file.exists():
         try:
-            loaded = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
             raise BadInputError(f"{file}: invalid TOML: {exc}") from None
+    return parse_settings(text, str(file), env)
+
+
+def parse_settings(text: str | None, origin: str, environ: Mapping[str, str]) -> Settings:
+    """Settings from the text of a `safedeploy.toml` (None: no file) named `origin` in
+    messages, with the overrides `environ` holds (none for the committed file)."""
+    data: dict[str, dict[str, object]] = {}
+    if text is not None:
+        try:
+            loaded = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise BadInputError(f"{origin}: invalid TOML: {exc}") from None
         for section, values in loaded.items():
             if not isinstance(values, dict):
-                raise BadInputError(f"{file}: {section}: expected a [{section}] table")
+                raise BadInputError(f"{origin}: {section}: expected a [{section}] table")
             data[section] = dict(values)
     overridden: dict[tuple[str, str], str] = {}
     for name, (section, key) in environment_names().items():
-        if env.get(name):
-            data.setdefault(section, {})[key] = env[name]
+        if environ.get(name):
+            data.setdefault(section, {})[key] = environ[name]
             overridden[(section, key)] = name
     try:
         return Settings.model_validate(data)
@@ -117,5 +155,5 @@ def load_settings(state: Path, environ: Mapping[str, str] | None = None) -> Sett
         where = ".".join(str(p) for p in error["loc"])
         loc = tuple(str(p) for p in error["loc"][:2])
         source = overridden.get((loc[0], loc[1])) if len(loc) == 2 else None
-        origin = f"{source} (environment)" if source else str(file)
-        raise BadInputError(f"{origin}: {where}: {error['msg']}") from None
+        shown = f"{source} (environment)" if source else origin
+        raise BadInputError(f"{shown}: {where}: {error['msg']}") from None

@@ -9,16 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from safedeploy.domain import layout, trailers
 from safedeploy.domain.state_commits import DecisionCommit
-from safedeploy.errors import GitError
+from safedeploy.errors import BadInputError, GitError
 
 if TYPE_CHECKING:
     from git import Repo
 
 AUTHOR = ("safedeploy", "safedeploy@localhost")
+
+
+class CommitSignature(NamedTuple):
+    """git's `%G?` (G good, U good but of unknown validity, N none, B bad, ...), the signer
+    it names (an SSH principal from the allowed signers, a GPG user id), the signing key's
+    fingerprint and, for GPG, the primary key's."""
+
+    status: str
+    signer: str
+    key: str
+    primary_key: str
 
 
 class StateRepo:
@@ -66,8 +77,12 @@ class StateRepo:
                 paths.append(path)
         return sorted(set(paths))
 
-    def commit(self, message: str, *, force: bool = False) -> str | None:
-        """Commit the dirty managed files, if any of them is a decision (or `force`)."""
+    def commit(self, message: str, *, force: bool = False, sign: bool = False) -> str | None:
+        """Commit the dirty managed files, if any of them is a decision (or `force`).
+
+        `sign`: with the signing key of the person running the command (git's own
+        `user.signingKey` and `gpg.format`), which is what proves who decided.
+        """
         dirty = self.dirty_managed()
         if not dirty or (not force and all(p in layout.TELEMETRY for p in dirty)):
             return None
@@ -75,13 +90,74 @@ class StateRepo:
 
         repo = self.repo
         env = _identity()
+        signing = ("-S",) if sign else ()
         try:
             repo.git.add("--all", "--", *dirty)
             # Only these paths: anything a human staged stays staged, not committed.
-            repo.git.commit("--quiet", "--no-verify", "-m", message, "--", *dirty, env=env)
+            repo.git.commit(
+                "--quiet", "--no-verify", *signing, "-m", message, "--", *dirty, env=env
+            )
         except git.GitCommandError as exc:
             raise GitError(f"cannot commit the state in {self.root}: {_stderr(exc)}") from None
         return str(repo.head.commit.hexsha)
+
+    # --- the record: what HEAD holds, and who signed what -----------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD names; None in a repository without commits."""
+        import git
+
+        try:
+            return str(self.repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}"))
+        except git.GitCommandError:
+            return None
+
+    def committed_text(self, relative: str) -> str | None:
+        """`relative` as HEAD holds it; None when HEAD has no such file (or no HEAD)."""
+        import git
+
+        if self.head() is None:
+            return None
+        try:
+            text: str = self.repo.git.show(f"HEAD:{relative}", strip_newline_in_stdout=False)
+        except git.GitCommandError:
+            return None
+        return text
+
+    def differs_from_head(self, relative: str) -> bool:
+        """Whether the work tree's `relative` has changes HEAD does not hold."""
+        out = self.repo.git.status("--porcelain=v1", "--untracked-files=all", "--", relative)
+        return bool(out.strip())
+
+    def sign_probe(self, message: str) -> str:
+        """A signed commit object on HEAD's tree, on no branch: proof, before anything is
+        pushed, that whoever runs this holds a signing key. Nothing else changes."""
+        import git
+
+        try:
+            sha: str = self.repo.git.commit_tree(
+                "-S", "-p", "HEAD", "-m", message, "HEAD^{tree}", env=_identity()
+            )
+        except git.GitCommandError as exc:
+            raise BadInputError(
+                f"cannot sign with your git signing key in {self.root}: {_stderr(exc)} "
+                "(set user.signingKey, and gpg.format = ssh for an SSH key)"
+            ) from None
+        return sha.strip()
+
+    def signature(self, sha: str, allowed_signers: Path) -> CommitSignature:
+        """What git says of the signature on `sha`, SSH keys checked against
+        `allowed_signers` as `gpg.ssh.allowedSignersFile` (git runs `ssh-keygen -Y verify`),
+        GPG keys against the keyring of the one running the command."""
+        import git
+
+        fields = "%G?%x1f%GS%x1f%GF%x1f%GP"
+        try:
+            out = self.repo.git.log("-1", f"--format={fields}", sha, env=_allowed(allowed_signers))
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot read the signature of {sha[:12]}: {_stderr(exc)}") from None
+        status, signer, key, primary = ([*out.strip().split("\x1f"), "", "", "", ""])[:4]
+        return CommitSignature(status or "N", signer, key, primary)
 
     def push(self, remote: str, verify: Callable[[], list[str]]) -> str:
         """Push HEAD; after a concurrent push, replay our commits on top of it, once.
@@ -217,6 +293,15 @@ def _identity() -> dict[str, str]:
         "GIT_AUTHOR_EMAIL": email,
         "GIT_COMMITTER_NAME": name,
         "GIT_COMMITTER_EMAIL": email,
+    }
+
+
+def _allowed(allowed_signers: Path) -> dict[str, str]:
+    """git's configuration through the environment, for this one command."""
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "gpg.ssh.allowedSignersFile",
+        "GIT_CONFIG_VALUE_0": str(allowed_signers),
     }
 
 

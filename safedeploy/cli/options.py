@@ -48,7 +48,11 @@ ServiceFilter = Annotated[str | None, typer.Option("--service", help="Only this 
 ActiveOnly = Annotated[bool, typer.Option("--active", help="Only open ones.")]
 ByOption = Annotated[
     str | None,
-    typer.Option("--by", help="Who decides (default: $GITHUB_ACTOR); must be an approver."),
+    typer.Option(
+        "--by",
+        help="Who decides: with GitHub the token's owner, else the signer of the state "
+        'commit; needed only when approvals.identity is "declared" (default: $GITHUB_ACTOR).',
+    ),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why.")]
 # `--out` is always a file; a command that writes several files takes `--out-dir`.

@@ -30,6 +30,8 @@ def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
     for d in result.decisions:
         for note in d.notes:
             console.print(f"{d.service}: {note}", highlight=False, markup=False, soft_wrap=True)
+    for line in result.landed:
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
     console.print(summary_line(result), highlight=False, soft_wrap=True)
     if result.state_commit is not None and result.state_commit.line():
         console.print(result.state_commit.line(), highlight=False, soft_wrap=True)

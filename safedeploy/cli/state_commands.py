@@ -9,6 +9,7 @@ import typer
 from safedeploy.cli.options import (
     ActiveOnly,
     AtOption,
+    ByOption,
     JsonOption,
     NoCommitOption,
     PushOption,
@@ -58,8 +59,8 @@ def incidents_transition(
     ctx: typer.Context,
     incident_id: str,
     event: Annotated[str, typer.Argument(help="acknowledge|mitigate|resolve|complete-postmortem")],
-    by: Annotated[str, typer.Option("--by", envvar="GITHUB_ACTOR", help="Who moves it.")],
     reason: ReasonOption,
+    by: ByOption = None,
     at: AtOption = None,
     no_commit: NoCommitOption = False,
     push: PushOption = False,

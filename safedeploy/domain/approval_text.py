@@ -153,8 +153,10 @@ def pull_request_body(
     by: str,
     at: datetime,
     permalink: str | None = None,
+    identity: str | None = None,
 ) -> str:
-    """`permalink`: the evidence README at the state-repository commit that holds it."""
+    """`permalink`: the evidence README at the state-repository commit that holds it;
+    `identity`: how the approver was established ("identity not verified" when not)."""
     subject = (
         f"- **Incident:** `{incident.id}`, {incident.state}, severity {incident.severity}, "
         f"opened {format_instant(incident.opened_at)}, SLOs {', '.join(incident.slos)}"
@@ -167,6 +169,7 @@ def pull_request_body(
         f"Approved by **{by}** at {format_instant(at)}. Merging lets ArgoCD apply the change; "
         "closing it leaves production as it is.",
         "",
+        *([f"- **Identity:** {identity}"] if identity else []),
         f"- **Change:** `{change_line(proposal, target_path)}`",
         f"- **Proposal:** `{proposal.id}` ({proposal.kind})",
         subject,

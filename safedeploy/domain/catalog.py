@@ -26,7 +26,12 @@ from safedeploy.errors import BadInputError
 
 API_VERSION = "safedeploy.dev/v1"
 _SAFE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_PERSON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# A user (a GitHub login, or a signer's principal such as alice@example.com) or a GitHub
+# team as `@org/team-slug`.
+_PERSON = re.compile(
+    r"^(?:[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}"
+    r"|@[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9][A-Za-z0-9._-]{0,99})$"
+)
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 # Set by `generate rules` on every rule of an SLO (Sloth's names included), so a label of
@@ -48,7 +53,7 @@ def _safe_name(value: str) -> str:
 
 def _person(value: str) -> str:
     if not _PERSON.fullmatch(value):
-        raise ValueError(f"{value!r} is not a user or team name")
+        raise ValueError(f"{value!r} is not a user or team name (a login, or @org/team)")
     return value
 
 
@@ -95,9 +100,14 @@ class _Model(BaseModel):
 
 class Metadata(_Model):
     name: SafeName
-    owner: Person = Field(description="The team or person accountable for the service.")
+    owner: Person = Field(
+        description="The team or person accountable for the service; may decide like an "
+        "approver (a login, or a GitHub team as @org/team)."
+    )
     approvers: tuple[Person, ...] = Field(
-        default=(), description="Who may approve a proposal for this service."
+        default=(),
+        description="Who may approve, reject and move incidents: logins, signer principals "
+        "or GitHub teams (@org/team).",
     )
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -330,6 +340,10 @@ class Policy(_Model):
     canary_max_error_ratio: float = Field(default=0.02, gt=0, lt=1)
     stable_period: Duration = Field(
         default="1h", description="All SLOs normal this long resolves a mitigated incident."
+    )
+    mitigation_timeout: Duration = Field(
+        default="30m",
+        description="A merged rollback with a fast burn still firing this long escalates.",
     )
 
 

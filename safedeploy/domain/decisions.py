@@ -17,6 +17,7 @@ from safedeploy.domain.catalog import Service
 from safedeploy.domain.control import ServiceControl, next_control
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.incidents import Incident, next_state, open_incident
+from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import (
     CANARY_RULE,
     PolicyVerdict,
@@ -47,7 +48,7 @@ from safedeploy.domain.versions import Versions, VersionsFound
 
 ACTOR = "safedeploy-reconcile"
 
-IncidentChange = Literal["opened", "escalated", "updated", "resolved"]
+IncidentChange = Literal["opened", "escalated", "updated", "resolved", "mitigation-failed"]
 
 
 class Refusal(BaseModel):
@@ -101,9 +102,11 @@ def decide(
     `extra_rules` are the team's policy-as-code verdicts, folded into the release verdict.
     `canary` is the verdict on a canary in progress; `release_proposals` those already made
     for that canary's release. `record` holds every incident and proposal of the service,
-    from which the rollback target is chosen.
+    from which the rollback target is chosen, and whose incident ids a new one never reuses.
     """
     notes: list[str] = []
+    known = record or ServiceRecord()
+    taken = frozenset(i.id for i in known.incidents)
     burn = _burn(status, canary)
     severity, reason = burn.severity, burn.reason
     freeze_until = next_freeze(service, status, control.freeze_until, at)
@@ -120,8 +123,13 @@ def decide(
     change: IncidentChange | None = None
     if incident is not None and at < incident.updated_at:
         notes.append(f"{at.isoformat()} is before incident {incident.id}'s last change; left alone")
+    elif incident is not None and _mitigation_timed_out(service, incident, status, at):
+        # Back to a person, and the burn recorded as any other, so a rerun changes nothing.
+        failed = _mitigation_failed(service, incident, at)
+        incident, _ = _open_or_escalate(failed, burn, status.service, at, taken)
+        change = "mitigation-failed"
     elif severity in BURNING:
-        incident, change = _open_or_escalate(incident, burn, status.service, at)
+        incident, change = _open_or_escalate(incident, burn, status.service, at, taken)
     elif severity == "normal" and incident is not None and incident.state == "mitigated":
         incident, change = _maybe_resolve(service, incident, new_control, at)
 
@@ -130,9 +138,7 @@ def decide(
     if incident is not None and change != "resolved" and severity in BURNING:
         existing = {p.kind for p in proposals}
         if severity in ROLLBACK_ON and "rollback-rollout" not in existing:
-            rollback = _rollback(
-                service, incident, burn, versions, record=record or ServiceRecord(), at=at
-            )
+            rollback = _rollback(service, incident, burn, versions, record=known, at=at)
             if isinstance(rollback, Proposal):
                 new.append(rollback)
             else:
@@ -160,7 +166,7 @@ def decide(
         reason=reason,
         incident=incident,
         incident_change=change,
-        proposals=_in_order((*proposals, *release_proposals, *new)),
+        proposals=in_order((*proposals, *release_proposals, *new)),
         new_proposals=tuple(new),
         verdict=verdict,
         control=new_control,
@@ -169,7 +175,7 @@ def decide(
     )
 
 
-def _in_order(proposals: tuple[Proposal, ...]) -> tuple[Proposal, ...]:
+def in_order(proposals: tuple[Proposal, ...]) -> tuple[Proposal, ...]:
     """Oldest first, then by kind: the same order whether just made or read back from files,
     so a rerun renders and writes the same bytes."""
     return tuple(sorted(proposals, key=lambda p: (p.created_at, KINDS.index(p.kind))))
@@ -247,13 +253,14 @@ def _promotion(
 
 
 def _open_or_escalate(
-    incident: Incident | None, burn: Burn, service: str, at: datetime
+    incident: Incident | None, burn: Burn, service: str, at: datetime, taken: frozenset[str]
 ) -> tuple[Incident, IncidentChange | None]:
     severity: IncidentSeverity = _incident_severity(burn.severity)
     slos = burn.slos
     reason = burn.reason
     if incident is None:
-        return open_incident(service, severity, slos, at, actor=ACTOR, reason=reason), ("opened")
+        opened = open_incident(service, severity, slos, at, actor=ACTOR, reason=reason, taken=taken)
+        return opened, "opened"
     if rank(severity) > rank(incident.severity):
         escalated = next_state(
             incident, "escalate", at, ACTOR, reason, severity=severity, slos=slos
@@ -261,6 +268,40 @@ def _open_or_escalate(
         return escalated, "escalated"
     updated = next_state(incident, "update", at, ACTOR, reason, slos=slos)
     return updated, ("updated" if updated != incident else None)
+
+
+def _still_burning(status: ServiceStatus) -> bool:
+    """A fast-burn alert fires now: its short window (at most 30m by default) has seen the
+    errors go on since the change. An exhausted budget stays exhausted long after a fix,
+    and slow-burn windows lag by hours, so neither says a merged rollback did not help."""
+    return any(
+        a.state == "breached" and a.severity == "fast-burn" for s in status.slos for a in s.alerts
+    )
+
+
+def _mitigated_at(incident: Incident) -> datetime | None:
+    return next((t.at for t in reversed(incident.transitions) if t.to_state == "mitigated"), None)
+
+
+def _mitigation_timed_out(
+    service: Service, incident: Incident, status: ServiceStatus, at: datetime
+) -> bool:
+    """Mitigated for `policy.mitigation_timeout` and still burning fast: it did not help."""
+    since = _mitigated_at(incident)
+    if incident.state != "mitigated" or since is None or not _still_burning(status):
+        return False
+    timeout = timedelta(seconds=parse_duration(service.spec.policy.mitigation_timeout))
+    return at - since >= timeout
+
+
+def _mitigation_failed(service: Service, incident: Incident, at: datetime) -> Incident:
+    since = _mitigated_at(incident)
+    assert since is not None  # checked by _mitigation_timed_out
+    reason = (
+        f"still burning fast {service.spec.policy.mitigation_timeout} after it was mitigated "
+        f"at {format_instant(since)}: the mitigation did not help; escalated to a person"
+    )
+    return next_state(incident, "mitigation-failed", at, ACTOR, reason)
 
 
 def _incident_severity(severity: Severity) -> IncidentSeverity:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from safedeploy.domain import layout
 from safedeploy.domain.chart_series import chart_links
 from safedeploy.domain.decisions import Decision
+from safedeploy.domain.evidence_status import status_block
 from safedeploy.domain.incidents import Incident, UtcDatetime
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.policy import CANARY_RULE, PolicyVerdict
@@ -172,6 +173,14 @@ class ApprovalDoc(EvidenceDocument):
     commit: str | None = None
     pr_url: str | None = None
     error: str | None = None
+    # How `by` was established, or "identity not verified".
+    identity: str | None = None
+    pr_number: int | None = None
+    # Once reconcile sees the change on the default branch: the commit that put it there
+    # and when; or when its pull request was closed unmerged.
+    merge_commit: str | None = None
+    merged_at: UtcDatetime | None = None
+    closed_at: UtcDatetime | None = None
 
 
 class ResolutionDoc(EvidenceDocument):
@@ -344,6 +353,10 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
         "",
         f"Decided at {format_instant(decision.at)} by safedeploy reconcile.",
         "",
+        # What changes after this decision (approvals, merges, the incident's state) is
+        # in this block alone, which those later steps rewrite.
+        status_block(incident, decision.proposals),
+        "",
         "## What was seen",
         "",
         f"{decision.reason}",
@@ -380,23 +393,9 @@ def readme(decision: Decision, status: ServiceStatus) -> str:
     lines += [f"- {r.outcome.upper()} `{r.rule}`: {r.detail}" for r in decision.verdict.rules]
     if decision.control.freeze_until is not None:
         lines += ["", f"Release freeze until {format_instant(decision.control.freeze_until)}."]
-    lines += ["", "## Proposed actions", ""]
-    if not decision.proposals:
-        lines.append("None.")
-    for proposal in decision.proposals:
-        lines.append(
-            f"- `{proposal.id}` ({proposal.kind}, {proposal.status}): {proposal.reason}. "
-            f"Approve with `safedeploy approve {proposal.id} --by <approver>`."
-        )
-    lines += [f"- note: {n}" for n in decision.notes]
+    if decision.notes:
+        lines += ["", "## Notes", "", *(f"- {n}" for n in decision.notes)]
     lines += _charts(decision, status)
-    if incident is not None:
-        lines += ["", "## Incident history", ""]
-        lines += [
-            f"- {format_instant(t.at)} {t.event}: {t.from_state or '-'} -> {t.to_state} "
-            f"({t.severity}) by {t.actor}: {t.reason}"
-            for t in incident.transitions
-        ]
     lines += [
         "",
         f"Files: decision.json, slo.json, budget.json, proposal.json in "

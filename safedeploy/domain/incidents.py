@@ -8,6 +8,7 @@ actor and a reason. Nothing here reads the clock or touches files.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal, Self, get_args
 
@@ -27,6 +28,10 @@ IncidentEvent = Literal[
     "complete-postmortem",
     "escalate",
     "update",
+    # An approved rollback waits in a pull request: recorded, the state kept.
+    "propose-rollback",
+    # The rollback was closed unmerged, or merged and the service still burns.
+    "mitigation-failed",
 ]
 
 STATES: tuple[IncidentState, ...] = get_args(IncidentState)
@@ -49,13 +54,20 @@ TRANSITIONS: dict[tuple[IncidentState, IncidentEvent], IncidentState] = {
     ("detected", "update"): "detected",
     ("investigating", "update"): "investigating",
     ("mitigated", "update"): "mitigated",
+    ("detected", "propose-rollback"): "detected",
+    ("investigating", "propose-rollback"): "investigating",
+    ("detected", "mitigation-failed"): "investigating",
+    ("investigating", "mitigation-failed"): "investigating",
+    ("mitigated", "mitigation-failed"): "investigating",
 }
 
 # Ids become file names; a single lowercase charset without dots rules out path
 # separators, "..", hidden files and case-folding collisions on macOS in one check.
 SAFE_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,198}[a-z0-9])?$")
 SERVICE_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-INCIDENT_ID_RE = re.compile(r"^(?P<service>[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-\d{8}t\d{4}z$")
+# The opening instant's minute (older files) or second, then a sequence number from 2 on
+# when an incident of the service was already opened in that second.
+_STAMP_RE = re.compile(r"^(?P<stamp>\d{8}t\d{4}(?:\d{2})?z)(?:-(?P<sequence>[2-9]|[1-9]\d+))?$")
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -93,10 +105,33 @@ SafeId = Annotated[str, AfterValidator(_check_safe_id)]
 ServiceName = Annotated[str, AfterValidator(_check_service)]
 
 
-def incident_id(service: str, opened_at: datetime) -> str:
-    """`checkout-20261101t0000z`: stable across runs, so a rerun finds the same file."""
+def incident_id(service: str, opened_at: datetime, sequence: int = 1) -> str:
+    """`checkout-20261101t000000z`, or `checkout-20261101t000000z-2` for the second incident
+    opened in that second: stable across runs, so a rerun finds the same file, and never
+    the id of another incident, so nothing is overwritten."""
     _check_service(service)
-    return f"{service}-{opened_at.astimezone(UTC):%Y%m%dt%H%Mz}"
+    base = f"{service}-{opened_at.astimezone(UTC):%Y%m%dt%H%M%Sz}"
+    return base if sequence == 1 else f"{base}-{sequence}"
+
+
+def free_incident_id(service: str, opened_at: datetime, taken: Collection[str]) -> str:
+    """The first id of `incident_id`'s sequence that no incident in `taken` holds."""
+    sequence = 1
+    while incident_id(service, opened_at, sequence) in taken:
+        sequence += 1
+    return incident_id(service, opened_at, sequence)
+
+
+def _id_problem(incident_id_: str, service: str, opened_at: datetime) -> str | None:
+    """Why the id does not name this service's incident opened at `opened_at`, if it does not."""
+    stamp = incident_id_.removeprefix(f"{service}-")
+    found = _STAMP_RE.fullmatch(stamp) if stamp != incident_id_ else None
+    opened = opened_at.astimezone(UTC)
+    # Ids written before seconds were added name the minute only; they stay readable.
+    allowed = (f"{opened:%Y%m%dt%H%M%Sz}", f"{opened:%Y%m%dt%H%Mz}")
+    if found is None or found.group("stamp") not in allowed:
+        return f"id must be {incident_id(service, opened_at)!r} (or that id and a -N sequence)"
+    return None
 
 
 class Transition(BaseModel):
@@ -133,8 +168,9 @@ class Incident(BaseModel):
         first, last = self.transitions[0], self.transitions[-1]
         if first.event != "open" or first.from_state is not None:
             raise ValueError("the first transition must be the 'open' event")
-        if self.id != incident_id(self.service, self.opened_at):
-            raise ValueError(f"id must be {incident_id(self.service, self.opened_at)!r}")
+        problem = _id_problem(self.id, self.service, self.opened_at)
+        if problem is not None:
+            raise ValueError(problem)
         if first.at != self.opened_at or last.at != self.updated_at:
             raise ValueError("opened_at/updated_at must match the first/last transition")
         if last.to_state != self.state or last.severity != self.severity:
@@ -159,7 +195,9 @@ def open_incident(
     *,
     actor: str,
     reason: str,
+    taken: Collection[str] = (),
 ) -> Incident:
+    """`taken`: the ids of the service's incidents so far, none of which the new one reuses."""
     opening = Transition(
         at=at,
         event="open",
@@ -170,7 +208,7 @@ def open_incident(
         severity=severity,
     )
     return Incident(
-        id=incident_id(service, at),
+        id=free_incident_id(service, at, taken),
         service=service,
         state="detected",
         severity=severity,

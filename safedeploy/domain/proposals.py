@@ -21,17 +21,20 @@ from safedeploy.errors import IllegalTransitionError
 SCHEMA_VERSION: Final = 1
 
 ProposalKind = Literal["rollback-rollout", "promote-canary", "block-promotion"]
-ProposalStatus = Literal["proposed", "approved", "rejected", "failed"]
-ProposalEvent = Literal["approve", "reject", "fail"]
+ProposalStatus = Literal["proposed", "approved", "rejected", "failed", "merged", "closed"]
+ProposalEvent = Literal["approve", "reject", "fail", "merge", "close"]
 
 KINDS: tuple[ProposalKind, ...] = get_args(ProposalKind)
-# Approving these changes what runs, which mitigates an incident; a pause only holds it.
+# Approving these changes what runs, so their merge mitigates the incident; a pause only
+# holds the release where it is.
 MITIGATING_KINDS: frozenset[ProposalKind] = frozenset({"rollback-rollout"})
 STATUSES: tuple[ProposalStatus, ...] = get_args(ProposalStatus)
 EVENTS: tuple[ProposalEvent, ...] = get_args(ProposalEvent)
 
-# Approved and rejected are final. A failed approval (push refused, GitHub down) may be
-# retried, fail again, or be given up on.
+# Rejected, merged and closed are final. A failed approval (push refused, GitHub down) may
+# be retried, fail again, or be given up on. An approved change waits in the environment
+# repository until reconcile sees it on the default branch (merged) or its pull request
+# closed unmerged (closed).
 TRANSITIONS: dict[tuple[ProposalStatus, ProposalEvent], ProposalStatus] = {
     ("proposed", "approve"): "approved",
     ("proposed", "reject"): "rejected",
@@ -39,6 +42,8 @@ TRANSITIONS: dict[tuple[ProposalStatus, ProposalEvent], ProposalStatus] = {
     ("failed", "approve"): "approved",
     ("failed", "fail"): "failed",
     ("failed", "reject"): "rejected",
+    ("approved", "merge"): "merged",
+    ("approved", "close"): "closed",
 }
 
 
@@ -84,7 +89,7 @@ TargetChange = VersionChange | PauseChange
 
 
 class Approval(BaseModel):
-    """Who acted, and what the environment repo said back."""
+    """Who acted, how that was established, and what the environment repo said back."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -93,6 +98,20 @@ class Approval(BaseModel):
     branch: str | None = None
     pr_url: str | None = None
     error: str | None = None
+    # How `by` was established ("GitHub user alice (the token's owner)", "identity not
+    # verified"); None in files written before identities were checked.
+    identity: str | None = None
+    pr_number: int | None = None
+    # The commit that put the change on the default branch, and when: set by "merge".
+    merge_commit: str | None = None
+    merged_at: UtcDatetime | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.identity is not None and self.identity != UNVERIFIED
+
+
+UNVERIFIED: Final = "identity not verified"
 
 
 class ProposalTransition(BaseModel):
@@ -206,8 +225,14 @@ def next_status(
     branch: str | None = None,
     pr_url: str | None = None,
     error: str | None = None,
+    identity: str | None = None,
+    pr_number: int | None = None,
+    merge_commit: str | None = None,
+    merged_at: datetime | None = None,
 ) -> Proposal:
-    """Apply one event. `approve` records the branch and pull request; `fail` the error."""
+    """Apply one event. `approve` records who (and how that was established), the branch
+    and pull request; `fail` the error; `merge` the commit on the default branch and when;
+    `close` keeps the approval as it was."""
     target = TRANSITIONS.get((proposal.status, event))
     if target is None:
         raise IllegalTransitionError(
@@ -229,14 +254,20 @@ def next_status(
     if event == "fail" and not error:
         raise IllegalTransitionError(f"proposal {proposal.id}: fail needs the error")
     approval: Approval | None = None
-    if event != "reject":
+    if event in ("approve", "fail"):
         approval = Approval(
             by=actor,
             at=step.at,
             branch=branch,
             pr_url=pr_url,
             error=error if event == "fail" else None,
+            identity=identity,
+            pr_number=pr_number,
         )
+    elif event in ("merge", "close") and proposal.approval is not None:
+        landed = {"merge_commit": merge_commit, "merged_at": merged_at} if event == "merge" else {}
+        # Validated, not copied: merged_at is turned to UTC like every other instant.
+        approval = Approval.model_validate({**proposal.approval.model_dump(), **landed})
     return proposal.model_copy(
         update={
             "status": target,

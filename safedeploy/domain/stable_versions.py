@@ -59,7 +59,8 @@ def unhealthy(history: tuple[Release, ...], record: ServiceRecord) -> dict[str, 
             )
     for proposal in record.proposals:
         change = proposal.change
-        if proposal.kind == "rollback-rollout" and proposal.status == "approved":
+        # Approved, or merged since: either way a person rolled back from it.
+        if proposal.kind == "rollback-rollout" and proposal.status in ("approved", "merged"):
             assert isinstance(change, VersionChange)
             why.setdefault(change.from_version, f"rolled back from by {proposal.id}")
     return why

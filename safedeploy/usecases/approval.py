@@ -8,46 +8,37 @@ its branch), so a retry after a failure never opens a second branch or pull requ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from safedeploy.adapters.catalog_files import load_catalog
-from safedeploy.adapters.evidence_files import read_folder, write_documents
-from safedeploy.adapters.settings import Settings
-from safedeploy.adapters.store import StateStore
+from safedeploy.adapters.evidence_files import read_folder
 from safedeploy.domain import approval_text, layout, trailers
 from safedeploy.domain.catalog import Service, Target
 from safedeploy.domain.evidence import ApprovalDoc, EvidenceFolder
-from safedeploy.domain.incidents import Incident, check_id, next_state
+from safedeploy.domain.incidents import Incident, check_id
 from safedeploy.domain.instants import format_instant
-from safedeploy.domain.proposals import (
-    MITIGATING_KINDS,
-    PauseChange,
-    Proposal,
-    VersionChange,
-    next_status,
+from safedeploy.domain.proposals import PauseChange, Proposal, VersionChange, next_status
+from safedeploy.errors import EXIT_OK, BadInputError, GitError, GitHubError
+from safedeploy.usecases.approval_records import (
+    Subject,
+    check_approvable,
+    check_current,
+    commit_state,
+    evidence_folder,
+    record_failure,
+    record_rejection,
+    record_success,
 )
-from safedeploy.errors import (
-    EXIT_OK,
-    BadInputError,
-    GitError,
-    GitHubError,
-    IllegalTransitionError,
-    NotAuthorizedError,
-)
+from safedeploy.usecases.authority import decider
 from safedeploy.usecases.context import Context
-from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
+from safedeploy.usecases.records import roll_forward
+from safedeploy.usecases.state_history import check_recordable
 
 if TYPE_CHECKING:
     from safedeploy.adapters.envrepo import EnvRepo
     from safedeploy.adapters.github import GitHubClient
     from safedeploy.adapters.target_edits import Edit
-
-ACTOR_VARIABLE: Final = "GITHUB_ACTOR"
-SCHEMA_VERSION: Final = 1
-# An approval may land before anyone acknowledged the page; later states are left alone.
-_MITIGABLE: Final = frozenset({"detected", "investigating"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +50,8 @@ class ApprovalResult:
     # False when this run found the branch or pull request of an earlier run.
     created: bool = False
     already_approved: bool = False
+    # Approved before, and what became of the change since (merged, closed unmerged).
+    landed: tuple[str, ...] = ()
     # One line each, for stderr: what the approval did not do that its configuration implies.
     warnings: tuple[str, ...] = ()
 
@@ -70,12 +63,14 @@ class ApprovalResult:
         approval = self.proposal.approval
         return {
             "proposal": self.proposal.id,
+            "kind": self.proposal.kind,
             "status": self.proposal.status,
             "service": self.proposal.service,
             "incident": self.incident.id if self.incident else None,
             "incident_state": self.incident.state if self.incident else None,
             "release": self.proposal.release,
             "by": approval.by if approval else None,
+            "identity": approval.identity if approval else None,
             "at": format_instant(approval.at) if approval else None,
             "branch": approval.branch if approval else None,
             "pr_url": approval.pr_url if approval else None,
@@ -83,6 +78,7 @@ class ApprovalResult:
             "commit": self.commit,
             "created": self.created,
             "already_approved": self.already_approved,
+            "landed": list(self.landed),
             "warnings": list(self.warnings),
         }
 
@@ -109,47 +105,15 @@ class RejectionResult:
         }
 
 
-@dataclass(frozen=True)
-class _Subject:
-    """The proposal a person decides on, with everything the decision reads."""
-
-    run: Context
-    service: Service
-    proposal: Proposal
-    incident: Incident | None  # None for a canary promotion, which is about a release
-    actor: str
-    commit: bool = True
-    push: bool = False
-
-    @property
-    def store(self) -> StateStore:
-        return self.run.store
-
-    @property
-    def settings(self) -> Settings:
-        return self.run.settings
-
-
-def _load(run: Context, proposal_id: str, by: str | None) -> _Subject:
-    """Everything a decision needs, refusing bad input before anything is touched."""
+def _load(run: Context, proposal_id: str) -> tuple[Proposal, Incident | None]:
+    """The proposal and its incident, refusing bad input before anything is touched."""
     check_id(proposal_id, "proposal id")
-    actor = (by or run.environ.get(ACTOR_VARIABLE) or "").strip()
-    if not actor:
-        raise BadInputError(f"who is approving? pass --by NAME or set {ACTOR_VARIABLE}")
     store = run.store
     with store.lock():
         roll_forward(store)  # a killed run's last logged change first: decide from it
     proposal = store.get_proposal(proposal_id)
     if proposal is None:
         raise BadInputError(f"no proposal {proposal_id!r} in {store.root}/{layout.PROPOSALS}")
-    # Only this service's file: a broken definition of another service must not hold up
-    # a rollback.
-    service = _service(store, proposal)
-    if actor not in service.metadata.approvers:
-        allowed = ", ".join(service.metadata.approvers) or "nobody (metadata.approvers is empty)"
-        raise NotAuthorizedError(
-            f"{actor} may not decide on proposals for {service.name}; approvers: {allowed}"
-        )
     incident = None
     if proposal.incident_id is not None:
         incident = store.get_incident(proposal.incident_id)
@@ -157,8 +121,7 @@ def _load(run: Context, proposal_id: str, by: str | None) -> _Subject:
             raise BadInputError(
                 f"proposal {proposal.id}: incident {proposal.incident_id} not found"
             )
-    _check_matches(proposal, service, incident)
-    return _Subject(run, service, proposal, incident, actor)
+    return proposal, incident
 
 
 def _check_matches(proposal: Proposal, service: Service, incident: Incident | None) -> None:
@@ -184,19 +147,6 @@ def _check_matches(proposal: Proposal, service: Service, incident: Incident | No
         )
 
 
-def _service(store: StateStore, proposal: Proposal) -> Service:
-    for relative in layout.service_files(proposal.service):
-        file = store.resolve(relative)
-        if file.is_file():
-            found = load_catalog([file]).get(proposal.service)
-            if found is not None:
-                return found
-    raise BadInputError(
-        f"proposal {proposal.id}: service {proposal.service!r} has no "
-        f"{layout.service_files(proposal.service)[0]}"
-    )
-
-
 def approve(
     run: Context,
     proposal_id: str,
@@ -206,78 +156,99 @@ def approve(
     commit: bool = True,
     push: bool = False,
 ) -> ApprovalResult:
-    """Push the proposal's change and open its pull request; the second call is a no-op."""
-    ctx = replace(_load(run, proposal_id, by), commit=commit, push=push)
-    if ctx.proposal.status == "approved":
-        return ApprovalResult(ctx.proposal, ctx.incident, None, already_approved=True)
-    if ctx.proposal.status == "rejected":
-        raise IllegalTransitionError(
-            f"proposal {ctx.proposal.id} was rejected; it cannot be approved"
-        )
-    # Both transitions are checked before the environment repo sees anything, so a bad
+    """Push the proposal's change and open its pull request; the second call is a no-op.
+
+    Who approves is proven and checked against the record first; then every other
+    precondition; only then does the environment repo see anything.
+    """
+    proposal, incident = _load(run, proposal_id)
+    who = decider(run, by, proposal.service, f"approve {proposal.id}", at)
+    ctx = Subject(run, who, proposal, incident, commit=commit, push=push)
+    _check_matches(proposal, who.service, incident)
+    check_recordable(run, commit=commit, push=push, sign=who.signs)
+    if proposal.status in ("approved", "merged"):
+        return _approved_before(ctx, at)
+    check_approvable(ctx)
+    # The transition is checked before the environment repo sees anything, so a bad
     # timestamp cannot leave a pushed branch without its record.
-    reason = f"approved {ctx.proposal.kind}"
-    next_status(ctx.proposal, "approve", at, ctx.actor, reason)
-    if ctx.incident is not None and _mitigates(ctx):
-        next_state(ctx.incident, "mitigate", at, ctx.actor, reason)
+    next_status(proposal, "approve", at, ctx.actor, f"approved {proposal.kind}")
     target = _target(ctx)
-    repo = run.env_repos.for_service(ctx.service)
+    repo = run.env_repos.for_service(who.service)
     github = run.github  # a missing token refuses before a push
-    evidence = read_folder(ctx.store, evidence_folder(ctx.proposal))
+    evidence = read_folder(ctx.store, evidence_folder(proposal))
     for stream in ("incidents", "governance"):  # a symlinked audit/ is refused before a push
         ctx.store.resolve(layout.audit_file(stream))
     draft = ApprovalDoc(
-        proposal=ctx.proposal.id,
-        incident=ctx.proposal.incident_id,
-        release=ctx.proposal.release,
-        service=ctx.service.name,
-        kind=ctx.proposal.kind,
+        proposal=proposal.id,
+        incident=proposal.incident_id,
+        release=proposal.release,
+        service=who.service.name,
+        kind=proposal.kind,
         status="approved",
         by=ctx.actor,
+        identity=who.identity.proof,
         at=at,
         remote=repo.shown_remote,
-        branch=trailers.branch_for(ctx.proposal.id),
+        branch=trailers.branch_for(proposal.id),
         path=target.path,
     )
     try:
+        check_current(ctx, repo, target)
         draft, created = _push(ctx, repo, target, evidence, draft)
         if github is not None:
             draft, pr_created = _open_pull_request(ctx, github, target, evidence, draft)
             created = created or pr_created
     except (GitError, GitHubError) as exc:
-        _record_failure(ctx, draft.model_copy(update={"status": "failed", "error": str(exc)}))
-        _commit_state(ctx, "approval failed:", at, f"{ctx.proposal.id}: {exc}")
+        record_failure(ctx, draft.model_copy(update={"status": "failed", "error": str(exc)}))
+        commit_state(ctx, "approval failed:", at, f"{proposal.id}: {exc}")
         raise type(exc)(
-            f"{exc}; proposal {ctx.proposal.id} is now failed with this error recorded: fix "
-            f"the cause and run `safedeploy approve {ctx.proposal.id}` again, which reuses "
+            f"{exc}; proposal {proposal.id} is now failed with this error recorded: fix "
+            f"the cause and run `safedeploy approve {proposal.id}` again, which reuses "
             "anything already pushed"
         ) from None
-    result = _record_success(ctx, draft, created)
+    approved, now = record_success(ctx, draft)
     skipped = run.pull_requests_off()
-    result = replace(result, warnings=(skipped,) if skipped else ())
+    result = ApprovalResult(
+        approved,
+        now,
+        draft.remote,
+        draft.commit,
+        created=created,
+        warnings=(skipped,) if skipped else (),
+    )
     change = f"branch {draft.branch}" + (f", pull request {draft.pr_url}" if draft.pr_url else "")
-    _commit_state(ctx, "approve", at, f"{ctx.proposal.kind} {ctx.proposal.reason}; {change}")
+    commit_state(ctx, "approve", at, f"{proposal.kind} {proposal.reason}; {change}")
     return result
 
 
-def _commit_state(ctx: _Subject, action: str, at: datetime, detail: str) -> None:
-    """The decision goes into the state repository's history, when it is a Git tree."""
-    from safedeploy.domain.state_commits import action_message
-    from safedeploy.usecases.state_history import record_run
+def _approved_before(ctx: Subject, at: datetime) -> ApprovalResult:
+    """Nothing is pushed again; what became of the change is recorded, as reconcile would."""
+    from safedeploy.usecases.mitigation import sync_approved
 
-    message = action_message(
-        action, ctx.proposal.id, service=ctx.service.name, by=ctx.actor, at=at, detail=detail
+    proposal = ctx.proposal
+    if proposal.status != "approved":
+        return ApprovalResult(proposal, ctx.incident, None, already_approved=True)
+    recorded, warnings = sync_approved(ctx.run, ctx.service, proposal, at)
+    if recorded:
+        commit_state(ctx, "sync", at, "; ".join(r.text for r in recorded))
+    now = ctx.store.get_proposal(proposal.id) or proposal
+    incident = ctx.store.get_incident(now.incident_id) if now.incident_id else None
+    return ApprovalResult(
+        now,
+        incident,
+        None,
+        already_approved=True,
+        landed=tuple(r.text for r in recorded),
+        warnings=warnings,
     )
-    with ctx.store.lock():
-        record_run(ctx.run, message, commit=ctx.commit, push=ctx.push)
 
 
 def _push(
-    ctx: _Subject, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
+    ctx: Subject, repo: EnvRepo, target: Target, evidence: EvidenceFolder, draft: ApprovalDoc
 ) -> tuple[ApprovalDoc, bool]:
     edit = _edited(repo, ctx.proposal, target)
     message = approval_text.commit_message(
-        ctx.proposal, ctx.incident, evidence, target_path=edit.path, by=ctx.actor
+        ctx.proposal, ctx.incident, evidence, target_path=edit.path, by=ctx.label
     )
     pushed = repo.propose_change(draft.branch, edit.path, edit.after, message)
     update = {"base": repo.default_branch, "commit": pushed.sha, "path": edit.path}
@@ -285,7 +256,7 @@ def _push(
 
 
 def _open_pull_request(
-    ctx: _Subject,
+    ctx: Subject,
     github: GitHubClient,
     target: Target,
     evidence: EvidenceFolder,
@@ -300,9 +271,10 @@ def _open_pull_request(
         ctx.incident,
         evidence,
         target_path=draft.path or target.path,
-        by=ctx.actor,
+        by=ctx.label,
         at=draft.at,
         permalink=permalink,
+        identity=ctx.who.identity.proof,
     )
     pull = github.find_or_open_pull_request(
         draft.branch,
@@ -311,7 +283,8 @@ def _open_pull_request(
         body,
         approval_text.labels(ctx.proposal, ctx.incident),
     )
-    return draft.model_copy(update={"pr_url": pull.url}), pull.created
+    update = {"pr_url": pull.url, "pr_number": pull.number}
+    return draft.model_copy(update=update), pull.created
 
 
 def reject(
@@ -327,31 +300,22 @@ def reject(
     """Close a proposal without action; the incident is left as it is."""
     if not reason.strip():
         raise BadInputError("--reason: say why the proposal is rejected")
-    ctx = replace(_load(run, proposal_id, by), commit=commit, push=push)
-    if ctx.proposal.status == "rejected":
-        return RejectionResult(ctx.proposal, already_rejected=True)
-    rejected = next_status(ctx.proposal, "reject", at, ctx.actor, reason.strip())
-    with ctx.store.lock():
-        _require_unchanged(ctx)
-        record_proposal(ctx.store, rejected, "reject", at)
-    _commit_state(ctx, "reject", at, reason.strip())
+    proposal, incident = _load(run, proposal_id)
+    who = decider(run, by, proposal.service, f"reject {proposal.id}", at)
+    ctx = Subject(run, who, proposal, incident, commit=commit, push=push)
+    _check_matches(proposal, who.service, incident)
+    if proposal.status == "rejected":
+        return RejectionResult(proposal, already_rejected=True)
+    check_recordable(run, commit=commit, push=push, sign=who.signs)
+    rejected = record_rejection(ctx, at, reason.strip())
+    commit_state(ctx, "reject", at, reason.strip())
     return RejectionResult(rejected, already_rejected=False)
 
 
 # --- the change ----------------------------------------------------------------------------
 
 
-def _mitigates(ctx: _Subject) -> bool:
-    """A rollback mitigates; a pause alone only holds the release where it is."""
-    incident = ctx.incident
-    return (
-        incident is not None
-        and incident.state in _MITIGABLE
-        and ctx.proposal.kind in MITIGATING_KINDS
-    )
-
-
-def _target(ctx: _Subject) -> Target:
+def _target(ctx: Subject) -> Target:
     target = ctx.service.spec.target
     change = ctx.proposal.change
     if isinstance(change, PauseChange):
@@ -373,50 +337,3 @@ def _edited(repo: EnvRepo, proposal: Proposal, target: Target) -> Edit:
         raise BadInputError(
             f"proposal {proposal.id}: on {repo.default_branch}: {exc}; nothing was changed"
         ) from None
-
-
-# --- evidence and records ------------------------------------------------------------------
-
-
-def evidence_folder(proposal: Proposal) -> str:
-    return f"{proposal.evidence_dir}/"
-
-
-def _require_unchanged(ctx: _Subject) -> None:
-    # Reads happened before the lock; another run may have moved the proposal since.
-    current = ctx.store.get_proposal(ctx.proposal.id)
-    if current != ctx.proposal:
-        status = current.status if current else "deleted"
-        raise IllegalTransitionError(
-            f"proposal {ctx.proposal.id} changed while this run worked (now {status}); run again"
-        )
-
-
-def _record_success(ctx: _Subject, record: ApprovalDoc, created: bool) -> ApprovalResult:
-    at = record.at
-    reason = f"approved {ctx.proposal.kind}: {record.branch}"
-    approved = next_status(
-        ctx.proposal, "approve", at, ctx.actor, reason, branch=record.branch, pr_url=record.pr_url
-    )
-    incident = ctx.incident
-    if incident is not None and _mitigates(ctx):
-        incident = next_state(incident, "mitigate", at, ctx.actor, f"{ctx.proposal.id} approved")
-    with ctx.store.lock():
-        _require_unchanged(ctx)
-        # The proposal last: once it reads approved, a rerun does nothing more, so the
-        # record and the incident must already be there if this run is killed.
-        write_documents(ctx.store, evidence_folder(ctx.proposal), {layout.APPROVAL_DOC: record})
-        if incident is not None:
-            record_incident(ctx.store, incident, "mitigate", at)
-        record_proposal(ctx.store, approved, "approve", at)
-    return ApprovalResult(approved, incident, record.remote, record.commit, created=created)
-
-
-def _record_failure(ctx: _Subject, record: ApprovalDoc) -> None:
-    assert record.error is not None
-    reason = f"approval failed at {record.remote}"
-    failed = next_status(ctx.proposal, "fail", record.at, ctx.actor, reason, error=record.error)
-    with ctx.store.lock():
-        _require_unchanged(ctx)
-        write_documents(ctx.store, evidence_folder(ctx.proposal), {layout.APPROVAL_DOC: record})
-        record_proposal(ctx.store, failed, "fail", record.at)

@@ -24,6 +24,11 @@ metrics_file = "metrics.om"
 
 [environment]
 repo = "env.git"
+
+[approvals]
+# No GitHub and no signing key here: who approves is taken as declared, and every record
+# of the approval says "identity not verified".
+identity = "declared"
 """
 
 
@@ -123,7 +128,8 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
             f"alice approves {rollback}",
             "The only way a decision reaches production: a branch with one minimal commit "
             "in the environment repo (a pull request with the github provider). ArgoCD "
-            "applies it once merged; Argo Rollouts runs it.",
+            "applies it once merged; Argo Rollouts runs it. The demo declares who "
+            "approves, so the record says the identity is not verified.",
             (approval, diff),
         )
     )
@@ -131,9 +137,10 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
         Step(
             7,
             "Where things stand: safedeploy report",
-            "The incident is mitigated by the approved rollback; promotion stays blocked "
-            "while the burn rates are over the policy's limit. The block-promotion proposal "
-            "waits for a human.",
+            "The incident records the rollback proposed on its branch; it becomes mitigated "
+            "when reconcile sees the change on the environment repo's default branch. "
+            "Promotion stays blocked while the burn rates are over the policy's limit; the "
+            "block-promotion proposal waits for a human.",
             (report(ctx), listing(ctx)),
         )
     )

@@ -40,6 +40,12 @@ def messages(decisions: list[Decision]) -> list[tuple[str, str]]:
                 f"{decision.incident_change} ({incident.severity}): {decision.reason}"
             )
             lines.append((decision.service, text))
+        if incident is not None and decision.incident_change == "mitigation-failed":
+            text = (
+                f":rotating_light: {decision.service}: incident {incident.id} escalated: "
+                f"{incident.transitions[-1].reason}"
+            )
+            lines.append((decision.service, text))
         for proposal in decision.new_proposals:
             if proposal.kind != "rollback-rollout":
                 continue
@@ -66,13 +72,15 @@ def notify_reconcile(
     *,
     dry_run: bool = False,
     send: Sender | None = None,
+    also: list[tuple[str, str]] | None = None,
 ) -> NotifyOutcome:
     """Post what changed; never raises for a webhook problem. Call outside the store lock.
 
     A failure is recorded in the governance audit stream and returned as a warning for
     the command to print; it never changes the run's exit code.
     """
-    events = messages(decisions)
+    # `also`: (service, line) of other changes worth a page (a rollback merged or closed).
+    events = [*(also or []), *messages(decisions)]
     lines = tuple(text for _, text in events)
     url = settings.notify.webhook_url
     if dry_run or not lines or (url is None and send is None):

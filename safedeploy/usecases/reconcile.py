@@ -32,6 +32,7 @@ from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_s
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.evidence_charts import evidence_charts
+from safedeploy.usecases.mitigation import Recorded, record_landings, watch_approved
 from safedeploy.usecases.records import record_incident, record_proposal, roll_forward
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class ReconcileResult:
     undecided: list[str] = field(default_factory=list)
     state_commit: StateCommit | None = None
     notify: NotifyOutcome | None = None
+    # What became of approved changes: merged, or closed unmerged (usecases/mitigation.py).
+    landed: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -89,6 +92,7 @@ class ReconcileResult:
                 for d in self.decisions
             ],
             "created": {"incidents": self.created_incidents, "proposals": self.created_proposals},
+            "landed": self.landed,
             "errors": self.errors,
             "undecided": self.undecided,
             "state_commit": self.state_commit.sha if self.state_commit else None,
@@ -120,12 +124,17 @@ def reconcile(
     statuses = evaluate_services(services, ctx.source, at)
     canaries = judge_canaries(services, ctx.source, ctx.versions, at)
     _read_target_files(ctx, services, statuses)
+    watch = watch_approved(ctx, services)
     store = ctx.store
-    result = ReconcileResult(at=at, dry_run=dry_run)
+    result = ReconcileResult(at=at, dry_run=dry_run, undecided=list(watch.undecided))
+    landed: list[Recorded] = []
     # A dry run only reads, and must not leave even the lock file behind.
     with nullcontext() if dry_run else store.lock():
         if not dry_run:
             roll_forward(store)
+            # Before the incidents are read: a merge mitigates what this run decides on.
+            landed = record_landings(store, watch, at)
+        result.landed = [f"{r.service}: {r.text}" for r in landed] + list(watch.notes)
         incidents = store.load_incidents()
         proposals = store.load_proposals()
         # A service owning a state file that failed to load is skipped, not guessed at;
@@ -163,7 +172,12 @@ def reconcile(
             store.write_text(layout.LAST_RUN, _last_run(result))
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
     result.notify = notify_reconcile(
-        store, result.decisions, at, ctx.settings, dry_run=result.dry_run
+        store,
+        result.decisions,
+        at,
+        ctx.settings,
+        dry_run=result.dry_run,
+        also=[(r.service, r.notice) for r in landed],
     )
     if not dry_run:
         # Outside the lock as well: the charts read a range of history from the source.

@@ -24,11 +24,14 @@ class StateCommit:
         return f"{done}; {self.pushed}" if self.pushed else done
 
 
-def record_run(ctx: Context, message: str, *, commit: bool, push: bool) -> StateCommit:
+def record_run(
+    ctx: Context, message: str, *, commit: bool, push: bool, sign: bool = False
+) -> StateCommit:
     """Commit what this run (or an interrupted earlier one) left; push when asked.
 
     `commit` and `push` are the command's flags; `state.commit = false` and
-    `state.push = true` in the configuration have the last word.
+    `state.push = true` in the configuration have the last word. `sign`: the commit is
+    signed with the key of the person deciding (see usecases/identity.py).
     """
     config = ctx.settings.state
     push = push or config.push
@@ -41,9 +44,22 @@ def record_run(ctx: Context, message: str, *, commit: bool, push: bool) -> State
         return StateCommit(
             None, None, f"{ctx.store.root} is not a Git work tree: nothing committed"
         )
-    sha = repo.commit(message)
+    sha = repo.commit(message, sign=sign)
     pushed = repo.push(config.remote, lambda: _combined_problems(ctx.state)) if push else None
     return StateCommit(sha, pushed)
+
+
+def check_recordable(ctx: Context, *, commit: bool, push: bool, sign: bool = False) -> None:
+    """Refuse, before anything is pushed or written, what `record_run` would refuse after."""
+    config = ctx.settings.state
+    committing = commit and config.commit
+    if (push or config.push) and committing and not ctx.state_repo.is_work_tree():
+        raise BadInputError(f"--push: {ctx.state} is not a Git work tree; nothing was changed")
+    if sign and not committing:
+        raise BadInputError(
+            "--no-commit (or state.commit = false): a signed decision is a signed commit of "
+            "the state repository; nothing was changed"
+        )
 
 
 def _combined_problems(state: Path) -> list[str]:

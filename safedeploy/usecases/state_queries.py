@@ -12,9 +12,11 @@ from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK, BadInputError
+from safedeploy.usecases.authority import decider
 from safedeploy.usecases.context import Context
+from safedeploy.usecases.evidence_status import refresh_status
 from safedeploy.usecases.records import record_incident, roll_forward
-from safedeploy.usecases.state_history import record_run
+from safedeploy.usecases.state_history import check_recordable, record_run
 
 HUMAN_EVENTS: dict[str, IncidentEvent] = {
     "acknowledge": "acknowledge",
@@ -77,33 +79,48 @@ def transition_incident(
     incident_id: str,
     event: str,
     *,
-    by: str,
+    by: str | None,
     reason: str,
     at: datetime,
     commit: bool = True,
     push: bool = False,
 ) -> Incident:
+    """Move an incident by hand: the same identity and authority as an approval (the
+    service's approvers or owner, as committed), read and written under the lock."""
     if event not in HUMAN_EVENTS:
         raise BadInputError(
             f"event {event!r}: one of {', '.join(HUMAN_EVENTS)} (escalation is reconcile's job)"
         )
-    if not by.strip() or not reason.strip():
-        raise BadInputError("--by and --reason are required: every transition names who and why")
+    if not reason.strip():
+        raise BadInputError("--reason is required: every transition names who and why")
     check_id(incident_id, "incident id")
     store = ctx.store
+    found = store.get_incident(incident_id)
+    if found is None:
+        raise BadInputError(f"{layout.incident_file(incident_id)}: no such incident")
+    who = decider(ctx, by, found.service, f"{event} incident {incident_id}", at)
+    check_recordable(ctx, commit=commit, push=push, sign=who.signs)
+    actor = who.identity.label  # `alice (identity not verified)` when declared
     with store.lock():
         roll_forward(store)
-        incident = store.get_incident(incident_id)
+        incident = store.get_incident(incident_id)  # again: another run may have moved it
         if incident is None:
             raise BadInputError(f"{layout.incident_file(incident_id)}: no such incident")
-        moved = next_state(incident, HUMAN_EVENTS[event], at, by, reason)
+        moved = next_state(incident, HUMAN_EVENTS[event], at, actor, reason)
         record_incident(store, moved, event, at)
+        evidence_dir = layout.incident_evidence(moved.id)
         ended = resolution(moved)
         if ended is not None:
-            evidence_dir = layout.incident_evidence(moved.id)
             write_documents(store, evidence_dir, {layout.RESOLUTION_DOC: ended})
+        refresh_status(store, moved.id, evidence_dir, moved)
         message = action_message(
-            event, incident_id, service=incident.service, by=by, at=at, detail=reason
+            event,
+            incident_id,
+            service=incident.service,
+            by=who.identity.label,
+            at=at,
+            detail=reason,
         )
-        record_run(ctx, message, commit=commit, push=push)
+        done = record_run(ctx, message, commit=commit, push=push, sign=who.signs)
+    who.confirm(ctx, done.sha)
     return moved

@@ -26,7 +26,7 @@ from testing.prometheus import RunningPrometheus
 GOLDEN = Path(__file__).parents[1] / "data" / "golden"
 REGENERATE = os.environ.get("SAFEDEPLOY_REGENERATE_GOLDEN") == "1"
 AT = datetime(2026, 11, 1, tzinfo=UTC)
-INCIDENT = "checkout-20261101t0000z"
+INCIDENT = "checkout-20261101t000000z"
 ROLLBACK = f"{INCIDENT}-rollback-rollout"
 BLOCK = f"{INCIDENT}-block-promotion"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -212,7 +212,7 @@ def test_explain_an_incident_tells_the_whole_chain(cli: Runner, tmp_path: Path) 
     assert (done.code, done.stderr) == (0, "")
     text = done.stdout
     for expected in (
-        "Incident checkout-20261101t0000z: checkout is fast-burn, now mitigated.",
+        f"Incident {INCIDENT}: checkout is fast-burn, now mitigated.",
         "availability (objective 99.900% over 30d): fast-burn; budget 83.1% consumed, 16.9% left",
         "1h: SLI 90.005%, error ratio 9.995%, burn rate 99.95x over 34,456 events",
         "availability: fast-burn pair 1h/5m: burn rate 99.95x (long) and 99.76x (short), "

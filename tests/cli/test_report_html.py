@@ -77,7 +77,10 @@ def test_the_page_renders_with_every_service_and_no_console_error(
         assert re.search(rf"^{service}\n{decision}\n", visit.text, re.M), visit.text[:500]
     assert "Release RED: max-burn-rate: availability: 1h burn rate 100.00, limit 2" in visit.text
     assert "open - → detected (fast-burn) by safedeploy-reconcile" in visit.text
-    assert "mitigate detected → mitigated (fast-burn) by alice" in visit.text
+    assert (
+        "propose-rollback detected → detected (fast-burn) by alice (identity not verified)"
+        in visit.text
+    )
     image = decode(visit.screenshot)
     assert (image.width, image.height) == (1280, 1600)
     colors = Counter(image.pixels)

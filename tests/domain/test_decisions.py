@@ -184,7 +184,7 @@ def test_a_breach_opens_one_incident_named_after_the_service_and_minute(level: L
     assert decision.incident_change == "opened"
     incident = decision.incident
     assert incident is not None
-    assert incident.id == "checkout-20261101t0000z"
+    assert incident.id == "checkout-20261101t000000z"
     assert (incident.state, incident.severity, incident.slos) == (
         "detected",
         level,
@@ -203,7 +203,7 @@ def test_a_worse_breach_escalates_the_same_incident() -> None:
     exhausted = world.step(status("exhausted"), minutes(10))
     assert (fast.incident_change, exhausted.incident_change) == ("escalated", "escalated")
     assert exhausted.incident is not None
-    assert exhausted.incident.id == "checkout-20261101t0000z"
+    assert exhausted.incident.id == "checkout-20261101t000000z"
     assert [(t.event, t.severity) for t in exhausted.incident.transitions] == [
         ("open", "slow-burn"),
         ("escalate", "fast-burn"),
@@ -240,7 +240,7 @@ def test_a_run_older_than_the_incident_leaves_it_alone() -> None:
     late = world.step(status("exhausted"), minutes(5))
     assert late.incident_change is None
     assert late.new_proposals == ()
-    assert any("before incident checkout-20261101t0010z" in n for n in late.notes)
+    assert any("before incident checkout-20261101t001000z" in n for n in late.notes)
 
 
 # -- unknown ----------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_fast_burn_and_exhaustion_propose_a_rollback_to_the_stable_version(level
     kinds = {p.kind: p for p in decision.new_proposals}
     assert set(kinds) == {"rollback-rollout", "block-promotion"}
     rollback = kinds["rollback-rollout"]
-    assert rollback.id == "checkout-20261101t0000z-rollback-rollout"
+    assert rollback.id == "checkout-20261101t000000z-rollback-rollout"
     assert rollback.change == VersionChange(
         path="apps/checkout/rollout.yaml",
         kind="rollout",
@@ -363,8 +363,8 @@ def test_at_most_one_proposal_per_incident_and_kind() -> None:
     world.step(status("exhausted"), minutes(2))
     world.step(status("fast-burn", "exhausted"), minutes(3))
     assert sorted(world.proposals) == [
-        "checkout-20261101t0000z-block-promotion",
-        "checkout-20261101t0000z-rollback-rollout",
+        "checkout-20261101t000000z-block-promotion",
+        "checkout-20261101t000000z-rollback-rollout",
     ]
     assert not needs_versions(status("exhausted"), world.mine())
 
@@ -478,8 +478,67 @@ def test_a_new_breach_after_resolution_opens_a_new_incident() -> None:
     reopened = world.step(status("slow-burn"), minutes(80))
     assert reopened.incident_change == "opened"
     assert reopened.incident is not None
-    assert reopened.incident.id == "checkout-20261101t0120z"
+    assert reopened.incident.id == "checkout-20261101t012000z"
     assert [i.state for i in world.history] == ["resolved", "detected"]
+
+
+def test_an_incident_reopened_in_the_same_second_gets_a_new_id() -> None:
+    """Ids carry the second and a sequence: a new incident never takes an old one's file."""
+    world = World()
+    first = world.step(status("fast-burn"), T0)
+    assert first.incident is not None
+    resolved = next_state(first.incident, "mitigate", T0, "alice", "rolled back")
+    world.incident = next_state(resolved, "resolve", T0, "alice", "fixed")
+    world.history[-1] = world.incident
+    world.incident = None
+    again = world.step(status("fast-burn"), T0)
+    assert again.incident_change == "opened" and again.incident is not None
+    assert again.incident.id == f"{first.incident.id}-2"
+    assert {p.incident_id for p in again.new_proposals} == {again.incident.id}
+
+
+# -- a mitigation that did not help ------------------------------------------------------
+
+
+def test_still_burning_fast_after_the_mitigation_timeout_escalates_to_investigating() -> None:
+    world = mitigated_world()  # mitigated at minute 5
+    within = world.step(status("fast-burn"), minutes(34))
+    assert within.incident_change != "mitigation-failed"
+    assert world.incident is not None and world.incident.state == "mitigated"
+    late = world.step(status("fast-burn"), minutes(35))
+    assert late.incident_change == "mitigation-failed"
+    assert late.incident is not None and late.incident.state == "investigating"
+    step = late.incident.transitions[-1]
+    assert (step.event, step.actor) == ("mitigation-failed", "safedeploy-reconcile")
+    assert "still burning fast 30m after it was mitigated" in step.reason
+    # Once escalated, a person has it: the next run does not escalate again.
+    after = world.step(status("fast-burn"), minutes(36))
+    assert after.incident_change != "mitigation-failed"
+
+
+def test_a_slow_burn_after_the_mitigation_is_not_a_failed_one() -> None:
+    """Slow-burn windows lag by hours after a fix: they do not say the rollback failed."""
+    world = mitigated_world()
+    late = world.step(status("slow-burn"), minutes(90))
+    assert late.incident_change != "mitigation-failed"
+    assert world.incident is not None and world.incident.state == "mitigated"
+
+
+def test_the_mitigation_timeout_is_the_services_policy() -> None:
+    patient = SERVICE.model_copy(
+        update={
+            "spec": SERVICE.spec.model_copy(
+                update={
+                    "policy": SERVICE.spec.policy.model_copy(update={"mitigation_timeout": "2h"})
+                }
+            )
+        }
+    )
+    world = World(service=patient)
+    world.step(status("fast-burn"), T0)
+    world.mitigate(minutes(5))
+    assert world.step(status("fast-burn"), minutes(60)).incident_change != "mitigation-failed"
+    assert world.step(status("fast-burn"), minutes(125)).incident_change == "mitigation-failed"
 
 
 # -- properties -------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from pydantic import ValidationError
@@ -137,11 +137,49 @@ def test_time_cannot_run_backwards() -> None:
 
 def test_ids_are_deterministic_and_file_name_safe() -> None:
     paris = timezone(timedelta(hours=1))
-    assert incident_id("checkout", T0) == "checkout-20261101t0000z"
+    assert incident_id("checkout", T0) == "checkout-20261101t000000z"
     assert incident_id("checkout", datetime(2026, 11, 1, 1, tzinfo=paris)) == incident_id(
         "checkout", T0
     )
-    assert incident_in("detected").id == "checkout-20261101t0000z"
+    assert incident_in("detected").id == "checkout-20261101t000000z"
+    assert incident_id("checkout", T0 + timedelta(seconds=7), 3) == "checkout-20261101t000007z-3"
+
+
+def test_a_new_incident_never_takes_a_taken_id() -> None:
+    taken = {"checkout-20261101t000000z", "checkout-20261101t000000z-2"}
+    opened = open_incident("checkout", "fast-burn", ("availability",), T0, actor="a", reason="r")
+    again = open_incident(
+        "checkout", "fast-burn", ("availability",), T0, actor="a", reason="r", taken=taken
+    )
+    assert opened.id == "checkout-20261101t000000z"
+    assert again.id == "checkout-20261101t000000z-3"
+    # A second later is a new second: no sequence needed.
+    later = open_incident(
+        "checkout", "fast-burn", (), T0 + timedelta(seconds=1), actor="a", reason="r", taken=taken
+    )
+    assert later.id == "checkout-20261101t000001z"
+
+
+@pytest.mark.parametrize(
+    ("stored", "valid"),
+    [
+        ("checkout-20261101t0000z", True),  # written before ids carried seconds
+        ("checkout-20261101t000000z", True),
+        ("checkout-20261101t000000z-2", True),
+        ("checkout-20261101t000000z-1", False),  # the first of a second has no sequence
+        ("checkout-20261101t000001z", False),  # not the opening second
+        ("checkout-20261101t0001z", False),  # not the opening minute
+        ("search-20261101t000000z", False),  # not the service
+    ],
+)
+def test_old_ids_stay_readable_and_others_are_refused(stored: str, valid: bool) -> None:
+    data = incident_in("detected").model_dump(mode="json")
+    data["id"] = stored
+    if valid:
+        assert Incident.model_validate(data).id == stored
+    else:
+        with pytest.raises(ValidationError, match="id must be"):
+            Incident.model_validate(data)
 
 
 @pytest.mark.parametrize(
@@ -277,3 +315,27 @@ class IncidentMachine(RuleBasedStateMachine):
 
 IncidentMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
 test_incident_machine = IncidentMachine.TestCase
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.integers(min_value=0, max_value=180_000_000),  # microseconds into three minutes
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_incidents_opened_at_any_instants_never_share_an_id(offsets: list[int]) -> None:
+    """Opened one after another, each knowing the ids before it, as reconcile opens them:
+    however close together (the same second, the same minute), every id is new, and every
+    incident reads back from its file as itself."""
+    taken: list[str] = []
+    for offset in offsets:
+        at = T0 + timedelta(microseconds=offset)
+        opened = open_incident(
+            "checkout", "fast-burn", ("availability",), at, actor="a", reason="r", taken=taken
+        )
+        assert opened.id not in taken
+        assert Incident.model_validate_json(opened.model_dump_json()) == opened
+        taken.append(opened.id)
+    assert len(set(taken)) == len(offsets)

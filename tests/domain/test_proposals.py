@@ -34,6 +34,8 @@ PATHS: dict[ProposalStatus, tuple[ProposalEvent, ...]] = {
     "approved": ("approve",),
     "rejected": ("reject",),
     "failed": ("fail",),
+    "merged": ("approve", "merge"),
+    "closed": ("approve", "close"),
 }
 
 
@@ -67,6 +69,10 @@ def apply(proposal: Proposal, event: ProposalEvent, at: datetime) -> Proposal:
         branch="safedeploy/rollback" if event == "approve" else None,
         pr_url="https://github.example/pr/1" if event == "approve" else None,
         error="push refused" if event == "fail" else None,
+        identity="identity not verified" if event == "approve" else None,
+        pr_number=1 if event == "approve" else None,
+        merge_commit="ab" * 20 if event == "merge" else None,
+        merged_at=at - timedelta(seconds=30) if event == "merge" else None,
     )
 
 
@@ -155,3 +161,26 @@ def test_unknown_fields_are_refused() -> None:
     data["change"]["extra"] = 1
     with pytest.raises(ValidationError):
         Proposal.model_validate(data)
+
+
+def test_a_merge_keeps_the_approval_and_adds_the_commit_and_its_time() -> None:
+    approved = proposal_in("approved")
+    at = T0 + timedelta(hours=1)
+    merged = apply(approved, "merge", at)
+    assert merged.approval is not None and approved.approval is not None
+    assert merged.approval.by == approved.approval.by == "alice"
+    assert merged.approval.pr_url == approved.approval.pr_url
+    assert merged.approval.identity == "identity not verified"
+    assert not merged.approval.verified
+    assert (merged.approval.merge_commit, merged.approval.merged_at) == (
+        "ab" * 20,
+        at - timedelta(seconds=30),
+    )
+    closed = apply(approved, "close", at)
+    assert closed.approval == approved.approval
+    assert closed.status == "closed"
+
+
+def test_merged_and_closed_are_final() -> None:
+    for status in ("merged", "closed"):
+        assert not [e for (s, e) in TRANSITIONS if s == status]

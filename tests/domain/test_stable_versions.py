@@ -86,6 +86,24 @@ def test_a_version_that_opened_an_incident_or_was_rolled_back_from_is_skipped() 
     )
 
 
+def test_a_rollback_merged_since_still_marks_what_it_left() -> None:
+    """Once reconcile sees the rollback merged, the version it left is no more stable."""
+    history = (release("1.4.2", 0), release("1.5.0", 10), release("1.4.2", 11))
+    opened = incident_at(30)  # opened after the rollback: 1.5.0 was not running then
+    merged = next_status(
+        approved_rollback(opened, "1.5.0", "1.4.2"),
+        "merge",
+        opened.opened_at,
+        "safedeploy-reconcile",
+        "merged",
+        merge_commit="c011" * 10,
+    )
+    assert merged.status == "merged"
+    for rollback in (approved_rollback(opened, "1.5.0", "1.4.2"), merged):
+        record = ServiceRecord(proposals=(rollback,))
+        assert unhealthy(history, record) == {"1.5.0": f"rolled back from by {rollback.id}"}
+
+
 def test_running_at_is_the_last_release_committed_by_then() -> None:
     history = (release("a", 0), release("b", 10))
     assert running_at(history, T0 - timedelta(hours=1)) is None

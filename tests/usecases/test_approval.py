@@ -17,7 +17,7 @@ from safedeploy.errors import (
 )
 from safedeploy.usecases.approval import ApprovalResult, approve, reject
 from safedeploy.usecases.context import Context
-from testing.cli import tree_snapshot
+from testing.cli import state_snapshot, tree_snapshot
 from testing.github_server import FakeGitHub
 from testing.gitrepos import ROLLOUT_PATH, EnvRemote, git, push_change, rollout_text
 from testing.manifests import assert_valid_rollout, changed_lines
@@ -116,7 +116,7 @@ def test_commit_message_names_the_decision_and_its_numbers(scenario: Scenario) -
         "  availability: 58.0%",
     ]
     assert f"Evidence: evidence/incident-{scenario.incident.id}/" in lines
-    assert "Approved by: alice" in lines
+    assert "Approved by: alice (identity not verified)" in lines
     trailers = git(
         scenario.remote.path, "log", "-1", "--format=%(trailers:only,unfold)", scenario.branch
     )
@@ -155,13 +155,79 @@ def test_promote_canary_moves_the_version(tmp_path: Path, env_remote: EnvRemote)
 def test_refuses_when_the_environment_moved_on(scenario: Scenario, tmp_path: Path) -> None:
     push_change(scenario.remote, tmp_path / "other", "main", ROLLOUT_PATH, rollout_text("1.6.0"))
     before = tree_snapshot(scenario.state)
-    with pytest.raises(BadInputError, match=r"runs 1\.6\.0, not 1\.5\.0 .*moved on"):
+    with pytest.raises(
+        BadInputError, match=r"superseded: .* runs 1\.6\.0 since .*nothing was pushed"
+    ):
         run_approve(scenario)
     assert branches(scenario.remote) == ["main"]
     assert scenario.current_proposal().status == "proposed"
     # Only the clone cache may appear; no state file changes.
     after = {k: v for k, v in tree_snapshot(scenario.state).items() if "cache" not in k}
     assert after == before
+
+
+def commit_later(remote: EnvRemote, workdir: Path, text: str, message: str) -> None:
+    """One commit of the rollout on main, an hour after the proposal was made."""
+    git(workdir.parent, "clone", "--quiet", str(remote.path), str(workdir))
+    (workdir / ROLLOUT_PATH).write_text(text)
+    when = int((APPROVED_AT + timedelta(hours=1)).timestamp())
+    git(workdir, "commit", "--quiet", "-am", message, when=when)
+    git(workdir, "push", "--quiet", "origin", "HEAD:main")
+
+
+def test_an_old_block_promotion_never_pauses_a_newer_release(
+    tmp_path: Path, env_remote: EnvRemote
+) -> None:
+    scenario = build_scenario(tmp_path, env_remote, kind="block-promotion")
+    commit_later(env_remote, tmp_path / "release", rollout_text("1.6.0"), "checkout 1.6.0")
+    before = tree_snapshot(scenario.state)
+    with pytest.raises(
+        BadInputError,
+        match=rf"^alice \(identity not verified\) cannot approve {scenario.proposal.id}: "
+        rf"superseded: {ROLLOUT_PATH} runs 1\.6\.0 since 2026-11-01T01:20:00Z \(commit "
+        r"[0-9a-f]{12}\), a release made after the proposal \(2026-11-01T00:00:00Z\); "
+        r"nothing was pushed \(reject it\)$",
+    ) as caught:
+        run_approve(scenario)
+    assert caught.value.exit_code == 2
+    assert branches(scenario.remote) == ["main"]
+    assert "paused" not in show(env_remote, "main")
+    assert scenario.current_proposal().status == "proposed"
+    assert state_snapshot(scenario.state) == before
+
+
+def test_a_commit_that_keeps_the_version_supersedes_nothing(
+    tmp_path: Path, env_remote: EnvRemote
+) -> None:
+    scenario = build_scenario(tmp_path, env_remote, kind="block-promotion")
+    commented = rollout_text("1.5.0").replace("canary with", "the canary with")
+    commit_later(env_remote, tmp_path / "comment", commented, "checkout: comment")
+    run_approve(scenario)
+    assert "paused: true" in show(env_remote, scenario.branch)
+
+
+def test_the_rollback_of_a_resolved_incident_is_refused_and_nothing_is_pushed(
+    scenario: Scenario,
+) -> None:
+    from safedeploy.domain.incidents import next_state
+    from safedeploy.usecases.records import record_incident
+
+    mitigated = next_state(scenario.incident, "mitigate", APPROVED_AT, "bob", "by hand")
+    resolved = next_state(mitigated, "resolve", APPROVED_AT, "bob", "rolled forward")
+    with scenario.store.lock():
+        record_incident(scenario.store, resolved, "resolve", APPROVED_AT)
+    before = tree_snapshot(scenario.state)
+    with pytest.raises(
+        IllegalTransitionError,
+        match=rf"^alice \(identity not verified\) cannot approve {scenario.proposal.id}: "
+        rf"incident {scenario.incident.id} is resolved since 2026-11-01T00:20:00Z; nothing "
+        "was pushed$",
+    ) as caught:
+        run_approve(scenario, minutes=5)
+    assert caught.value.exit_code == 2
+    assert branches(scenario.remote) == ["main"]
+    # Refused before the environment repo was even read: not a file written, not a clone.
+    assert tree_snapshot(scenario.state) == before
 
 
 def test_relative_environment_repo_is_relative_to_the_state_directory(
@@ -187,9 +253,17 @@ def test_state_after_approval(scenario: Scenario) -> None:
     assert proposal.approval is not None
     assert (proposal.approval.by, proposal.approval.branch) == ("alice", scenario.branch)
     assert proposal.approval.pr_url is None
+    assert proposal.approval.identity == "identity not verified"
+    # Mitigated only once the change is merged: until then the incident records where it is.
     incident = scenario.current_incident()
-    assert incident.state == "mitigated"
-    assert (incident.transitions[-1].actor, incident.transitions[-1].at) == ("alice", APPROVED_AT)
+    assert incident.state == "detected"
+    last = incident.transitions[-1]
+    assert (last.event, last.at) == ("propose-rollback", APPROVED_AT)
+    assert last.actor == "alice (identity not verified)"
+    assert last.reason == (
+        f"rollback approved and proposed in branch {scenario.branch} (no pull request: open "
+        "one from it)"
+    )
     record = json.loads((scenario.evidence / "approval.json").read_text())
     assert record["schema_version"] == 1
     assert record["status"] == "approved"
@@ -197,8 +271,15 @@ def test_state_after_approval(scenario: Scenario) -> None:
     assert record["commit"] == result.commit
     assert record["base"] == "main"
     assert record["at"] == "2026-11-01T00:20:00Z"
+    assert record["identity"] == "identity not verified"
     assert audit_events(scenario, "governance")[-1] == "approve"
-    assert audit_events(scenario, "incidents")[-1] == "mitigate"
+    assert audit_events(scenario, "incidents")[-1] == "propose-rollback"
+    readme = (scenario.evidence / "README.md").read_text()
+    assert (
+        f"- `{scenario.proposal.id}` (rollback-rollout, approved) by alice (identity not "
+        f"verified) at 2026-11-01T00:20:00Z; branch {scenario.branch}, waiting to be merged."
+    ) in readme
+    assert "proposed)" not in readme
 
 
 def test_actor_comes_from_github_actor(scenario: Scenario) -> None:
@@ -220,12 +301,12 @@ def test_an_already_mitigated_incident_is_left_as_it_is(scenario: Scenario) -> N
 
 def test_approving_twice_changes_nothing_the_second_time(scenario: Scenario) -> None:
     first = run_approve(scenario)
-    before = tree_snapshot(scenario.state)
+    before = state_snapshot(scenario.state)
     refs = git(scenario.remote.path, "show-ref")
     second = run_approve(scenario, minutes=5)
     assert second.already_approved and not second.created
     assert second.proposal == first.proposal
-    assert tree_snapshot(scenario.state) == before
+    assert state_snapshot(scenario.state) == before
     assert git(scenario.remote.path, "show-ref") == refs
 
 
@@ -381,7 +462,11 @@ def test_bad_proposal_ids_are_refused(
 @pytest.mark.parametrize("by", ["mallory", "Alice"])
 def test_only_listed_approvers_may_approve(scenario: Scenario, by: str) -> None:
     before = tree_snapshot(scenario.state)
-    with pytest.raises(NotAuthorizedError, match=f"{by} may not decide .*approvers: alice"):
+    with pytest.raises(
+        NotAuthorizedError,
+        match=f"^{by} \\(identity not verified\\) may not approve {scenario.proposal.id}: not an "
+        "approver or owner of checkout on disk \\(approvers: alice; owner: team-checkout\\)$",
+    ):
         run_approve(scenario, by=by)
     with pytest.raises(NotAuthorizedError):
         run_approve(scenario, by=None, environ={"GITHUB_ACTOR": by})
@@ -404,7 +489,11 @@ def test_reject_closes_the_proposal_without_action(scenario: Scenario) -> None:
     assert result.proposal.status == "rejected" and not result.already_rejected
     stored = scenario.current_proposal()
     assert stored == result.proposal
-    assert (stored.transitions[-1].actor, stored.transitions[-1].reason) == ("alice", "false alarm")
+    # Declared in this scenario: the record says so wherever it names who rejected.
+    assert (stored.transitions[-1].actor, stored.transitions[-1].reason) == (
+        "alice (identity not verified)",
+        "false alarm",
+    )
     assert scenario.current_incident() == scenario.incident
     assert audit_events(scenario, "governance")[-1] == "reject"
     assert branches(scenario.remote) == ["main"]

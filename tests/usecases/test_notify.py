@@ -99,13 +99,13 @@ def test_opened_escalated_and_rollback_are_posted_in_one_message(
         {
             "text": "\n".join(
                 [
-                    ":rotating_light: checkout: incident checkout-20261101t0000z opened "
+                    ":rotating_light: checkout: incident checkout-20261101t000000z opened "
                     "(fast-burn): availability: 1h/5m burn rate 99.95/99.76 over 14.4",
                     ":leftwards_arrow_with_hook: checkout: rollback proposed 1.5.0 -> 1.4.2 "
                     "(fast-burn 1h/5m over 14.4 (availability)). Review `safedeploy explain "
-                    "checkout-20261101t0000z-rollback-rollout`, then `safedeploy approve "
-                    "checkout-20261101t0000z-rollback-rollout --by <you>`",
-                    ":rotating_light: search: incident search-20261101t0000z escalated "
+                    "checkout-20261101t000000z-rollback-rollout`, then `safedeploy approve "
+                    "checkout-20261101t000000z-rollback-rollout --by <you>`",
+                    ":rotating_light: search: incident search-20261101t000000z escalated "
                     "(fast-burn): availability: 1h/5m burn rate 99.95/99.76 over 14.4",
                 ]
             )

@@ -87,7 +87,7 @@ STILL_EXHAUSTED = instant(2 * HOUR)
 RECOVERED = instant(24 * HOUR + 40 * 60)  # a third of the burst left in the 1d window
 NOT_YET = instant(25 * HOUR + 39 * 60)
 RESOLVED = instant(25 * HOUR + 40 * 60)  # the stable period of normal has passed
-INCIDENT = "checkout-20261030t1810z"
+INCIDENT = "checkout-20261030t181000z"
 ROLLBACK = f"{INCIDENT}-rollback-rollout"
 BLOCK = f"{INCIDENT}-block-promotion"
 
@@ -114,6 +114,8 @@ def make_state(root: Path, url: str, env: EnvRemote) -> Path:
         (state / "services" / f"{name}.yaml").write_text(SERVICE.format(name=name))
     (state / "safedeploy.toml").write_text(
         f'[prometheus]\nurl = "{url}"\n\n[environment]\nrepo = "{env.path}"\n'
+        # The hand-made transitions of these tests declare who makes them.
+        '\n[approvals]\nidentity = "declared"\n'
     )
     return state
 
@@ -333,7 +335,7 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: W
     assert [(t["event"], t["actor"], t["at"]) for t in incident["transitions"]] == [
         ("open", "safedeploy-reconcile", FAST),
         ("escalate", "safedeploy-reconcile", EXHAUSTED),
-        ("mitigate", "alice", MITIGATED),
+        ("mitigate", "alice (identity not verified)", MITIGATED),
         ("resolve", "safedeploy-reconcile", RESOLVED),
     ]
     assert files(state, "incidents") == [f"{INCIDENT}.json"]
@@ -343,7 +345,10 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: W
     )
     ended = read(state, f"evidence/incident-{INCIDENT}/resolution.json")
     assert (ended["resolved_at"], ended["resolved_by"]) == (RESOLVED, "safedeploy-reconcile")
-    assert (ended["mitigated_at"], ended["mitigated_by"]) == (MITIGATED, "alice")
+    assert (ended["mitigated_at"], ended["mitigated_by"]) == (
+        MITIGATED,
+        "alice (identity not verified)",
+    )
     assert ended["reason"].startswith("every SLO normal since")
     assert files(state, f"evidence/incident-{INCIDENT}") == [
         "README.md",
@@ -357,6 +362,10 @@ def test_healthy_fast_burn_exhausted_recovery(cli: Runner, state: Path, world: W
     assert read(state, f"evidence/incident-{INCIDENT}/decision.json")["incident_state"] == (
         "resolved"
     )
+    # The README a reviewer opens says where it stands now, not where it stood at opening.
+    readme = (state / "evidence" / f"incident-{INCIDENT}" / "README.md").read_text()
+    assert f"Incident `{INCIDENT}` is **resolved** (exhausted) since {RESOLVED}" in readme
+    assert "(rollback-rollout, proposed)" in readme  # nobody approved it: still proposed
     # Resolved incidents are history: the next run shows no incident for the service.
     after = cli("reconcile", "--at", instant(25 * HOUR + 50 * 60), "--json", cwd=state)
     assert row(json.loads(after.stdout), "checkout")["incident"] is None
@@ -444,7 +453,7 @@ def test_prometheus_down_decides_nothing(
 def test_a_broken_incident_file_skips_only_its_service(cli: Runner, state: Path) -> None:
     broken = state / "incidents" / f"{INCIDENT}.json"
     broken.parent.mkdir()
-    broken.write_text('{"schema_version": 1, "id": "checkout-20261030t1810z", "state": "lost"')
+    broken.write_text('{"schema_version": 1, "id": "checkout-20261030t181000z", "state": "lost"')
     done = cli("reconcile", "--at", FAST, "--json", cwd=state)
     assert done.code == 2, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.strip()]
@@ -503,7 +512,7 @@ def test_json_has_the_documented_shape(cli: Runner, state: Path) -> None:
         assert {"service", "severity", "incident", "proposals", "freeze_until"} <= set(entry)
         assert isinstance(entry["proposals"], list)
     checkout = row(result, "checkout")
-    opened_at = INCIDENT.replace("1810z", "1905z")
+    opened_at = INCIDENT.replace("181000z", "190500z")
     assert checkout == {
         **checkout,
         "severity": "exhausted",

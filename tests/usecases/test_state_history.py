@@ -11,7 +11,7 @@ from testing.cli import Runner
 from testing.state_repo import StateRepoFixture, clone, git
 
 END = story.END.isoformat()
-INCIDENT = "checkout-20261101t1200z"
+INCIDENT = "checkout-20261101t120000z"
 
 
 def _head(root: Path) -> str:
@@ -131,7 +131,7 @@ def test_a_push_that_would_overwrite_another_decision_is_refused(
     assert result.code == 3
     assert "push to origin refused" in result.stderr
     assert (
-        "two active incidents for checkout: checkout-20261101t1200z, checkout-20261101t1201z"
+        "two active incidents for checkout: checkout-20261101t120000z, checkout-20261101t120100z"
         in result.stderr
     )
     assert "the local commit is kept" in result.stderr

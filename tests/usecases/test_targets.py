@@ -64,7 +64,7 @@ def test_a_rollback_that_cannot_be_applied_is_not_proposed(tmp_path: Path) -> No
     )
     assert why in done.stderr.splitlines()
     proposals = sorted(p.name for p in (world.state / "action-proposals").iterdir())
-    assert proposals == ["corpus-00-20261101t1105z-block-promotion.json"]
+    assert proposals == ["corpus-00-20261101t110500z-block-promotion.json"]
     assert why.removeprefix("corpus-00: ") in _evidence_notes(world.state)
 
 
@@ -81,7 +81,7 @@ def test_a_pause_that_cannot_be_written_is_not_proposed(tmp_path: Path) -> None:
     done = run("reconcile", "--at", AT_BREACH, "--json", cwd=world.state)
     assert done.code == 2
     created = json.loads(done.stdout)["created"]["proposals"]
-    assert created == ["corpus-00-20261101t1105z-rollback-rollout"]
+    assert created == ["corpus-00-20261101t110500z-rollback-rollout"]
     assert json.loads(done.stdout)["errors"] == [
         "corpus-00: block-promotion not proposed: apps/checkout/rollout.yaml:3: spec: not "
         "written one key per line; add spec.paused: true by hand"
@@ -95,7 +95,7 @@ def test_a_helm_service_gets_no_block_promotion_and_the_evidence_says_the_gate_b
     done = run("reconcile", "--at", AT_BREACH, cwd=world.state)
     assert done.code == 0, done.stderr
     proposals = [p.name for p in (world.state / "action-proposals").iterdir()]
-    assert proposals == ["corpus-00-20261101t1105z-rollback-rollout.json"]
+    assert proposals == ["corpus-00-20261101t110500z-rollback-rollout.json"]
     assert (
         "promotion blocked (the gate says no); block-promotion not proposed: a helm target "
         "has no pause safedeploy can write, only a Rollout"
@@ -162,7 +162,7 @@ def test_after_a_merged_rollback_the_next_incident_goes_back_past_the_bad_versio
     [proposal] = [
         json.loads(p.read_text())
         for p in (world.state / "action-proposals").glob("*-rollback-rollout.json")
-        if "20261101t1105z" in p.name
+        if "20261101t110500z" in p.name
     ]
     change = proposal["change"]
     assert (change["from_version"], change["to_version"]) == ("1.4.2", "1.3.0")
