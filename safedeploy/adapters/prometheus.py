@@ -147,8 +147,10 @@ class PrometheusSource:
         where = self.client.where
         outcome = self.client.instant(batch.promql, at)
         if isinstance(outcome, QueryFailure):
-            failed = Measurement.failed(outcome.reason)
-            return {q: failed for members in batch.members.values() for q in members}
+            return _all_failed(batch, outcome.reason)
+        problem = _series_problem(batch, [sample.metric for sample in outcome])
+        if problem is not None:
+            return _all_failed(batch, f"{where} answered {batch.promql} with {problem}")
         by_value: dict[str | None, Measurement] = {}
         for sample in outcome:
             key = sample.metric.get(batch.group_label) if batch.group_label else None
@@ -167,15 +169,18 @@ class PrometheusSource:
         where = self.client.range_where
         outcome = self.client.range(batch.promql, grid.start, grid.end, grid.step)
         if isinstance(outcome, QueryFailure):
-            failed = (Measurement.failed(outcome.reason),) * grid.count
-            return {q: failed for members in batch.members.values() for q in members}
+            return _all_failed_range(batch, outcome.reason, grid.count)
+        problem = _series_problem(batch, [series.metric for series in outcome])
+        if problem is not None:
+            reason = f"{where} answered {batch.promql} with {problem}"
+            return _all_failed_range(batch, reason, grid.count)
         by_value: dict[str | None, list[Measurement | None]] = {}
         for series in outcome:
             key = series.metric.get(batch.group_label) if batch.group_label else None
             points = by_value.setdefault(key, [None] * grid.count)
             for seconds, text in series.values:
                 position = grid.index(seconds)
-                if position is not None:
+                if position is not None:  # the client refused any point off the grid
                     points[position] = _measurement(text, f"{where} for {batch.promql}")
         answers: dict[IncreaseQuery, tuple[Measurement, ...]] = {}
         for value, members in batch.members.items():
@@ -186,6 +191,46 @@ class PrometheusSource:
             found = by_value.get(value, [None] * grid.count)
             answers.update(dict.fromkeys(members, tuple(empty if m is None else m for m in found)))
         return answers
+
+
+def _series_problem(batch: Batch, label_sets: Sequence[Mapping[str, str]]) -> str | None:
+    """What makes an answer to `batch` impossible, or None.
+
+    `sum by (<label>)` answers at most one series per asked value, labelled with that
+    label alone; `sum(...)` one series without labels. Anything else (a series per pod, a
+    service nobody asked about, the same service twice) cannot be told apart from a wrong
+    answer, so none of the batch is believed: errors filed under another service would
+    otherwise leave the asked one "without errors".
+    """
+    expected = {batch.group_label} if batch.group_label else set()
+    seen: set[str | None] = set()
+    for labels in label_sets:
+        if set(labels) != expected:
+            wanted = f"only {batch.group_label}" if batch.group_label else "no labels"
+            return f"a series labelled {_labels(labels)}, expected {wanted}"
+        value = labels.get(batch.group_label) if batch.group_label else None
+        if value not in batch.members:
+            return f"a series for {batch.group_label}={value!r}, which was not asked for"
+        if value in seen:
+            return f"two series{_for_value(batch, value)}"
+        seen.add(value)
+    return None
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{k}={v!r}" for k, v in sorted(labels.items())) + "}"
+
+
+def _all_failed(batch: Batch, reason: str) -> dict[IncreaseQuery, Measurement]:
+    failed = Measurement.failed(reason)
+    return {q: failed for members in batch.members.values() for q in members}
+
+
+def _all_failed_range(
+    batch: Batch, reason: str, count: int
+) -> dict[IncreaseQuery, tuple[Measurement, ...]]:
+    failed = (Measurement.failed(reason),) * count
+    return {q: failed for members in batch.members.values() for q in members}
 
 
 def _for_value(batch: Batch, value: str | None) -> str:

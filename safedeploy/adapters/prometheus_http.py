@@ -17,10 +17,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from safedeploy.domain.durations import format_duration
+from safedeploy.domain.instants import format_instant
 
 if TYPE_CHECKING:
     import httpx
@@ -142,16 +145,49 @@ class PrometheusClient:
         return f"{self.url.rstrip('/')}{RANGE_PATH}"
 
     def instant(self, promql: str, at: datetime) -> QueryOutcome:
-        """The instant vector of `promql` at `at`, or why there is none."""
+        """The instant vector of `promql` at `at`, or why there is none.
+
+        Every sample must be stamped at `at`: Prometheus stamps an instant vector with the
+        evaluation's time, so any other stamp is an answer to another question (a cache,
+        a proxy, a clock), and 35 minutes of old errors would read as the present.
+        """
         data = {"query": promql, "time": _stamp(at)}
         answer = self._ask(QUERY_PATH, data, promql, _Response[_Vector])
-        return answer if isinstance(answer, QueryFailure) else answer.result
+        if isinstance(answer, QueryFailure):
+            return answer
+        asked = _millis(at.timestamp())
+        for sample in answer.result:
+            if _millis(sample.value[0]) != asked:
+                return QueryFailure(
+                    f"{self.where} answered {promql} with a sample stamped "
+                    f"{_when(sample.value[0])}, {_offset(sample.value[0], at.timestamp())} "
+                    f"the asked {_when(at.timestamp())}"
+                )
+        return answer.result
 
     def range(self, promql: str, start: datetime, end: datetime, step: int) -> RangeOutcome:
-        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`."""
+        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`.
+
+        Every point must fall on one of the asked instants, at most once per series.
+        """
         data = {"query": promql, "start": _stamp(start), "end": _stamp(end), "step": str(step)}
         answer = self._ask(RANGE_PATH, data, promql, _Response[_Matrix])
-        return answer if isinstance(answer, QueryFailure) else answer.result
+        if isinstance(answer, QueryFailure):
+            return answer
+        first, last = _millis(start.timestamp()), _millis(end.timestamp())
+        for series in answer.result:
+            previous: int | None = None
+            for seconds, _ in series.values:
+                stamp = _millis(seconds)
+                off_grid = (stamp - first) % (step * 1000) or not first <= stamp <= last
+                if off_grid or (previous is not None and stamp <= previous):
+                    return QueryFailure(
+                        f"{self.range_where} answered {promql} with a point stamped "
+                        f"{_when(seconds)}, not one of the asked instants from "
+                        f"{_when(start.timestamp())} every {step}s"
+                    )
+                previous = stamp
+        return answer.result
 
     def _ask(
         self, path: str, data: Mapping[str, str], promql: str, model: type[_Response[_D]]
@@ -241,6 +277,24 @@ class _TooLargeError(Exception):
 
 def _stamp(at: datetime) -> str:
     return f"{at.timestamp():.3f}"
+
+
+def _millis(seconds: float) -> int:
+    """Prometheus keeps time in milliseconds: an asked instant comes back rounded to one."""
+    return round(seconds * 1000)
+
+
+def _when(seconds: float) -> str:
+    try:
+        return format_instant(datetime.fromtimestamp(seconds, tz=UTC))
+    except (OverflowError, OSError, ValueError):
+        return repr(seconds)
+
+
+def _offset(seconds: float, asked: float) -> str:
+    gap = abs(seconds - asked)
+    span = format_duration(round(gap)) if gap >= 1 else f"{gap * 1000:.0f}ms"
+    return f"{span} {'before' if seconds < asked else 'after'}"
 
 
 def _parse(

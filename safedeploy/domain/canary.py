@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.measurements import IncreaseQuery, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
+from safedeploy.domain.slo import FLOAT_NOISE
 
 
 class CanaryQueries(BaseModel):
@@ -101,6 +102,7 @@ def canary_verdict(
             **base,
         )
     if canary_ratio is None or canary_events < min_events:
+        thin = canary_events < min_events
         return CanaryVerdict(
             state="unknown",
             canary_error_ratio=canary_ratio,
@@ -108,7 +110,7 @@ def canary_verdict(
             canary_events=canary_events,
             detail=(
                 f"{queries.canary_version}: {canary_events:.0f} requests in {window}, "
-                f"fewer than {min_events}"
+                + (f"fewer than {min_events}" if thin else "errors unknown or above them")
             ),
             **base,
         )
@@ -139,4 +141,6 @@ def _ratio(
     if errors is None or errors.status == "failed":
         return None, total.value
     bad = errors.value if errors.status == "ok" and errors.value is not None else 0.0
-    return min(max(bad / total.value, 0.0), 1.0), total.value
+    if bad > total.value * (1 + FLOAT_NOISE):
+        return None, total.value  # a broken answer stays unknown, never clamped to 100 %
+    return min(bad / total.value, 1.0), total.value

@@ -32,6 +32,14 @@ class SLICounts(_Frozen):
     good: Measurement | None = None
 
 
+# Why a window is unknown: too little traffic is a fact about the service; no data (the
+# source failed, a series is missing) and bad data (an answer that cannot be true) are
+# failures of the source: exit 3, "could not decide".
+Cause = Literal["low-traffic", "no-data", "bad-data"]
+# Relative slack between two sums of the same series taken in different orders.
+FLOAT_NOISE = 1e-9
+
+
 class WindowStatus(_Frozen):
     total: float | None
     errors: float | None
@@ -39,9 +47,7 @@ class WindowStatus(_Frozen):
     error_ratio: float | None
     burn_rate: float | None
     reason: str | None = None
-    # Why a window is unknown: too little traffic is a fact about the service, no data is a
-    # failure of the source (exit 3, "could not decide").
-    cause: Literal["low-traffic", "no-data"] | None = None
+    cause: Cause | None = None
 
 
 class Budget(_Frozen):
@@ -73,8 +79,9 @@ class SLOStatus(_Frozen):
 
     @property
     def no_data(self) -> bool:
-        """The source failed or a series is missing: the SLO could not be decided."""
-        return any(w.cause == "no-data" for w in self.windows.values())
+        """The source failed, a series is missing or an answer cannot be true: the SLO
+        could not be decided for a reason other than the service's own low traffic."""
+        return any(w.cause in ("no-data", "bad-data") for w in self.windows.values())
 
 
 class ServiceStatus(_Frozen):
@@ -110,38 +117,64 @@ def window_status(
             "low-traffic",
             total=total.value,
         )
-    errors = _errors(counts, total.value, window)
-    if isinstance(errors, str):
-        return _unknown(errors, "no-data", total=total.value)
-    ratio = min(max(errors / total.value, 0.0), 1.0)
+    bad = _bad_events(counts, total.value, window)
+    if isinstance(bad, WindowStatus):
+        return bad
+    ratio = bad / total.value
     return WindowStatus(
         total=total.value,
-        errors=errors,
+        errors=bad,
         sli=1.0 - ratio,
         error_ratio=ratio,
         burn_rate=ratio / budget,
     )
 
 
-def _errors(counts: SLICounts, total: float, window: str) -> float | str:
-    """Bad events, or why they cannot be known."""
+def _bad_events(counts: SLICounts, total: float, window: str) -> float | WindowStatus:
+    """Bad events, or the unknown window that says why they cannot be known.
+
+    More bad (or good) events than events is a broken answer and stays unknown: clamped
+    to 100 % it opened incidents at "100000 % of budget", and a latency bucket above its
+    count read as a perfect SLI. Within float noise of the total it is the same sum taken
+    in another order, and counts as the total.
+    """
+    limit = total * (1 + FLOAT_NOISE)
     if counts.errors is not None:
-        if counts.errors.status == "empty":
+        errors = counts.errors
+        if errors.status == "empty":
             # The error selector matching nothing while the total has data means no error
             # was ever recorded in the window (Prometheus drops series it never saw).
             return 0.0
-        if counts.errors.status == "failed" or counts.errors.value is None:
-            return f"{window}: no data for the errors ({counts.errors.reason})"
-        return counts.errors.value
-    if counts.good is None or counts.good.status != "ok" or counts.good.value is None:
-        reason = counts.good.reason if counts.good is not None else "not measured"
-        return f"{window}: no data for the latency bucket ({reason}; is the threshold a bucket?)"
-    return max(total - counts.good.value, 0.0)
+        if errors.status == "failed" or errors.value is None:
+            return _unknown(
+                f"{window}: no data for the errors ({errors.reason})", "no-data", total=total
+            )
+        if errors.value > limit:
+            return _contradiction(window, "errors", errors.value, total)
+        return min(errors.value, total)
+    good = counts.good
+    if good is None or good.status != "ok" or good.value is None:
+        reason = good.reason if good is not None else "not measured"
+        return _unknown(
+            f"{window}: no data for the latency bucket ({reason}; is the threshold a bucket?)",
+            "no-data",
+            total=total,
+        )
+    if good.value > limit:
+        return _contradiction(window, "good events", good.value, total)
+    return max(total - good.value, 0.0)
 
 
-def _unknown(
-    reason: str, cause: Literal["low-traffic", "no-data"], total: float | None = None
-) -> WindowStatus:
+def _contradiction(window: str, what: str, value: float, total: float) -> WindowStatus:
+    return _unknown(
+        f"{window}: {what} ({value:g}) above the total ({total:g}): the source's counts "
+        "contradict each other",
+        "bad-data",
+        total=total,
+    )
+
+
+def _unknown(reason: str, cause: Cause, total: float | None = None) -> WindowStatus:
     return WindowStatus(
         total=total,
         errors=None,

@@ -263,7 +263,7 @@ class Reply:
 
 
 def vector(*samples: tuple[dict[str, str], str], result_type: str = "vector") -> bytes:
-    result = [{"metric": labels, "value": [1_790_000_000, value]} for labels, value in samples]
+    result = [{"metric": labels, "value": [AT.timestamp(), value]} for labels, value in samples]
     return json.dumps(
         {"status": "success", "data": {"resultType": result_type, "result": result}}
     ).encode()
@@ -625,14 +625,8 @@ def ranged(source: PrometheusSource) -> tuple[Measurement, ...]:
 
 def test_a_range_goes_to_query_range_and_fills_each_instant(fault_server: FaultServer) -> None:
     times = [t.timestamp() for t in GRID.instants()]
-    # The server skips the second instant and adds one off the grid, which is ignored.
-    points = [
-        (times[0], "10"),
-        (times[2], "30"),
-        (times[2] + 7, "99"),
-        (times[3], "40"),
-        (times[4], "50"),
-    ]
+    # The server skips the second instant: no series matched there.
+    points = [(times[0], "10"), (times[2], "30"), (times[3], "40"), (times[4], "50")]
     fault_server.answer(Reply(body=matrix(({"service": "checkout"}, points))))
     answers = ranged(source_for(fault_server.url))
     assert [m.value for m in answers] == [10.0, None, 30.0, 40.0, 50.0]
@@ -641,6 +635,20 @@ def test_a_range_goes_to_query_range_and_fills_each_instant(fault_server: FaultS
     assert PROMQL in (answers[1].reason or "")
     assert fault_server.paths == ["/api/v1/query_range"]
     assert fault_server.queries == [PROMQL]
+
+
+@pytest.mark.parametrize("where", ["off the grid", "twice", "after the end"])
+def test_a_range_point_not_at_an_asked_instant_fails_every_instant(
+    fault_server: FaultServer, where: str
+) -> None:
+    times = [t.timestamp() for t in GRID.instants()]
+    odd = {"off the grid": times[2] + 7, "twice": times[2], "after the end": times[4] + GRID.step}
+    points = sorted([(t, "1") for t in times] + [(odd[where], "99")])
+    fault_server.answer(Reply(body=matrix(({"service": "checkout"}, points))))
+    answers = ranged(source_for(fault_server.url))
+    assert {m.status for m in answers} == {"failed"}
+    assert "not one of the asked instants" in (answers[0].reason or "")
+    assert PROMQL in (answers[0].reason or "")
 
 
 def test_a_range_shares_the_retries_and_names_the_range_url(fault_server: FaultServer) -> None:

@@ -263,15 +263,51 @@ def test_errors_matching_nothing_with_a_known_total_count_as_zero() -> None:
     assert status.budget.consumed == 0.0 and status.budget.remaining == 1.0
 
 
-def test_errors_above_total_saturate_at_one() -> None:
+def test_errors_above_total_are_unknown_never_clamped() -> None:
     status = window_status(
         SLICounts(total=Measurement.of(200), errors=Measurement.of(250)),
         objective=0.999,
         min_events=100,
         window="5m",
     )
-    assert status.error_ratio == 1.0 and status.sli == 0.0
-    assert status.burn_rate == pytest.approx(1000.0, rel=1e-9)
+    assert status.error_ratio is None and status.burn_rate is None and status.sli is None
+    assert (status.cause, status.total) == ("bad-data", 200)
+    assert status.reason == (
+        "5m: errors (250) above the total (200): the source's counts contradict each other"
+    )
+
+
+def test_an_slo_with_errors_above_total_is_unknown_from_bad_data_not_exhausted() -> None:
+    slo = availability()
+    counts = replaced(burning(slo), "30d", errors=Measurement.of(PERIOD_TOTAL * 1.5))
+    status = evaluate("c", slo, counts, AT)
+    assert status.severity == "unknown" and status.no_data
+    assert status.budget.consumed is None
+    assert status.reason.startswith("30d: errors (1.5e+06) above the total (1e+06)")
+
+
+def test_errors_equal_to_the_total_up_to_float_noise_are_the_total() -> None:
+    total = 0.1 + 0.2  # 0.30000000000000004: the same sum in another order
+    status = window_status(
+        SLICounts(total=Measurement.of(total * 1000), errors=Measurement.of(300.0000000000001)),
+        objective=0.999,
+        min_events=100,
+        window="5m",
+    )
+    assert status.error_ratio == 1.0 and status.cause is None
+
+
+def test_latency_good_above_total_is_unknown_not_a_perfect_sli() -> None:
+    status = window_status(
+        SLICounts(total=Measurement.of(1_000), good=Measurement.of(1_200)),
+        objective=0.99,
+        min_events=100,
+        window="1h",
+    )
+    assert status.sli is None and status.cause == "bad-data"
+    assert status.reason == (
+        "1h: good events (1200) above the total (1000): the source's counts contradict each other"
+    )
 
 
 def latency_counts(slo: SLO, good_share: float) -> dict[int, SLICounts]:
@@ -364,7 +400,8 @@ def test_more_errors_never_lower_the_severity(
 ) -> None:
     slo = availability(objective=objective)
     fewer = [t * b for t, b in zip(totals, base, strict=True)]
-    more = [f + t * x for f, t, x in zip(fewer, totals, extra, strict=True)]
+    # Never more errors than events: that is bad data, unknown by design.
+    more = [min(f + t * x, t) for f, t, x in zip(fewer, totals, extra, strict=True)]
     before = evaluate("c", slo, availability_counts(slo, totals, fewer), AT)
     after = evaluate("c", slo, availability_counts(slo, totals, more), AT)
     assert "unknown" not in (before.severity, after.severity)

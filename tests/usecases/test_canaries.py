@@ -81,6 +81,7 @@ def _queries(service: Service) -> CanaryQueries:
         ((0, 20), (1, 800), "unknown"),  # too little canary traffic to judge
         ((0, 0), (1, 800), "not-running"),
         ((1, 800), (0, 0), "not-running"),  # only the new version serves: rollout complete
+        ((300, 200), (1, 800), "unknown"),  # more errors than requests: a broken answer
     ],
 )
 def test_canary_verdict(
