@@ -62,8 +62,11 @@ class ReconcileResult:
 
     def add(self, decision: Decision, status: ServiceStatus) -> None:
         self.decisions.append(decision)
-        if status.severity == "unknown" and any(s.no_data for s in status.slos):
-            self.undecided.append(f"{decision.service}: {status.reason}")
+        # Any SLO unknown for lack of data, whatever another SLO of the service burns.
+        blind = [s for s in status.slos if s.severity == "unknown" and s.no_data]
+        if blind:
+            reasons = "; ".join(f"{s.slo}: {s.reason}" for s in blind)
+            self.undecided.append(f"{decision.service}: {reasons}")
         if decision.undecided is not None:
             self.undecided.append(f"{decision.service}: {decision.undecided}")
         for refused in decision.refused:  # a change the environment repo's file refuses

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from safedeploy.domain.catalog import Service, select
 from safedeploy.domain.measurements import IncreaseQuery
+from safedeploy.domain.severity import BURNING
 from safedeploy.domain.sli_queries import queries_for
 from safedeploy.domain.slo import ServiceStatus, SLOStatus, evaluate, service_status
-from safedeploy.errors import EXIT_CANNOT_DECIDE, EXIT_OK
+from safedeploy.errors import EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.ports import MetricsSource, SLOCountsSource
 from safedeploy.usecases.context import Context
 
@@ -69,5 +70,9 @@ class SLOReport:
 
     @property
     def exit_code(self) -> int:
-        unknown = any(s.severity == "unknown" for st in self.services for s in st.slos)
-        return EXIT_CANNOT_DECIDE if unknown else EXIT_OK
+        """3 when any SLO is unknown, whatever else burns (part of the picture is missing);
+        else 1 when any SLO burns; else 0."""
+        severities = {s.severity for st in self.services for s in st.slos}
+        if "unknown" in severities:
+            return EXIT_CANNOT_DECIDE
+        return EXIT_BLOCKED if severities & BURNING else EXIT_OK
