@@ -7,6 +7,8 @@ minimum is unknown, and an unknown window can neither clear nor breach an alert 
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
@@ -105,7 +107,12 @@ def error_budget(objective: float) -> float:
 
 
 def window_status(
-    counts: SLICounts, *, objective: float, min_events: int, window: str
+    counts: SLICounts,
+    *,
+    objective: float,
+    min_events: int,
+    window: str,
+    minimum_name: str = "min_events",
 ) -> WindowStatus:
     budget = error_budget(objective)
     total = counts.total
@@ -113,7 +120,7 @@ def window_status(
         return _unknown(f"{window}: no data for the total ({total.reason})", "no-data")
     if total.value < min_events:
         return _unknown(
-            f"{window}: {total.value:.0f} events, fewer than min_events {min_events}",
+            f"{window}: {total.value:.0f} events, fewer than {minimum_name} {min_events}",
             "low-traffic",
             total=total.value,
         )
@@ -186,19 +193,40 @@ def _unknown(reason: str, cause: Cause, total: float | None = None) -> WindowSta
     )
 
 
+def short_minimum(min_events: int, row: AlertRow) -> int:
+    """The events a row's short window needs: `min_events` scaled by short / long.
+
+    `min_events` is what makes the long window's ratio worth acting on; the short window
+    only confirms that the burn is still going on. Asking it for the long window's count
+    made a service at 10 requests a minute unknown in its 5m window for ever (50 events
+    of 100), so its 1h/5m row could never page. In proportion, traffic that just fills
+    the long window's minimum fills the short one's too: 100 over 1h asks 9 of the 5m.
+    """
+    return max(1, math.ceil(min_events * row.short / row.long))
+
+
+@functools.cache
+def window_minimums(min_events: int, rows: tuple[AlertRow, ...], period: int) -> dict[int, int]:
+    """The events each window needs for its strictest role: the period and every long
+    window `min_events`, a window that is only ever short its row's `short_minimum`."""
+    strict = {period, *(row.long for row in rows)}
+    minimums = dict.fromkeys(strict, min_events)
+    for row in rows:
+        if row.short not in strict:
+            minimums[row.short] = max(minimums.get(row.short, 1), short_minimum(min_events, row))
+    return minimums
+
+
 def evaluate(service: str, slo: SLO, counts: Mapping[int, SLICounts], at: datetime) -> SLOStatus:
     """Status of one SLO at `at`, from the increases of every window it needs."""
+    rows = alert_rows(slo)
+    period = parse_duration(slo.period)
+    minimums = window_minimums(slo.min_events, rows, period)
     statuses: dict[int, WindowStatus] = {}
     for seconds, window_counts in counts.items():
-        statuses[seconds] = window_status(
-            window_counts,
-            objective=slo.objective,
-            min_events=slo.min_events,
-            window=format_duration(seconds),
-        )
-    period = parse_duration(slo.period)
+        statuses[seconds] = _measured(slo, window_counts, seconds, minimums.get(seconds))
     budget = period_budget(statuses.get(period), error_budget(slo.objective))
-    verdicts = tuple(_row(row, statuses) for row in alert_rows(slo))
+    verdicts = tuple(_row(row, statuses, _short_status(slo, row, counts, statuses)) for row in rows)
     severity, reason = _severity(budget, verdicts, statuses, slo.period)
     return SLOStatus(
         service=service,
@@ -215,6 +243,33 @@ def evaluate(service: str, slo: SLO, counts: Mapping[int, SLICounts], at: dateti
     )
 
 
+def _measured(slo: SLO, counts: SLICounts, seconds: int, minimum: int | None) -> WindowStatus:
+    """One window against its minimum (`min_events` unless it is only ever a short one)."""
+    scaled = minimum is not None and minimum != slo.min_events
+    return window_status(
+        counts,
+        objective=slo.objective,
+        min_events=slo.min_events if minimum is None else minimum,
+        window=format_duration(seconds),
+        minimum_name="the short-window minimum" if scaled else "min_events",
+    )
+
+
+def _short_status(
+    slo: SLO,
+    row: AlertRow,
+    counts: Mapping[int, SLICounts],
+    statuses: Mapping[int, WindowStatus],
+) -> WindowStatus | None:
+    """The row's short window against the row's own short minimum: a window that is long
+    in another row (6h in 6h/30m, short in 3d/6h) is shown against `min_events`, yet
+    serves the 3d/6h row with fewer events."""
+    shown = statuses.get(row.short)
+    if shown is None or shown.cause != "low-traffic" or row.short not in counts:
+        return shown
+    return _measured(slo, counts[row.short], row.short, short_minimum(slo.min_events, row))
+
+
 def period_budget(period: WindowStatus | None, error_budget: float) -> Budget:
     """The budget spent and left, from the status of the SLO period's own window."""
     if period is None or period.error_ratio is None:
@@ -224,8 +279,10 @@ def period_budget(period: WindowStatus | None, error_budget: float) -> Budget:
     return Budget(consumed=consumed, remaining=1.0 - consumed)
 
 
-def _row(row: AlertRow, statuses: Mapping[int, WindowStatus]) -> RowVerdict:
-    long, short = statuses.get(row.long), statuses.get(row.short)
+def _row(
+    row: AlertRow, statuses: Mapping[int, WindowStatus], short: WindowStatus | None
+) -> RowVerdict:
+    long = statuses.get(row.long)
     long_burn = long.burn_rate if long is not None else None
     short_burn = short.burn_rate if short is not None else None
     state: Literal["breached", "ok", "unknown"]
