@@ -147,10 +147,11 @@ class PrometheusSource:
         where = self.client.where
         outcome = self.client.instant(batch.promql, at)
         if isinstance(outcome, QueryFailure):
-            return _all_failed(batch, outcome.reason)
+            return _all_failed(batch, outcome)
         problem = _series_problem(batch, [sample.metric for sample in outcome])
         if problem is not None:
-            return _all_failed(batch, f"{where} answered {batch.promql} with {problem}")
+            lie = QueryFailure(f"{where} answered {batch.promql} with {problem}", untrue=True)
+            return _all_failed(batch, lie)
         by_value: dict[str | None, Measurement] = {}
         for sample in outcome:
             key = sample.metric.get(batch.group_label) if batch.group_label else None
@@ -169,11 +170,11 @@ class PrometheusSource:
         where = self.client.range_where
         outcome = self.client.range(batch.promql, grid.start, grid.end, grid.step)
         if isinstance(outcome, QueryFailure):
-            return _all_failed_range(batch, outcome.reason, grid.count)
+            return _all_failed_range(batch, outcome, grid.count)
         problem = _series_problem(batch, [series.metric for series in outcome])
         if problem is not None:
-            reason = f"{where} answered {batch.promql} with {problem}"
-            return _all_failed_range(batch, reason, grid.count)
+            lie = QueryFailure(f"{where} answered {batch.promql} with {problem}", untrue=True)
+            return _all_failed_range(batch, lie, grid.count)
         by_value: dict[str | None, list[Measurement | None]] = {}
         for series in outcome:
             key = series.metric.get(batch.group_label) if batch.group_label else None
@@ -221,15 +222,15 @@ def _labels(labels: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{k}={v!r}" for k, v in sorted(labels.items())) + "}"
 
 
-def _all_failed(batch: Batch, reason: str) -> dict[IncreaseQuery, Measurement]:
-    failed = Measurement.failed(reason)
+def _all_failed(batch: Batch, outcome: QueryFailure) -> dict[IncreaseQuery, Measurement]:
+    failed = outcome.measurement()
     return {q: failed for members in batch.members.values() for q in members}
 
 
 def _all_failed_range(
-    batch: Batch, reason: str, count: int
+    batch: Batch, outcome: QueryFailure, count: int
 ) -> dict[IncreaseQuery, tuple[Measurement, ...]]:
-    failed = (Measurement.failed(reason),) * count
+    failed = (outcome.measurement(),) * count
     return {q: failed for members in batch.members.values() for q in members}
 
 
@@ -238,11 +239,12 @@ def _for_value(batch: Batch, value: str | None) -> str:
 
 
 def _measurement(text: str, context: str) -> Measurement:
-    """The sample's value; a non-number, NaN, Inf or negative one fails, naming the query."""
+    """The sample's value; a non-number, NaN, Inf or negative one is invalid, naming the
+    query."""
     try:
         measurement = Measurement.of(float(text))
     except ValueError:
-        return Measurement.failed(f"{context}: the source returned {text!r}")
-    if measurement.status == "failed":
-        return Measurement.failed(f"{context}: {measurement.reason}")
+        return Measurement.invalid(f"{context}: the source returned {text!r}")
+    if measurement.status == "invalid":
+        return Measurement.invalid(f"{context}: {measurement.reason}")
     return measurement

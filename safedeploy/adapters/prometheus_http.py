@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.instants import format_instant
+from safedeploy.domain.measurements import Measurement
 
 if TYPE_CHECKING:
     import httpx
@@ -81,9 +82,18 @@ class _Response(BaseModel, Generic[_D]):
 
 @dataclass(frozen=True)
 class QueryFailure:
-    """Why a query has no answer, in one line naming the URL and the query."""
+    """Why a query has no answer, in one line naming the URL and the query.
+
+    `untrue`: the server did answer, with something no honest Prometheus says (a body that
+    is not the API's, a sample from another instant); else it could not or would not.
+    """
 
     reason: str
+    untrue: bool = False
+
+    def measurement(self) -> Measurement:
+        """What the query measured: nothing, and invalid when the server told a lie."""
+        return Measurement.invalid(self.reason) if self.untrue else Measurement.failed(self.reason)
 
 
 QueryOutcome = list[Sample] | QueryFailure
@@ -161,7 +171,8 @@ class PrometheusClient:
                 return QueryFailure(
                     f"{self.where} answered {promql} with a sample stamped "
                     f"{_when(sample.value[0])}, {_offset(sample.value[0], at.timestamp())} "
-                    f"the asked {_when(at.timestamp())}"
+                    f"the asked {_when(at.timestamp())}",
+                    untrue=True,
                 )
         return answer.result
 
@@ -184,7 +195,8 @@ class PrometheusClient:
                     return QueryFailure(
                         f"{self.range_where} answered {promql} with a point stamped "
                         f"{_when(seconds)}, not one of the asked instants from "
-                        f"{_when(start.timestamp())} every {step}s"
+                        f"{_when(start.timestamp())} every {step}s",
+                        untrue=True,
                     )
                 previous = stamp
         return answer.result
@@ -306,7 +318,8 @@ def _parse(
         first = exc.errors(include_url=False)[0]
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
         return QueryFailure(
-            f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}"
+            f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}",
+            untrue=status < 400,
         )
     if body.status != "success" or body.data is None:
         kind = body.errorType or "error"

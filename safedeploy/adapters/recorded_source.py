@@ -57,7 +57,7 @@ class RecordedSource:
                 per_window = {}
                 for window in windows(slo):
                     per_window[window] = (
-                        SLICounts(total=Measurement.failed(outcome.reason))
+                        SLICounts(total=outcome.measurement())
                         if isinstance(outcome, QueryFailure)
                         else _counts(found, service.name, slo.name, window)
                     )

@@ -138,7 +138,7 @@ def _ratio(
         return None, None
     if total.value == 0:
         return None, 0.0
-    if errors is None or errors.status == "failed":
+    if errors is None or errors.status in ("failed", "invalid"):
         return None, total.value
     bad = errors.value if errors.status == "ok" and errors.value is not None else 0.0
     if bad > total.value * (1 + FLOAT_NOISE):

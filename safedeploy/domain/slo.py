@@ -2,7 +2,9 @@
 
 Pure: counts come in (already fetched), the instant comes in, a status goes out. Missing or
 thin data never becomes a number: a window with no data or fewer events than the SLO's
-minimum is unknown, and an unknown window can neither clear nor breach an alert row.
+minimum is unknown, and an unknown window can neither clear nor breach an alert row. An
+answer that cannot be true (an invalid measurement, more errors than events) makes the
+whole SLO unknown, whatever its other windows say.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ def window_status(
 ) -> WindowStatus:
     budget = error_budget(objective)
     total = counts.total
+    if total.status == "invalid":
+        return _unknown(f"{window}: an untrue answer for the total ({total.reason})", "bad-data")
     if total.status != "ok" or total.value is None:
         return _unknown(f"{window}: no data for the total ({total.reason})", "no-data")
     if total.value < min_events:
@@ -152,6 +156,12 @@ def _bad_events(counts: SLICounts, total: float, window: str) -> float | WindowS
             # The error selector matching nothing while the total has data means no error
             # was ever recorded in the window (Prometheus drops series it never saw).
             return 0.0
+        if errors.status == "invalid":
+            return _unknown(
+                f"{window}: an untrue answer for the errors ({errors.reason})",
+                "bad-data",
+                total=total,
+            )
         if errors.status == "failed" or errors.value is None:
             return _unknown(
                 f"{window}: no data for the errors ({errors.reason})", "no-data", total=total
@@ -160,6 +170,12 @@ def _bad_events(counts: SLICounts, total: float, window: str) -> float | WindowS
             return _contradiction(window, "errors", errors.value, total)
         return min(errors.value, total)
     good = counts.good
+    if good is not None and good.status == "invalid":
+        return _unknown(
+            f"{window}: an untrue answer for the latency bucket ({good.reason})",
+            "bad-data",
+            total=total,
+        )
     if good is None or good.status != "ok" or good.value is None:
         reason = good.reason if good is not None else "not measured"
         return _unknown(
@@ -227,7 +243,17 @@ def evaluate(service: str, slo: SLO, counts: Mapping[int, SLICounts], at: dateti
         statuses[seconds] = _measured(slo, window_counts, seconds, minimums.get(seconds))
     budget = period_budget(statuses.get(period), error_budget(slo.objective))
     verdicts = tuple(_row(row, statuses, _short_status(slo, row, counts, statuses)) for row in rows)
-    severity, reason = _severity(budget, verdicts, statuses, slo.period)
+    untrue = next((w.reason for _, w in sorted(statuses.items()) if w.cause == "bad-data"), None)
+    if untrue is not None:
+        # An answer that cannot be true discredits its source for the whole SLO: the other
+        # windows came from the same server at the same instant, and acting on them (a
+        # rollback, or "normal") would be acting on a source caught lying. Their numbers
+        # stay visible; the budget and the rows are unknown.
+        budget = Budget(consumed=None, remaining=None)
+        verdicts = tuple(v.model_copy(update={"state": "unknown"}) for v in verdicts)
+        severity, reason = "unknown", untrue
+    else:
+        severity, reason = _severity(budget, verdicts, statuses, slo.period)
     return SLOStatus(
         service=service,
         slo=slo.name,

@@ -113,16 +113,19 @@ def test_an_impossible_answer_makes_the_slos_it_feeds_unknown(
     found = evaluated(lying_proxy.url, services, prometheus.at)
     for name in NAMES:
         # The 1h errors query answers every service's availability at once: none is
-        # believed. A row of other windows that breaches on true numbers still says so.
+        # believed, and a source caught lying is not believed for the rest of the SLO
+        # either: checkout, in breach on the true numbers, is unknown too, not fast-burn.
         availability = found[(name, "availability")]
-        expected = {"checkout": "fast-burn", "payments": "slow-burn"}.get(name, "unknown")
-        assert availability.severity == expected, (name, availability.reason)
-        assert availability.no_data
+        assert availability.severity == "unknown", (name, availability.reason)
+        assert availability.no_data and availability.budget.remaining is None
         one_hour = availability.windows["1h"]
-        assert one_hour.cause == "no-data" and one_hour.burn_rate is None
+        assert one_hour.cause == "bad-data" and one_hour.burn_rate is None
         assert problem in (one_hour.reason or ""), one_hour.reason
         assert 'increase(http_requests_total{code=~"5.."' in (one_hour.reason or "")
         assert lying_proxy.url in (one_hour.reason or "")
+        assert availability.reason == one_hour.reason
+        # The other windows' own numbers are still shown as read.
+        assert availability.windows["5m"].cause is None
         # Latency comes from other queries, which told the truth.
         assert found[(name, "latency")].severity != "unknown"
 
@@ -164,7 +167,7 @@ def test_a_range_point_off_the_asked_instants_fails_the_whole_batch(
     assert all(m.status == "ok" for m in truth)
     lying_proxy.rewrite = restamped(30)
     lied = PrometheusSource(lying_proxy.url).increase_range([query], grid)[query]
-    assert {m.status for m in lied} == {"failed"}
+    assert {m.status for m in lied} == {"invalid"}
     assert "not one of the asked instants" in (lied[0].reason or "")
     assert "/api/v1/query_range" in (lied[0].reason or "")
 
@@ -177,5 +180,5 @@ def test_every_series_of_a_range_answer_is_checked_too(
     grid = InstantGrid(end=prometheus.at - timedelta(minutes=10), step=60, count=3)
     lying_proxy.rewrite = duplicated()
     lied = PrometheusSource(lying_proxy.url).increase_range([query], grid)[query]
-    assert {m.status for m in lied} == {"failed"}
+    assert {m.status for m in lied} == {"invalid"}
     assert "two series with service='checkout'" in (lied[0].reason or "")

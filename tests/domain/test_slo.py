@@ -20,6 +20,7 @@ from safedeploy.domain.durations import format_duration
 from safedeploy.domain.measurements import Measurement
 from safedeploy.domain.severity import ORDER as SEVERITY_ORDER
 from safedeploy.domain.slo import (
+    Budget,
     SLICounts,
     SLOStatus,
     evaluate,
@@ -363,6 +364,33 @@ def test_an_slo_with_errors_above_total_is_unknown_from_bad_data_not_exhausted()
     assert status.reason.startswith("30d: errors (1.5e+06) above the total (1e+06)")
 
 
+@pytest.mark.parametrize("what", ["total", "errors"])
+def test_one_untrue_answer_makes_a_burning_slo_unknown_not_a_rollback(what: str) -> None:
+    """Every other window breaches the fast-burn row and spends the budget; one window's
+    answer cannot be true (a NaN, a lie from a proxy): the SLO is unknown, its budget and
+    rows too, and the windows still show the numbers they read."""
+    slo = availability()
+    burns = burning(slo, {"5m": 20.0, "1h": 20.0, "30d": 2.0})
+    assert evaluate("c", slo, burns, AT).severity == "exhausted"
+    lie = Measurement.invalid("Prometheus answered two series with service='c'")
+    status = evaluate("c", slo, replaced(burns, "6h", **{what: lie}), AT)
+    assert status.severity == "unknown" and status.no_data
+    assert status.reason == f"6h: an untrue answer for the {what} ({lie.reason})"
+    assert status.windows["6h"].cause == "bad-data"
+    assert status.budget == Budget(consumed=None, remaining=None)
+    assert {v.state for v in status.alerts} == {"unknown"}
+    assert status.windows["1h"].burn_rate == pytest.approx(20.0)
+
+
+def test_an_untrue_latency_bucket_makes_the_slo_unknown() -> None:
+    slo = latency()
+    counts = latency_counts(slo, 0.5)
+    counts[3_600] = SLICounts(total=Measurement.of(TOTAL), good=Measurement.invalid("NaN"))
+    status = evaluate("c", slo, counts, AT)
+    assert status.severity == "unknown"
+    assert status.reason == "1h: an untrue answer for the latency bucket (NaN)"
+
+
 def test_errors_equal_to_the_total_up_to_float_noise_are_the_total() -> None:
     total = 0.1 + 0.2  # 0.30000000000000004: the same sum in another order
     status = window_status(
@@ -432,7 +460,7 @@ def test_latency_with_a_missing_bucket_is_unknown(good: Measurement | None) -> N
 
 def test_measurements_refuse_non_finite_or_negative_values() -> None:
     for bad in (math.nan, math.inf, -math.inf, -1.0):
-        assert Measurement.of(bad).status == "failed"
+        assert Measurement.of(bad).status == "invalid"
         with pytest.raises(ValidationError):
             Measurement(status="ok", value=bad)
 
