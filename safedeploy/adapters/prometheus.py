@@ -14,12 +14,12 @@ import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from safedeploy.adapters.prometheus_http import PrometheusClient, QueryFailure
 from safedeploy.domain.durations import format_duration
-from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, LabelNames, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
 
 if TYPE_CHECKING:
@@ -142,6 +142,22 @@ class PrometheusSource:
             for answers in pool.map(lambda b: self._answer_range(b, grid), batches):
                 results.update(answers)
         return results
+
+    def label_names(self, lookbacks: Mapping[str, int], at: datetime) -> dict[str, LabelNames]:
+        """`/api/v1/labels` per metric: the series index, never its samples."""
+
+        def one(metric: str) -> LabelNames:
+            start = at - timedelta(seconds=lookbacks[metric])
+            outcome = self.client.labels(metric, start, at)
+            if isinstance(outcome, QueryFailure):
+                return LabelNames(failure=outcome.reason)
+            return LabelNames(names=frozenset(outcome))
+
+        with (
+            self.client.batch(),
+            ThreadPoolExecutor(max_workers=self.client.concurrency) as pool,
+        ):
+            return dict(zip(lookbacks, pool.map(one, lookbacks), strict=True))
 
     def _answer(self, batch: Batch, at: datetime) -> dict[IncreaseQuery, Measurement]:
         where = self.client.where

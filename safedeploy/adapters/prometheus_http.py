@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 QUERY_PATH = "/api/v1/query"
 RANGE_PATH = "/api/v1/query_range"
+LABELS_PATH = "/api/v1/labels"
 
 
 class Sample(BaseModel):
@@ -66,7 +67,7 @@ class _Matrix(BaseModel):
     result: list[RangeSample]
 
 
-_D = TypeVar("_D", _Vector, _Matrix)
+_D = TypeVar("_D", _Vector, _Matrix, list[str])
 
 
 class _Response(BaseModel, Generic[_D]):
@@ -200,6 +201,20 @@ class PrometheusClient:
                     )
                 previous = stamp
         return answer.result
+
+    def labels(self, selector: str, start: datetime, end: datetime) -> list[str] | QueryFailure:
+        """The label names of every series `selector` matches between `start` and `end`
+        (the series index, not the samples: cheap over a whole SLO period); none when no
+        series matches. Every series has a name, so names without `__name__` are untrue."""
+        data = {"match[]": selector, "start": _stamp(start), "end": _stamp(end)}
+        answer = self._ask(LABELS_PATH, data, selector, _Response[list[str]])
+        if isinstance(answer, QueryFailure) or not answer or "__name__" in answer:
+            return answer
+        return QueryFailure(
+            f"{self.url.rstrip('/')}{LABELS_PATH} answered labels without __name__ for "
+            f"{selector}: {', '.join(sorted(answer)[:5])}",
+            untrue=True,
+        )
 
     def _ask(
         self, path: str, data: Mapping[str, str], promql: str, model: type[_Response[_D]]

@@ -67,6 +67,16 @@ class Measurement(BaseModel):
         return cls(status="empty", reason=reason)
 
 
+class LabelNames(BaseModel):
+    """The label names (`__name__` included) on any series of one metric over a window,
+    none when the metric has no series there; or why the source could not say."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    names: frozenset[str] = frozenset()
+    failure: str | None = None
+
+
 class InstantGrid(BaseModel):
     """Evenly spaced instants ending at `end`: where a range of evaluations is asked for.
 

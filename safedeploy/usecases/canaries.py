@@ -11,6 +11,7 @@ from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.measurements import IncreaseQuery
 from safedeploy.domain.versions import Versions
 from safedeploy.ports import MetricsSource, SLOCountsSource
+from safedeploy.usecases.measure import measure
 
 if TYPE_CHECKING:
     from safedeploy.adapters.target_versions import TargetVersions
@@ -43,7 +44,7 @@ def judge_canaries(
     wanted: dict[IncreaseQuery, None] = {}
     for _, queries in plans.values():
         wanted.update(dict.fromkeys(queries.all()))
-    results = dict(source.increases(list(wanted), at))
+    results = measure(source, list(wanted), at)
     verdicts: dict[str, CanaryVerdict] = {}
     for name, (service, queries) in plans.items():
         slo = next(s for s in service.spec.slos if s.sli.kind == "availability")

@@ -13,6 +13,7 @@ from safedeploy.domain.slo import ServiceStatus, SLOStatus, evaluate, service_st
 from safedeploy.errors import EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.ports import MetricsSource, SLOCountsSource
 from safedeploy.usecases.context import Context
+from safedeploy.usecases.measure import measure
 
 
 def evaluate_services(
@@ -41,7 +42,7 @@ def evaluate_services(
     for _, per_window in plans.values():
         for queries in per_window.values():
             wanted.update(dict.fromkeys(queries.all()))
-    results = dict(source.increases(list(wanted), at))
+    results = measure(source, list(wanted), at)
     statuses: list[ServiceStatus] = []
     for service in services:
         slo_statuses: list[SLOStatus] = []

@@ -604,8 +604,11 @@ def test_a_series_missing_for_one_service_only(fault_server: FaultServer, tmp_pa
         assert slo.severity == "unknown"
         assert "no data for the total" in slo.reason
         assert f"{fault_server.url}/api/v1/query returned no series with service='b'" in slo.reason
-    # One query per window and layout for both services: the batch is shared.
-    assert source.requests_made == len(fault_server.queries) == 32
+    # One query per window and layout for both services: the batch is shared. One more
+    # per metric b's selectors never matched looks at its labels (this server cannot
+    # answer that, so b stays unknown, never "no errors").
+    assert source.requests_made == len(fault_server.queries) == 32 + 3
+    assert fault_server.paths.count("/api/v1/labels") == 3
 
 
 def test_a_transient_failure_is_absorbed(fault_server: FaultServer, tmp_path: Path) -> None:
