@@ -88,6 +88,15 @@ def load_catalog(paths: Iterable[Path], *, strict_file_names: bool = True) -> mo
     return models.Catalog(services=tuple(services))
 
 
+def field_line(file: Path, path: PathKey) -> str:
+    """`file:line` of the key at `path` in a service file that loaded (1 if not found)."""
+    try:
+        _, lines = _parse_text(_read_text(file))
+    except _ViolationError:
+        return f"{_display(file)}:1"
+    return f"{_display(file)}:{_line_of(path, lines)}"
+
+
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))

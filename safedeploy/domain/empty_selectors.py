@@ -13,11 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Literal
 
-from safedeploy.domain.durations import format_duration
+from pydantic import BaseModel, ConfigDict
+
+from safedeploy.domain.catalog import SLO
+from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.measurements import IncreaseQuery, LabelNames, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
+from safedeploy.domain.sli_queries import queries_for
 
 
 def suspects(results: Mapping[IncreaseQuery, Measurement]) -> dict[Selector, int]:
@@ -71,18 +76,23 @@ def explained(
 def _verdict(
     selector: Selector, found: LabelNames, lookback: int, at: datetime
 ) -> Measurement | None:
-    where = f"{selector.render()}: in the {format_duration(lookback)} before {format_instant(at)}"
     if found.failure is not None:
         return Measurement.failed(
             f"whether {selector.metric} has series could not be checked: {found.failure}"
         )
-    if not found.names:
-        return Measurement.failed(f"{where}, metric {selector.metric} has no series: typo?")
-    missing = [label for label in required_labels(selector) if label not in found.names]
+    problem = typo(selector, found.names, lookback, at)
+    return Measurement.failed(problem) if problem is not None else None
+
+
+def typo(selector: Selector, names: frozenset[str], lookback: int, at: datetime) -> str | None:
+    """Why a selector that matched nothing is a typo, given the label names on its
+    metric's series over `lookback` seconds before `at`; None when it is not one."""
+    where = f"{selector.render()}: in the {format_duration(lookback)} before {format_instant(at)}"
+    if not names:
+        return f"{where}, metric {selector.metric} has no series: typo?"
+    missing = [label for label in required_labels(selector) if label not in names]
     if missing:
-        return Measurement.failed(
-            f"{where}, no series of {selector.metric} has a label {missing[0]}: typo?"
-        )
+        return f"{where}, no series of {selector.metric} has a label {missing[0]}: typo?"
     return None
 
 
@@ -99,3 +109,43 @@ def _accepts_empty(matcher: Matcher) -> bool:
     else:
         equal = re.fullmatch(matcher.value, "") is not None
     return equal if matcher.op in ("=", "=~") else not equal
+
+
+Role = Literal["errors", "total", "bucket"]
+
+
+class SelectorUse(BaseModel):
+    """One selector of an SLO as `validate --live` checks it: over the SLO period."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str  # under the SLO, as the service file spells it
+    role: Role
+    query: IncreaseQuery
+
+
+def selector_uses(slo: SLO) -> tuple[SelectorUse, ...]:
+    """Every selector the SLO reads, each over its period."""
+    queries = queries_for(slo)[parse_duration(slo.period)]
+    if queries.errors is not None:
+        return (
+            SelectorUse(field="sli.errors", role="errors", query=queries.errors),
+            SelectorUse(field="sli.total", role="total", query=queries.total),
+        )
+    assert queries.good is not None
+    return (
+        SelectorUse(field="sli.histogram", role="total", query=queries.total),
+        SelectorUse(field="sli.threshold", role="bucket", query=queries.good),
+    )
+
+
+def unmatched(use: SelectorUse, at: datetime) -> tuple[Literal["problem", "note"], str]:
+    """What a selector that matched nothing, with its metric and labels there, means."""
+    selector = use.query.selector.render()
+    span = format_duration(use.query.window)
+    where = f"{selector}: matched no series in the {span} before {format_instant(at)}"
+    if use.role == "errors":
+        return "note", f"{where}; reads as zero errors until one appears"
+    if use.role == "bucket":
+        return "problem", f"{where}: is the threshold one of the histogram's bucket boundaries?"
+    return "problem", f"{where}, though its metric and labels exist: check the label values"
