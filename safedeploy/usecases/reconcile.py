@@ -17,7 +17,7 @@ from safedeploy.adapters.evidence_files import write_documents
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
 from safedeploy.domain.canary import CanaryVerdict
-from safedeploy.domain.catalog import Service, select
+from safedeploy.domain.catalog import BrokenService, Service, select
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions, without_refused
 from safedeploy.domain.evidence import documents, evidence_folders, json_text, resolution
@@ -28,7 +28,13 @@ from safedeploy.domain.severity import BURNING, ROLLBACK_ON
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
-from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
+from safedeploy.domain.summary import (
+    ServiceSummary,
+    Summary,
+    broken_summary,
+    merged,
+    service_summary,
+)
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.evidence_charts import evidence_charts
@@ -53,6 +59,8 @@ class ReconcileResult:
     notify: NotifyOutcome | None = None
     # What became of approved changes: merged, or closed unmerged (usecases/mitigation.py).
     landed: list[str] = field(default_factory=list)
+    # (service, line) for each service file found broken since the last run.
+    newly_broken: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -121,7 +129,8 @@ def reconcile(
     from safedeploy.usecases.slo_status import evaluate_services
     from safedeploy.usecases.state_history import record_run
 
-    services = select(ctx.catalog, names)
+    services = select(ctx.catalog, names, partial=True)
+    unloaded = ctx.catalog.broken_among(names)
     # Prometheus and the environment repo are read before the lock is taken: a slow source
     # or remote must not hold other runs.
     statuses = evaluate_services(services, ctx.source, at)
@@ -148,8 +157,8 @@ def reconcile(
             if owner is not None:
                 broken.add(owner)
             result.errors.append(f"{owner}: not reconciled: {error}" if owner else str(error))
-        fresh: list[ServiceSummary] = []
         previous = store.get_summary() or Summary()
+        fresh = _unloaded(result, previous, unloaded, at)
         evaluated = {s.service: s.at for s in previous.services}
         for service, status in zip(services, statuses, strict=True):
             if progress is not None:
@@ -169,8 +178,7 @@ def reconcile(
             if not dry_run:
                 _apply(store, decision, status, evaluated=evaluated.get(service.name) == at)
         if not dry_run:
-            names_in_catalog = {s.name for s in ctx.catalog.services}
-            summary = merged(previous, fresh, names_in_catalog, at)
+            summary = merged(previous, fresh, ctx.catalog.names, at)
             store.write_summary(summary)
             store.write_text(layout.LAST_RUN, _last_run(result))
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
@@ -180,7 +188,7 @@ def reconcile(
         at,
         ctx.settings,
         dry_run=result.dry_run,
-        also=[(r.service, r.notice) for r in landed],
+        also=[*((r.service, r.notice) for r in landed), *result.newly_broken],
     )
     if not dry_run:
         # Outside the lock as well: the charts read a range of history from the source.
@@ -192,6 +200,25 @@ def reconcile(
                 ctx, reconcile_message(at, result.decisions), commit=commit, push=push
             )
     return result
+
+
+def _unloaded(
+    result: ReconcileResult, previous: Summary, broken: tuple[BrokenService, ...], at: datetime
+) -> list[ServiceSummary]:
+    """Each broken service file: an error per violation (the run exits 2), its summary
+    entry kept and marked stale, and a notice the first run that finds it broken."""
+    before = {s.service: s for s in previous.services}
+    entries: list[ServiceSummary] = []
+    for service in broken:
+        result.errors += [f"{service.name}: not reconciled: {v}" for v in service.violations]
+        entry = broken_summary(before.get(service.name), service, at)
+        old = before.get(service.name)
+        if old is None or old.error != entry.error:
+            result.newly_broken.append(
+                (service.name, f":warning: {service.name}: not reconciled: {entry.error}")
+            )
+        entries.append(entry)
+    return entries
 
 
 def _read_target_files(

@@ -25,6 +25,7 @@ from testing.cli import Result, Runner, tree_snapshot
 from testing.gitrepos import EnvRemote, build_env_remote
 from testing.history import T_END, Phase, Scenario
 from testing.prometheus import RunningPrometheus, prometheus_with_history
+from testing.webhook import Webhook
 
 pytestmark = pytest.mark.prometheus
 
@@ -530,3 +531,61 @@ def test_json_has_the_documented_shape(cli: Runner, state: Path) -> None:
         "incidents": [opened_at],
         "proposals": [f"{opened_at}-rollback-rollout", f"{opened_at}-block-promotion"],
     }
+
+
+def test_a_broken_service_file_holds_back_its_own_service_only(
+    cli: Runner, state: Path, webhook: Webhook
+) -> None:
+    """One team's typo: the others are decided as usual; the broken one is reported by
+    validate, reconcile (exit 2, one notification), report (stale, exit 2), slo status and
+    the gate; fixing the file clears it."""
+    env = {"SAFEDEPLOY_WEBHOOK_URL": webhook.url}
+    first = cli("reconcile", "--at", HEALTHY, cwd=state, env=env)
+    assert first.code == 0, first.stderr
+    service_file = state / "services" / "inventory.yaml"
+    good = service_file.read_text()
+    service_file.write_text(good.replace("objective: 0.99", "objective: 1"))
+    violation = "services/inventory.yaml:16: spec.slos[0].objective: an objective of 1"
+
+    assert cli("validate", cwd=state).code == 2
+    done = cli("reconcile", "--at", FAST, "--json", cwd=state, env=env)
+    assert done.code == 2, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert [s["service"] for s in result["services"]] == ["checkout"]
+    assert result["created"]["incidents"] == [INCIDENT]
+    # pydantic adds the emptied list of SLOs: one line each, both named.
+    errors = result["errors"]
+    assert errors[0].startswith(f"inventory: not reconciled: {violation}"), errors
+    assert all(e.startswith("inventory: not reconciled: services/inventory.yaml:") for e in errors)
+    assert all(e in done.stderr for e in errors)
+    [body] = webhook.bodies
+    assert f":warning: inventory: not reconciled: {violation}" in body["text"]
+    assert "(and 1 more)" in body["text"]
+    assert ":rotating_light: checkout: incident" in body["text"]
+    # The next run finds it still broken: no second notice.
+    again = cli("reconcile", "--at", FAST, cwd=state, env=env)
+    assert again.code == 2 and len(webhook.bodies) == 1
+
+    report = cli("report", "--json", cwd=state)
+    assert report.code == 2, report.stderr
+    entries = {s["service"]: s for s in json.loads(report.stdout)["services"]}
+    assert entries["checkout"]["stale"] is None and entries["checkout"]["severity"] == "fast-burn"
+    assert entries["inventory"]["evaluated_at"] == HEALTHY
+    assert entries["inventory"]["stale"].startswith(violation)
+    text = cli("report", cwd=state)
+    assert f"inventory STALE: not reconciled since {HEALTHY}, its service file is invalid: " in (
+        text.stdout
+    )
+    assert cli("gate", "checkout", "--at", FAST, cwd=state).code == 1
+    gated = cli("gate", "inventory", "--at", FAST, cwd=state)
+    assert gated.code == 2 and violation in gated.stderr
+    status = cli("slo", "status", "--json", "--at", FAST, cwd=state)
+    assert status.code == 2 and f"inventory: not evaluated: {violation}" in status.stderr
+    assert {e["service"] for e in json.loads(status.stdout)} == {"checkout"}
+
+    service_file.write_text(good)
+    fixed = cli("reconcile", "--at", FAST, cwd=state, env=env)
+    assert fixed.code == 0, fixed.stderr
+    after = cli("report", "--json", cwd=state)
+    assert after.code == 0
+    assert all(s["stale"] is None for s in json.loads(after.stdout)["services"])
