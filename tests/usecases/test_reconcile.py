@@ -589,3 +589,49 @@ def test_a_broken_service_file_holds_back_its_own_service_only(
     after = cli("report", "--json", cwd=state)
     assert after.code == 0
     assert all(s["stale"] is None for s in json.loads(after.stdout)["services"])
+
+
+def test_history_never_overwrites_the_present(cli: Runner, state: Path) -> None:
+    """A run at an instant before the last run's is a dry run; --backfill records what that
+    instant measured, once, and moves nothing else."""
+    live = cli("reconcile", "--at", FAST, cwd=state)
+    assert live.code == 0, live.stderr
+    assert read(state, "control-plane/state/summary.json")["at"] == FAST
+    before = tree_snapshot(state)
+
+    past = cli("reconcile", "--at", HEALTHY, cwd=state)
+    assert past.code == 0, past.stderr
+    assert f"{HEALTHY} is before the last run's instant {FAST}: a dry run" in past.stdout
+    assert "dry run: would have opened 0 incidents" in past.stdout
+    assert tree_snapshot(state) == before
+    summary = read(state, "control-plane/state/summary.json")
+    assert [s["severity"] for s in summary["services"]] == ["fast-burn", "normal"]
+
+    filled = cli("reconcile", "--at", HEALTHY, "--backfill", "--json", cwd=state)
+    assert filled.code == 0, filled.stderr
+    result = json.loads(filled.stdout)
+    assert (result["backfill"], result["dry_run"]) == (True, False)
+    assert result["created"] == {"incidents": [], "proposals": []}
+    after = tree_snapshot(state)
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert changed == [
+        "audit/budget.log",
+        "audit/metrics.log",
+        "control-plane/state/backfilled.json",
+    ]
+    lines = [json.loads(line) for line in (state / "audit/metrics.log").read_text().splitlines()]
+    recorded = [(e["at"], e["data"]["service"], e["data"].get("backfill")) for e in lines[-2:]]
+    assert recorded == [(HEALTHY, "checkout", True), (HEALTHY, "inventory", True)]
+    assert all(line["data"]["severity"] == "normal" for line in lines[-2:])
+    self_check = Steps(cli, state)
+    self_check.intact()
+
+    again = cli("reconcile", "--at", HEALTHY, "--backfill", cwd=state)
+    assert again.code == 0, again.stderr
+    assert "recorded the evaluation of 0 services (none new)" in again.stdout
+    assert tree_snapshot(state) == after
+
+    ahead = cli("reconcile", "--at", EXHAUSTED, "--backfill", cwd=state)
+    assert ahead.code == 2
+    assert f"--backfill: {EXHAUSTED} is not before the last run's instant ({FAST})" in ahead.stderr
+    assert tree_snapshot(state) == after
