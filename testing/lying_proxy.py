@@ -15,7 +15,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from copy import deepcopy
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +81,11 @@ def lying_proxy_to(upstream: str) -> Iterator[LyingProxy]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
+            # A client giving up on a trickled answer is the point, not an error.
+            with suppress(BrokenPipeError, ConnectionResetError):
+                self._send(content)
+
+        def _send(self, content: bytes) -> None:
             if not proxy.trickle:
                 self.wfile.write(content)
                 return

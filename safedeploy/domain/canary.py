@@ -90,6 +90,23 @@ def canary_verdict(
     }
     canary_ratio, canary_events = canary
     stable_ratio, stable_events = stable
+    if canary_events is None or stable_events is None:
+        # The source could not say how much traffic a version had (it failed, ran out of
+        # the run's deadline, or answered something untrue): that is not "no canary".
+        which, total = (
+            (queries.canary_version, queries.canary_total)
+            if canary_events is None
+            else (queries.stable_version, queries.stable_total)
+        )
+        found = results.get(total)
+        return CanaryVerdict(
+            state="unknown",
+            canary_error_ratio=canary_ratio,
+            stable_error_ratio=stable_ratio,
+            canary_events=canary_events,
+            detail=f"{which}: traffic unknown ({found.reason if found else 'not measured'})",
+            **base,
+        )
     if not canary_events or not stable_events:
         # Only one version serves: no rollout in progress (not started, or complete).
         idle = queries.canary_version if not canary_events else queries.stable_version
@@ -134,6 +151,8 @@ def canary_verdict(
 def _ratio(
     errors: Measurement | None, total: Measurement | None
 ) -> tuple[float | None, float | None]:
+    if total is not None and total.status == "empty":
+        return None, 0.0  # no series: the version served nothing in the window
     if total is None or total.status != "ok" or total.value is None:
         return None, None
     if total.value == 0:
