@@ -232,3 +232,15 @@ def emptied(when: Callable[[Asked], bool] | None = None) -> Rewrite:
         return answer
 
     return rewrite
+
+
+def retyped(result_type: str, when: Callable[[Asked], bool] | None = None) -> Rewrite:
+    """The answer's `resultType` replaced (a vector answered as a matrix or a scalar)."""
+
+    def rewrite(asked: Asked, answer: Answer) -> Answer:
+        data = answer.get("data")
+        if _picked(when)(asked) and isinstance(data, dict):
+            data["resultType"] = result_type
+        return answer
+
+    return rewrite

@@ -9,6 +9,7 @@ the total, a sample from the future).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from safedeploy.domain.sli_queries import queries_for
 from safedeploy.domain.slo import SLOStatus
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.builders import write_service
+from testing.cli import Runner
+from testing.gitrepos import EnvRemote
 from testing.lying_proxy import (
     Asked,
     LyingProxy,
@@ -29,6 +32,7 @@ from testing.lying_proxy import (
     duplicated,
     relabelled,
     restamped,
+    retyped,
     revalued,
     split_by,
 )
@@ -182,3 +186,54 @@ def test_every_series_of_a_range_answer_is_checked_too(
     lied = PrometheusSource(lying_proxy.url).increase_range([query], grid)[query]
     assert {m.status for m in lied} == {"invalid"}
     assert "two series with service='checkout'" in (lied[0].reason or "")
+
+
+END_TO_END: dict[str, Rewrite] = {
+    **{lie: rewrite for lie, (rewrite, _) in LIES.items()},
+    # Asked alone, each service's answer holds only its own series: file inventory's under
+    # a name nobody asked for, so the lie reaches the gate of the healthy service too.
+    "errors under a service nobody asked about": relabelled(
+        "service", "inventory", "checkout-canary", errors_1h
+    ),
+    "errors above the total": revalued(lambda v: repr(v + 1e9), errors_1h),
+    "a matrix for a vector": retyped("matrix", errors_1h),
+    "a scalar for a vector": retyped("scalar", errors_1h),
+}
+
+
+@pytest.mark.parametrize("lie", list(END_TO_END), ids=list(END_TO_END))
+def test_a_lying_proxy_never_yields_green_or_a_proposal(
+    cli: Runner,
+    lying_proxy: LyingProxy,
+    prometheus: RunningPrometheus,
+    env_remote: EnvRemote,
+    tmp_path: Path,
+    lie: str,
+) -> None:
+    """The real commands through the proxy: on the truth checkout opens an incident with
+    proposals and inventory may promote; one lie about the 1h errors and neither happens."""
+    for name in ("checkout", "inventory"):
+        write_service(tmp_path / "services", name)
+    (tmp_path / "safedeploy.toml").write_text(
+        f'[prometheus]\nurl = "{lying_proxy.url}"\n[environment]\nrepo = "{env_remote.path}"\n'
+    )
+    at = "2026-11-01T00:00:00Z"
+    truth = cli("reconcile", "--at", at, "--dry-run", "--json")
+    assert truth.code == 0, truth.stdout + truth.stderr
+    assert json.loads(truth.stdout)["created"]["proposals"]
+    assert cli("gate", "inventory", "--at", at).code == 0
+    lying_proxy.rewrite = END_TO_END[lie]
+    gated = cli("gate", "inventory", "--at", at)
+    assert gated.code == 3, (gated.stdout, gated.stderr)
+    assert "cannot decide on promotion" in gated.stdout
+    # checkout's own answer may be the truth (in breach: 1) or a lie (3); never 0.
+    assert cli("gate", "checkout", "--at", at).code in (1, 3)
+    done = cli("reconcile", "--at", at, "--json")
+    assert done.code == 3, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["created"] == {"incidents": [], "proposals": []}
+    assert {s["severity"] for s in result["services"]} == {"unknown"}
+    assert {s["decision"] for s in result["services"]} == {"UNKNOWN"}
+    assert not (tmp_path / "action-proposals").exists() or not any(
+        (tmp_path / "action-proposals").iterdir()
+    )
