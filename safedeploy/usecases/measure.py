@@ -1,6 +1,6 @@
 """Counter increases from a metrics source, with every selector that matched nothing
-looked into (see `domain/empty_selectors.py`): the one way use cases read increases at
-an instant, so a typo is caught for the SLOs, the canaries and `validate --live` alike."""
+looked into (see `domain/empty_selectors.py`): how the SLOs read their increases at an
+instant, so a typo in a service file's selector is unknown, never zero errors."""
 
 from __future__ import annotations
 
