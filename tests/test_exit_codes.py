@@ -141,6 +141,16 @@ def _opened(world: World) -> Result:
     return done
 
 
+def _missing_target(world: World) -> Result:
+    _edited(world.demo / "services" / "checkout.yaml", "checkout/rollout.yaml", "checkout/x.yaml")
+    return world.run(world.demo, "validate", "--env-repo")
+
+
+def _lost_env_repo(world: World) -> Result:
+    _edited(world.demo / "safedeploy.toml", 'repo = "env.git"', f'repo = "{world.root / "no.git"}"')
+    return world.run(world.demo, "validate", "--env-repo")
+
+
 def _blind_beside_a_burn(world: World) -> Result:
     """checkout burns and is decided (an incident opens); inventory's errors are a typo."""
     texts = {"checkout": _availability_only("checkout"), "inventory": typo("inventory")}
@@ -218,6 +228,14 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("validate --live", "the metrics source cannot answer"): lambda w: w.run(
         w.live("checkout", url=closed_url()), "validate", "--live", "--at", AT
     ),
+    ("validate --env-repo", "every target file takes its service's changes"): lambda w: w.run(
+        w.demo, "validate", "--env-repo"
+    ),
+    (
+        "validate --env-repo",
+        "a target file would refuse an edit (missing, or no such value)",
+    ): _missing_target,
+    ("validate --env-repo", "the environment repository cannot be read"): _lost_env_repo,
     ("slo status", "every SLO is normal"): lambda w: w.run(
         w.live("inventory"), "slo", "status", "--at", AT
     ),
