@@ -25,11 +25,6 @@ from testing.state_repo import StateRepoFixture
 RUNBOOK = REPO_ROOT / "docs" / "runbook.md"
 ROW = re.compile(r"^\| `([^`]+)` \| (.+) \| (\d) \|$")
 AT = "2026-11-01T00:00:00Z"  # the instant the Prometheus fixture's history ends
-INCIDENT = "checkout-20261101t1200z"
-POSTMORTEM_TOO_EARLY = (
-    "incidents", "transition", INCIDENT, "complete-postmortem", "--by", "alice",
-    "--reason", "too early",
-)  # fmt: skip
 SIMULATE_HOUR = (
     "simulate", "--metrics", "metrics.om", "--from", "2026-11-01T11:00:00Z",
     "--to", "2026-11-01T12:00:00Z", "--step", "10m",
@@ -89,6 +84,21 @@ class World:
 
     def run(self, state: Path, *args: str) -> Result:
         return self.cli(*args, cwd=state)
+
+    @cached_property
+    def incident(self) -> str:
+        """The demo's incident, read from its state rather than assumed."""
+        [found] = json.loads(self.run(self.demo, "incidents", "list", "--json").stdout)
+        incident: str = found["id"]
+        return incident
+
+    @cached_property
+    def block(self) -> str:
+        """The demo's proposed block-promotion."""
+        listed = json.loads(self.run(self.demo, "proposals", "list", "--json").stdout)
+        [found] = [p["id"] for p in listed if p["kind"] == "block-promotion"]
+        block: str = found
+        return block
 
 
 Scenario = Callable[[World], Result]
@@ -151,6 +161,19 @@ def _lost_env_repo(world: World) -> Result:
     return world.run(world.demo, "validate", "--env-repo")
 
 
+def _not_an_approver(world: World) -> Result:
+    done = world.run(world.demo, "approve", world.block, "--by", "mallory")
+    assert "mallory" in done.stderr, done.stderr
+    return done
+
+
+def _postmortem_too_early(world: World) -> Result:
+    transition = ("incidents", "transition", world.incident, "complete-postmortem")
+    done = world.run(world.demo, *transition, "--by", "alice", "--reason", "too early")
+    assert "complete-postmortem" in done.stderr, done.stderr
+    return done
+
+
 def _blind_beside_a_burn(world: World) -> Result:
     """checkout burns and is decided (an incident opens); inventory's errors are a typo."""
     texts = {"checkout": _availability_only("checkout"), "inventory": typo("inventory")}
@@ -189,7 +212,7 @@ def _tampered(world: World) -> Result:
 
 
 def _lost_incident(world: World) -> Result:
-    (world.demo / "incidents" / f"{INCIDENT}.json").unlink()
+    (world.demo / "incidents" / f"{world.incident}.json").unlink()
     return world.run(world.demo, "replay", "--check")
 
 
@@ -295,23 +318,19 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("report", "no reconcile has written a summary yet"): lambda w: w.run(
         w.live("inventory", url="http://x"), "report"
     ),
-    ("explain", "an incident or proposal id"): lambda w: w.run(w.demo, "explain", INCIDENT),
+    ("explain", "an incident or proposal id"): lambda w: w.run(w.demo, "explain", w.incident),
     ("explain", "an id that is neither"): lambda w: w.run(w.demo, "explain", "checkout-nothing"),
     ("approve", "by an approver of the service"): lambda w: w.run(
-        w.demo, "approve", f"{INCIDENT}-block-promotion", "--by", "alice"
+        w.demo, "approve", w.block, "--by", "alice"
     ),
-    ("approve", "by someone who is not one"): lambda w: w.run(
-        w.demo, "approve", f"{INCIDENT}-block-promotion", "--by", "mallory"
-    ),
+    ("approve", "by someone who is not one"): _not_an_approver,
     ("reject", "by an approver, with a reason"): lambda w: w.run(
-        w.demo, "reject", f"{INCIDENT}-block-promotion", "--by", "bob", "--reason", "load test"
+        w.demo, "reject", w.block, "--by", "bob", "--reason", "load test"
     ),
     ("incidents list", "the incidents, open or closed"): lambda w: w.run(
         w.demo, "incidents", "list"
     ),
-    ("incidents transition", "an edge the lifecycle does not have"): lambda w: w.run(
-        w.demo, *POSTMORTEM_TOO_EARLY
-    ),
+    ("incidents transition", "an edge the lifecycle does not have"): _postmortem_too_early,
     ("proposals show", "an id that is no proposal"): lambda w: w.run(
         w.demo, "proposals", "show", "checkout-nothing"
     ),
