@@ -16,4 +16,5 @@ pytest_plugins = [
     "testing.demo_state",
     "testing.browser",
     "testing.signing",
+    "testing.lying_proxy",
 ]

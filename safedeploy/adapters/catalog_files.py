@@ -53,39 +53,60 @@ def service_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_catalog(paths: Iterable[Path], *, strict_file_names: bool = True) -> models.Catalog:
-    """Every service in `paths`, or CatalogError listing every violation of every file."""
-    violations: list[str] = []
+def load_catalog(
+    paths: Iterable[Path], *, strict_file_names: bool = True, partial: bool = False
+) -> models.Catalog:
+    """Every service in `paths`, or CatalogError listing every violation of every file.
+
+    `partial`: the services that loaded, each broken file recorded under the service its
+    file is named for, so one team's typo holds back its own service only.
+    """
+    broken: list[models.BrokenService] = []
     services: list[models.Service] = []
     defined_in: dict[str, Path] = {}
     for file in service_files(paths):
-        shown = _display(file)
-        try:
-            service, lines = _load_one(file)
-        except _ViolationError as v:
-            violations.append(f"{shown}:{v.line}: {v.path}: {v.message}")
+        loaded = _load_checked(file, defined_in, strict_file_names)
+        if isinstance(loaded, list):
+            broken.append(models.BrokenService(name=file.stem, violations=tuple(loaded)))
             continue
-        except CatalogError as e:
-            violations.extend(e.violations)
-            continue
-        line = lines.get(("metadata", "name"), 1)
-        if service.name in defined_in:
-            violations.append(
-                f"{shown}:{line}: metadata.name: service {service.name!r} is also defined in "
-                f"{_display(defined_in[service.name])}"
-            )
-            continue
-        if strict_file_names and file.stem != service.name:
-            violations.append(
-                f"{shown}:{line}: metadata.name: {service.name!r} must match the file name "
-                f"({file.stem}{file.suffix}); services live in services/<name>.yaml"
-            )
-            continue
-        defined_in[service.name] = file
-        services.append(service)
-    if violations:
-        raise CatalogError(violations)
-    return models.Catalog(services=tuple(services))
+        defined_in[loaded.name] = file
+        services.append(loaded)
+    catalog = models.Catalog(services=tuple(services), broken=tuple(broken))
+    return catalog if partial else models.whole(catalog)
+
+
+def _load_checked(
+    file: Path, defined_in: dict[str, Path], strict_file_names: bool
+) -> models.Service | list[str]:
+    """The file's service, or its violations (a name defined twice or not the file's)."""
+    shown = _display(file)
+    try:
+        service, lines = _load_one(file)
+    except _ViolationError as v:
+        return [f"{shown}:{v.line}: {v.path}: {v.message}"]
+    except CatalogError as e:
+        return e.violations
+    line = lines.get(("metadata", "name"), 1)
+    if service.name in defined_in:
+        return [
+            f"{shown}:{line}: metadata.name: service {service.name!r} is also defined in "
+            f"{_display(defined_in[service.name])}"
+        ]
+    if strict_file_names and file.stem != service.name:
+        return [
+            f"{shown}:{line}: metadata.name: {service.name!r} must match the file name "
+            f"({file.stem}{file.suffix}); services live in services/<name>.yaml"
+        ]
+    return service
+
+
+def field_line(file: Path, path: PathKey) -> str:
+    """`file:line` of the key at `path` in a service file that loaded (1 if not found)."""
+    try:
+        _, lines = _parse_text(_read_text(file))
+    except _ViolationError:
+        return f"{_display(file)}:1"
+    return f"{_display(file)}:{_line_of(path, lines)}"
 
 
 def _display(path: Path) -> str:

@@ -7,13 +7,14 @@ read here or backfilled into a real Prometheus with promtool.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from safedeploy.adapters.openmetrics import Matcher, Series, SeriesStore, load_openmetrics
 from safedeploy.domain.increase import increase_indexed, reset_counts
-from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, LabelNames, Measurement
 from safedeploy.domain.selectors import Selector
 
 
@@ -46,6 +47,19 @@ class EmbeddedSource:
             selected = self._select(query.selector)  # once per query, not per instant
             answers[query] = tuple(_sum(selected, end - query.window, end) for end in ends)
         return answers
+
+    def label_names(self, lookbacks: Mapping[str, int], at: datetime) -> dict[str, LabelNames]:
+        """The labels of every series of each metric with a sample in its window."""
+        end = at.timestamp()
+        found: dict[str, LabelNames] = {}
+        for metric, window in lookbacks.items():
+            names: set[str] = set()
+            for series in self._store.select(metric):
+                first = bisect.bisect_right(series.times, end - window)
+                if first < len(series.times) and series.times[first] <= end:
+                    names.update({"__name__", *(label for label, _ in series.labels)})
+            found[metric] = LabelNames(names=frozenset(names))
+        return found
 
     def _increase(self, selector: Selector, start: float, end: float) -> Measurement:
         return _sum(self._select(selector), start, end)

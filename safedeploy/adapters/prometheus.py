@@ -14,12 +14,12 @@ import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from safedeploy.adapters.prometheus_http import PrometheusClient, QueryFailure
 from safedeploy.domain.durations import format_duration
-from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
+from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, LabelNames, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
 
 if TYPE_CHECKING:
@@ -143,12 +143,31 @@ class PrometheusSource:
                 results.update(answers)
         return results
 
+    def label_names(self, lookbacks: Mapping[str, int], at: datetime) -> dict[str, LabelNames]:
+        """`/api/v1/labels` per metric: the series index, never its samples."""
+
+        def one(metric: str) -> LabelNames:
+            start = at - timedelta(seconds=lookbacks[metric])
+            outcome = self.client.labels(metric, start, at)
+            if isinstance(outcome, QueryFailure):
+                return LabelNames(failure=outcome.reason)
+            return LabelNames(names=frozenset(outcome))
+
+        with (
+            self.client.batch(),
+            ThreadPoolExecutor(max_workers=self.client.concurrency) as pool,
+        ):
+            return dict(zip(lookbacks, pool.map(one, lookbacks), strict=True))
+
     def _answer(self, batch: Batch, at: datetime) -> dict[IncreaseQuery, Measurement]:
         where = self.client.where
         outcome = self.client.instant(batch.promql, at)
         if isinstance(outcome, QueryFailure):
-            failed = Measurement.failed(outcome.reason)
-            return {q: failed for members in batch.members.values() for q in members}
+            return _all_failed(batch, outcome)
+        problem = _series_problem(batch, [sample.metric for sample in outcome])
+        if problem is not None:
+            lie = QueryFailure(f"{where} answered {batch.promql} with {problem}", untrue=True)
+            return _all_failed(batch, lie)
         by_value: dict[str | None, Measurement] = {}
         for sample in outcome:
             key = sample.metric.get(batch.group_label) if batch.group_label else None
@@ -167,15 +186,18 @@ class PrometheusSource:
         where = self.client.range_where
         outcome = self.client.range(batch.promql, grid.start, grid.end, grid.step)
         if isinstance(outcome, QueryFailure):
-            failed = (Measurement.failed(outcome.reason),) * grid.count
-            return {q: failed for members in batch.members.values() for q in members}
+            return _all_failed_range(batch, outcome, grid.count)
+        problem = _series_problem(batch, [series.metric for series in outcome])
+        if problem is not None:
+            lie = QueryFailure(f"{where} answered {batch.promql} with {problem}", untrue=True)
+            return _all_failed_range(batch, lie, grid.count)
         by_value: dict[str | None, list[Measurement | None]] = {}
         for series in outcome:
             key = series.metric.get(batch.group_label) if batch.group_label else None
             points = by_value.setdefault(key, [None] * grid.count)
             for seconds, text in series.values:
                 position = grid.index(seconds)
-                if position is not None:
+                if position is not None:  # the client refused any point off the grid
                     points[position] = _measurement(text, f"{where} for {batch.promql}")
         answers: dict[IncreaseQuery, tuple[Measurement, ...]] = {}
         for value, members in batch.members.items():
@@ -188,16 +210,57 @@ class PrometheusSource:
         return answers
 
 
+def _series_problem(batch: Batch, label_sets: Sequence[Mapping[str, str]]) -> str | None:
+    """What makes an answer to `batch` impossible, or None.
+
+    `sum by (<label>)` answers at most one series per asked value, labelled with that
+    label alone; `sum(...)` one series without labels. Anything else (a series per pod, a
+    service nobody asked about, the same service twice) cannot be told apart from a wrong
+    answer, so none of the batch is believed: errors filed under another service would
+    otherwise leave the asked one "without errors".
+    """
+    expected = {batch.group_label} if batch.group_label else set()
+    seen: set[str | None] = set()
+    for labels in label_sets:
+        if set(labels) != expected:
+            wanted = f"only {batch.group_label}" if batch.group_label else "no labels"
+            return f"a series labelled {_labels(labels)}, expected {wanted}"
+        value = labels.get(batch.group_label) if batch.group_label else None
+        if value not in batch.members:
+            return f"a series for {batch.group_label}={value!r}, which was not asked for"
+        if value in seen:
+            return f"two series{_for_value(batch, value)}"
+        seen.add(value)
+    return None
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{k}={v!r}" for k, v in sorted(labels.items())) + "}"
+
+
+def _all_failed(batch: Batch, outcome: QueryFailure) -> dict[IncreaseQuery, Measurement]:
+    failed = outcome.measurement()
+    return {q: failed for members in batch.members.values() for q in members}
+
+
+def _all_failed_range(
+    batch: Batch, outcome: QueryFailure, count: int
+) -> dict[IncreaseQuery, tuple[Measurement, ...]]:
+    failed = (outcome.measurement(),) * count
+    return {q: failed for members in batch.members.values() for q in members}
+
+
 def _for_value(batch: Batch, value: str | None) -> str:
     return f" with {batch.group_label}={value!r}" if batch.group_label else ""
 
 
 def _measurement(text: str, context: str) -> Measurement:
-    """The sample's value; a non-number, NaN, Inf or negative one fails, naming the query."""
+    """The sample's value; a non-number, NaN, Inf or negative one is invalid, naming the
+    query."""
     try:
         measurement = Measurement.of(float(text))
     except ValueError:
-        return Measurement.failed(f"{context}: the source returned {text!r}")
-    if measurement.status == "failed":
-        return Measurement.failed(f"{context}: {measurement.reason}")
+        return Measurement.invalid(f"{context}: the source returned {text!r}")
+    if measurement.status == "invalid":
+        return Measurement.invalid(f"{context}: {measurement.reason}")
     return measurement

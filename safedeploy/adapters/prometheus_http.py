@@ -17,10 +17,14 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from safedeploy.domain.durations import format_duration
+from safedeploy.domain.instants import format_instant
+from safedeploy.domain.measurements import Measurement
 
 if TYPE_CHECKING:
     import httpx
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 QUERY_PATH = "/api/v1/query"
 RANGE_PATH = "/api/v1/query_range"
+LABELS_PATH = "/api/v1/labels"
 
 
 class Sample(BaseModel):
@@ -62,7 +67,7 @@ class _Matrix(BaseModel):
     result: list[RangeSample]
 
 
-_D = TypeVar("_D", _Vector, _Matrix)
+_D = TypeVar("_D", _Vector, _Matrix, list[str])
 
 
 class _Response(BaseModel, Generic[_D]):
@@ -78,9 +83,18 @@ class _Response(BaseModel, Generic[_D]):
 
 @dataclass(frozen=True)
 class QueryFailure:
-    """Why a query has no answer, in one line naming the URL and the query."""
+    """Why a query has no answer, in one line naming the URL and the query.
+
+    `untrue`: the server did answer, with something no honest Prometheus says (a body that
+    is not the API's, a sample from another instant); else it could not or would not.
+    """
 
     reason: str
+    untrue: bool = False
+
+    def measurement(self) -> Measurement:
+        """What the query measured: nothing, and invalid when the server told a lie."""
+        return Measurement.invalid(self.reason) if self.untrue else Measurement.failed(self.reason)
 
 
 QueryOutcome = list[Sample] | QueryFailure
@@ -142,16 +156,65 @@ class PrometheusClient:
         return f"{self.url.rstrip('/')}{RANGE_PATH}"
 
     def instant(self, promql: str, at: datetime) -> QueryOutcome:
-        """The instant vector of `promql` at `at`, or why there is none."""
+        """The instant vector of `promql` at `at`, or why there is none.
+
+        Every sample must be stamped at `at`: Prometheus stamps an instant vector with the
+        evaluation's time, so any other stamp is an answer to another question (a cache,
+        a proxy, a clock), and 35 minutes of old errors would read as the present.
+        """
         data = {"query": promql, "time": _stamp(at)}
         answer = self._ask(QUERY_PATH, data, promql, _Response[_Vector])
-        return answer if isinstance(answer, QueryFailure) else answer.result
+        if isinstance(answer, QueryFailure):
+            return answer
+        asked = _millis(at.timestamp())
+        for sample in answer.result:
+            if _millis(sample.value[0]) != asked:
+                return QueryFailure(
+                    f"{self.where} answered {promql} with a sample stamped "
+                    f"{_when(sample.value[0])}, {_offset(sample.value[0], at.timestamp())} "
+                    f"the asked {_when(at.timestamp())}",
+                    untrue=True,
+                )
+        return answer.result
 
     def range(self, promql: str, start: datetime, end: datetime, step: int) -> RangeOutcome:
-        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`."""
+        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`.
+
+        Every point must fall on one of the asked instants, at most once per series.
+        """
         data = {"query": promql, "start": _stamp(start), "end": _stamp(end), "step": str(step)}
         answer = self._ask(RANGE_PATH, data, promql, _Response[_Matrix])
-        return answer if isinstance(answer, QueryFailure) else answer.result
+        if isinstance(answer, QueryFailure):
+            return answer
+        first, last = _millis(start.timestamp()), _millis(end.timestamp())
+        for series in answer.result:
+            previous: int | None = None
+            for seconds, _ in series.values:
+                stamp = _millis(seconds)
+                off_grid = (stamp - first) % (step * 1000) or not first <= stamp <= last
+                if off_grid or (previous is not None and stamp <= previous):
+                    return QueryFailure(
+                        f"{self.range_where} answered {promql} with a point stamped "
+                        f"{_when(seconds)}, not one of the asked instants from "
+                        f"{_when(start.timestamp())} every {step}s",
+                        untrue=True,
+                    )
+                previous = stamp
+        return answer.result
+
+    def labels(self, selector: str, start: datetime, end: datetime) -> list[str] | QueryFailure:
+        """The label names of every series `selector` matches between `start` and `end`
+        (the series index, not the samples: cheap over a whole SLO period); none when no
+        series matches. Every series has a name, so names without `__name__` are untrue."""
+        data = {"match[]": selector, "start": _stamp(start), "end": _stamp(end)}
+        answer = self._ask(LABELS_PATH, data, selector, _Response[list[str]])
+        if isinstance(answer, QueryFailure) or not answer or "__name__" in answer:
+            return answer
+        return QueryFailure(
+            f"{self.url.rstrip('/')}{LABELS_PATH} answered labels without __name__ for "
+            f"{selector}: {', '.join(sorted(answer)[:5])}",
+            untrue=True,
+        )
 
     def _ask(
         self, path: str, data: Mapping[str, str], promql: str, model: type[_Response[_D]]
@@ -243,6 +306,24 @@ def _stamp(at: datetime) -> str:
     return f"{at.timestamp():.3f}"
 
 
+def _millis(seconds: float) -> int:
+    """Prometheus keeps time in milliseconds: an asked instant comes back rounded to one."""
+    return round(seconds * 1000)
+
+
+def _when(seconds: float) -> str:
+    try:
+        return format_instant(datetime.fromtimestamp(seconds, tz=UTC))
+    except (OverflowError, OSError, ValueError):
+        return repr(seconds)
+
+
+def _offset(seconds: float, asked: float) -> str:
+    gap = abs(seconds - asked)
+    span = format_duration(round(gap)) if gap >= 1 else f"{gap * 1000:.0f}ms"
+    return f"{span} {'before' if seconds < asked else 'after'}"
+
+
 def _parse(
     status: int, content: bytes, where: str, promql: str, model: type[_Response[_D]]
 ) -> _D | QueryFailure:
@@ -252,7 +333,8 @@ def _parse(
         first = exc.errors(include_url=False)[0]
         detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
         return QueryFailure(
-            f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}"
+            f"{where} answered HTTP {status} with an invalid body for {promql}: {detail}",
+            untrue=status < 400,
         )
     if body.status != "success" or body.data is None:
         kind = body.errorType or "error"

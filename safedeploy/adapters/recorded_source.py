@@ -57,7 +57,7 @@ class RecordedSource:
                 per_window = {}
                 for window in windows(slo):
                     per_window[window] = (
-                        SLICounts(total=Measurement.failed(outcome.reason))
+                        SLICounts(total=outcome.measurement())
                         if isinstance(outcome, QueryFailure)
                         else _counts(found, service.name, slo.name, window)
                     )
@@ -65,9 +65,10 @@ class RecordedSource:
         return counts
 
 
-def _recorded(result: list[Sample]) -> dict[tuple[str, str, str, int], float]:
-    """(kind, service, slo, window seconds) -> value, for both recorded families."""
-    found: dict[tuple[str, str, str, int], float] = {}
+def _recorded(result: list[Sample]) -> dict[tuple[str, str, str, int], float | None]:
+    """(kind, service, slo, window seconds) -> value, for both recorded families; None for
+    a recording answered twice, which no honest server does (the SLO is then unknown)."""
+    found: dict[tuple[str, str, str, int], float | None] = {}
     for sample in result:
         name = sample.metric.get("__name__", "")
         for kind, pattern in (("ratio", RECORD), ("events", EVENTS_RECORD)):
@@ -76,16 +77,26 @@ def _recorded(result: list[Sample]) -> dict[tuple[str, str, str, int], float]:
                 continue
             key = (kind, sample.metric.get("service", ""), sample.metric.get("slo", ""))
             try:
-                found[(*key, parse_duration(match.group(1)))] = float(sample.value[1])
+                value = float(sample.value[1])
             except ValueError:
                 continue  # not a number: the recording counts as missing, so unknown
+            where = (*key, parse_duration(match.group(1)))
+            found[where] = None if where in found else value
     return found
 
 
 def _counts(
-    found: dict[tuple[str, str, str, int], float], service: str, slo: str, window: int
+    found: dict[tuple[str, str, str, int], float | None], service: str, slo: str, window: int
 ) -> SLICounts:
     span = format_duration(window)
+    for kind, family in (
+        ("events", "slo:sli_events:increase"),
+        ("ratio", "slo:sli_error:ratio_rate"),
+    ):
+        key = (kind, service, slo, window)
+        if key in found and found[key] is None:
+            lie = f"two series of {family}{span} for {service} {slo}"
+            return SLICounts(total=Measurement.invalid(lie))
     events = found.get(("events", service, slo, window))
     if events is None:
         return SLICounts(

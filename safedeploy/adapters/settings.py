@@ -10,13 +10,27 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from safedeploy.errors import BadInputError
 
 CONFIG_FILE = "safedeploy.toml"
+
+
+def _http_url(value: str) -> str:
+    """An http(s) URL with a host. Without a scheme, `127.0.0.1:9090` would be refused by
+    every request, retried for seconds and reported as "could not decide"."""
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return value
+    hint = "" if "://" in value else f" (write http://{value})"
+    raise ValueError(f"{value!r} is not an http:// or https:// URL{hint}")
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class _Section(BaseModel):
@@ -24,7 +38,7 @@ class _Section(BaseModel):
 
 
 class PrometheusSettings(_Section):
-    url: str | None = None
+    url: HttpUrl | None = None
     timeout: float = Field(default=10.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
     deadline: float = Field(default=60.0, gt=0, description="Seconds for one whole evaluation.")
@@ -45,12 +59,12 @@ class EnvironmentSettings(_Section):
 
 class GitHubSettings(_Section):
     repo: str | None = None
-    api_url: str = "https://api.github.com"
+    api_url: HttpUrl = "https://api.github.com"
     provider: str = Field(default="git", pattern="^(git|github)$")
 
 
 class NotifySettings(_Section):
-    webhook_url: str | None = None
+    webhook_url: HttpUrl | None = None
 
 
 class StateSettings(_Section):
@@ -156,4 +170,5 @@ def parse_settings(text: str | None, origin: str, environ: Mapping[str, str]) ->
         loc = tuple(str(p) for p in error["loc"][:2])
         source = overridden.get((loc[0], loc[1])) if len(loc) == 2 else None
         shown = f"{source} (environment)" if source else origin
-        raise BadInputError(f"{shown}: {where}: {error['msg']}") from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise BadInputError(f"{shown}: {where}: {message}") from None

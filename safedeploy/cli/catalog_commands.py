@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from safedeploy.cli.options import JsonOption, StateOption, context
+from safedeploy.cli.options import AtOption, JsonOption, StateOption, context, instant
+from safedeploy.errors import BadInputError
 
 
 def validate(
@@ -16,6 +17,13 @@ def validate(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Service files or folders (default: services/).")
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Also ask the metrics source whether every selector matches series."
+        ),
+    ] = False,
+    at: AtOption = None,
     as_json: JsonOption = False,
     state: StateOption = None,
     env_repo: Annotated[
@@ -26,15 +34,24 @@ def validate(
         ),
     ] = False,
 ) -> int:
-    """Check service definitions against the structural policy."""
+    """Check service definitions against the structural policy (or the live source, or the
+    environment repo)."""
     from safedeploy.cli import views
 
+    if live and env_repo:
+        raise BadInputError("validate: --live and --env-repo are checked one at a time")
     if env_repo:
         from safedeploy.usecases.targets import validate_targets
 
         checked = validate_targets(context(ctx, state), paths or [])
         views.target_checks(checked, as_json=as_json)
         return checked.exit_code
+    if live:
+        from safedeploy.usecases.live_check import validate_live
+
+        checked_live = validate_live(context(ctx, state), paths or [], instant(at))
+        views.live_check(checked_live, as_json=as_json)
+        return checked_live.exit_code
     from safedeploy.usecases.catalog import validate as run
 
     views.catalog_summary(run(context(ctx, state), paths or []), as_json=as_json)

@@ -25,6 +25,14 @@ def reconcile(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Decide and print, write nothing.")
     ] = False,
+    backfill: Annotated[
+        bool,
+        typer.Option(
+            "--backfill",
+            help="At an --at before the last run's: record what it measured in the audit "
+            "log, change nothing else (without it, such a run is a dry run).",
+        ),
+    ] = False,
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another run.")
     ] = 10.0,
@@ -44,6 +52,7 @@ def reconcile(
             instant(at),
             services or [],
             dry_run=dry_run,
+            backfill=backfill,
             progress=progress,
             commit=not no_commit,
             push=push,

@@ -32,6 +32,8 @@ def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
             console.print(f"{d.service}: {note}", highlight=False, markup=False, soft_wrap=True)
     for line in result.landed:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if result.note is not None:
+        console.print(result.note, highlight=False, markup=False, soft_wrap=True)
     console.print(summary_line(result), highlight=False, soft_wrap=True)
     if result.state_commit is not None and result.state_commit.line():
         console.print(result.state_commit.line(), highlight=False, soft_wrap=True)
@@ -61,6 +63,13 @@ def _row(d: Decision) -> list[Cell]:
 
 
 def summary_line(result: ReconcileResult) -> str:
+    if result.mode == "backfill":
+        return (
+            f"reconcile {format_instant(result.at)}: backfill: recorded the evaluation of "
+            f"{plural(len(result.backfilled), 'service')}"
+            f" ({', '.join(result.backfilled) or 'none new'}), decided nothing, "
+            f"{len(result.undecided)} undecided, {plural(len(result.errors), 'error')}"
+        )
     mode = "dry run: would have " if result.dry_run else ""
     opened = ", ".join(result.created_incidents) or "none"
     created = ", ".join(result.created_proposals) or "none"

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from safedeploy.cli.report_views import stale_line
 from safedeploy.domain.durations import parse_duration
 from safedeploy.domain.incidents import Transition
 from safedeploy.domain.instants import format_instant
@@ -131,6 +132,9 @@ def _service(page: ServicePage, base: str) -> list[str]:
         f'<p class="release"><strong>Release {escape(s.decision)}</strong>: '
         f"{escape(s.decision_reason)}</p>",
     ]
+    stale = stale_line(s)
+    if stale is not None:
+        parts.append(f'<p class="stale"><strong>Stale</strong>: {escape(stale)}</p>')
     if s.freeze_until is not None:
         parts.append(f"<p>Release freeze until <time>{format_instant(s.freeze_until)}</time>.</p>")
     parts += _slos(s.slos)

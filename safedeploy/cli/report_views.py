@@ -154,7 +154,7 @@ def report_text(report: Report) -> str:
 
 
 def _decision_reasons(report: Report) -> list[Text]:
-    return [
+    reasons = [
         Text.assemble(
             (f"{service.service} ", "bold"),
             (service.decision, DECISION_STYLE[service.decision]),
@@ -163,6 +163,21 @@ def _decision_reasons(report: Report) -> list[Text]:
         for service in report.services
         if service.decision != "GREEN"
     ]
+    return reasons + [
+        Text.assemble((f"{service.service} ", "bold"), ("STALE", "bold red"), f": {line}")
+        for service in report.services
+        if (line := stale_line(service)) is not None
+    ]
+
+
+def stale_line(service: ReportService) -> str | None:
+    """Why a service's entry is not the last run's, or None when it is."""
+    if service.stale is None:
+        return None
+    return (
+        f"not reconciled since {_when(service.evaluated_at)}, its service file is invalid: "
+        f"{service.stale}"
+    )
 
 
 def _counts(report: Report) -> str:
@@ -199,6 +214,10 @@ def report_markdown(report: Report) -> str:
     if blocked:
         lines += ["", "## Why not green", ""]
         lines += [f"- **{s.service}** {s.decision}: {_md(s.decision_reason)}" for s in blocked]
+    stale = [(s, line) for s in report.services if (line := stale_line(s)) is not None]
+    if stale:
+        lines += ["", "## Stale", ""]
+        lines += [f"- **{s.service}** {_md(line)}" for s, line in stale]
     lines += [
         "",
         "## SLOs",

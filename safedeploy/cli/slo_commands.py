@@ -25,11 +25,12 @@ def slo_status(
     state: StateOption = None,
 ) -> int:
     """SLI, burn rate per window, budget left and severity of every SLO."""
-    from safedeploy.cli.slo_views import render_slo_status
+    from safedeploy.cli.slo_views import render_broken, render_slo_status
     from safedeploy.usecases.slo_status import slo_status as run
 
     report = run(context(ctx, state), services or [], instant(at))
     render_slo_status(report.services, source=report.source, as_json=as_json)
+    render_broken(report.broken)
     return report.exit_code
 
 

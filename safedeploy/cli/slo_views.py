@@ -7,8 +7,9 @@ from typing import Any
 from rich.text import Text
 
 from safedeploy.cli.tables import Cell, Column, print_table
-from safedeploy.cli.terminal import print_json, stdout
+from safedeploy.cli.terminal import print_error, print_json, stdout
 from safedeploy.cli.views import percent
+from safedeploy.domain.catalog import BrokenService
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.slo import ServiceStatus, SLOStatus
 
@@ -98,3 +99,10 @@ def render_slo_status(statuses: list[ServiceStatus], *, source: str, as_json: bo
         console.print()
     if statuses:
         console.print(f"evaluated at {format_instant(statuses[0].at)} from {source}", style="dim")
+
+
+def render_broken(broken: tuple[BrokenService, ...]) -> None:
+    """On stderr, one line per violation: the other services were evaluated."""
+    for service in broken:
+        for violation in service.violations:
+            print_error(f"{service.name}: not evaluated: {violation}")

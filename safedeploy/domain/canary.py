@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.measurements import IncreaseQuery, Measurement
 from safedeploy.domain.selectors import Matcher, Selector
+from safedeploy.domain.slo import FLOAT_NOISE
 
 
 class CanaryQueries(BaseModel):
@@ -89,6 +90,23 @@ def canary_verdict(
     }
     canary_ratio, canary_events = canary
     stable_ratio, stable_events = stable
+    if canary_events is None or stable_events is None:
+        # The source could not say how much traffic a version had (it failed, ran out of
+        # the run's deadline, or answered something untrue): that is not "no canary".
+        which, total = (
+            (queries.canary_version, queries.canary_total)
+            if canary_events is None
+            else (queries.stable_version, queries.stable_total)
+        )
+        found = results.get(total)
+        return CanaryVerdict(
+            state="unknown",
+            canary_error_ratio=canary_ratio,
+            stable_error_ratio=stable_ratio,
+            canary_events=canary_events,
+            detail=f"{which}: traffic unknown ({found.reason if found else 'not measured'})",
+            **base,
+        )
     if not canary_events or not stable_events:
         # Only one version serves: no rollout in progress (not started, or complete).
         idle = queries.canary_version if not canary_events else queries.stable_version
@@ -101,6 +119,7 @@ def canary_verdict(
             **base,
         )
     if canary_ratio is None or canary_events < min_events:
+        thin = canary_events < min_events
         return CanaryVerdict(
             state="unknown",
             canary_error_ratio=canary_ratio,
@@ -108,7 +127,7 @@ def canary_verdict(
             canary_events=canary_events,
             detail=(
                 f"{queries.canary_version}: {canary_events:.0f} requests in {window}, "
-                f"fewer than {min_events}"
+                + (f"fewer than {min_events}" if thin else "errors unknown or above them")
             ),
             **base,
         )
@@ -132,11 +151,15 @@ def canary_verdict(
 def _ratio(
     errors: Measurement | None, total: Measurement | None
 ) -> tuple[float | None, float | None]:
+    if total is not None and total.status == "empty":
+        return None, 0.0  # no series: the version served nothing in the window
     if total is None or total.status != "ok" or total.value is None:
         return None, None
     if total.value == 0:
         return None, 0.0
-    if errors is None or errors.status == "failed":
+    if errors is None or errors.status in ("failed", "invalid"):
         return None, total.value
     bad = errors.value if errors.status == "ok" and errors.value is not None else 0.0
-    return min(max(bad / total.value, 0.0), 1.0), total.value
+    if bad > total.value * (1 + FLOAT_NOISE):
+        return None, total.value  # a broken answer stays unknown, never clamped to 100 %
+    return min(bad / total.value, 1.0), total.value

@@ -22,7 +22,7 @@ from pydantic import (
 
 from safedeploy.domain.durations import Duration, parse_duration
 from safedeploy.domain.selectors import SelectorText
-from safedeploy.errors import BadInputError
+from safedeploy.errors import BadInputError, CatalogError
 
 API_VERSION = "safedeploy.dev/v1"
 _SAFE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -378,20 +378,50 @@ class Service(_Model):
         return self.metadata.name
 
 
+class BrokenService(_Model):
+    """A service file that did not load: the service its file is named for, and why, one
+    `file:line: field.path: message` per violation."""
+
+    name: str
+    violations: tuple[str, ...]
+
+
 class Catalog(_Model):
     services: tuple[Service, ...]
+    # One team's typo breaks its own service, not the catalog: the commands that decide
+    # per service carry on with the rest and report these.
+    broken: tuple[BrokenService, ...] = ()
 
     def get(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Every service the catalog names, broken ones included."""
+        return frozenset({s.name for s in self.services} | {b.name for b in self.broken})
 
-def select(catalog: Catalog, names: list[str]) -> list[Service]:
+    def broken_among(self, names: list[str]) -> tuple[BrokenService, ...]:
+        """The broken services among `names` (all of them when `names` is empty)."""
+        return tuple(b for b in self.broken if not names or b.name in names)
+
+
+def whole(catalog: Catalog) -> Catalog:
+    """The catalog when every file loaded; CatalogError listing every violation otherwise."""
+    if catalog.broken:
+        raise CatalogError([v for b in catalog.broken for v in b.violations])
+    return catalog
+
+
+def select(catalog: Catalog, names: list[str], *, partial: bool = False) -> list[Service]:
     """The services named (all when `names` is empty), in catalog order; an unknown name is
-    bad input, never silently skipped."""
+    bad input, never silently skipped. A broken one among them is CatalogError, unless
+    `partial`: then it is left out, for the caller to report (`Catalog.broken_among`)."""
+    broken = catalog.broken_among(names)
+    if broken and not partial:
+        raise CatalogError([v for b in broken for v in b.violations])
     if not names:
         return list(catalog.services)
-    known = {s.name for s in catalog.services}
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in catalog.names]
     if unknown:
         raise BadInputError(f"unknown service {unknown[0]!r}; see services/")
     wanted = set(names)

@@ -30,6 +30,7 @@ from safedeploy.domain.slo import (
     WindowStatus,
     error_budget,
     period_budget,
+    short_minimum,
     window_status,
 )
 
@@ -149,11 +150,14 @@ def canary_grid(at: datetime, window: int) -> InstantGrid:
 # --- panels --------------------------------------------------------------------------------
 
 
-def _statuses(slo: SLO, counts: Sequence[SLICounts], window: int) -> list[WindowStatus]:
+def _statuses(
+    slo: SLO, counts: Sequence[SLICounts], window: int, minimum: int | None = None
+) -> list[WindowStatus]:
+    """`minimum`: a row's short window needs only its share of `min_events`."""
     label = format_duration(window)
+    events = slo.min_events if minimum is None else minimum
     return [
-        window_status(c, objective=slo.objective, min_events=slo.min_events, window=label)
-        for c in counts
+        window_status(c, objective=slo.objective, min_events=events, window=label) for c in counts
     ]
 
 
@@ -183,7 +187,8 @@ def burn_panel(
     """The error ratio over the pair's long and short windows against factor x budget."""
     budget = error_budget(slo.objective)
     threshold = row.factor * budget
-    long, short = _statuses(slo, counts[0], row.long), _statuses(slo, counts[1], row.short)
+    long = _statuses(slo, counts[0], row.long)
+    short = _statuses(slo, counts[1], row.short, short_minimum(slo.min_events, row))
     lines = (
         Line(
             label=f"{format_duration(row.long)} window",

@@ -20,6 +20,7 @@ CONTROL: Final = "control-plane/state"
 SERVICE_CONTROL: Final = f"{CONTROL}/services"
 SUMMARY: Final = f"{CONTROL}/summary.json"
 LAST_RUN: Final = f"{CONTROL}/last-reconcile.json"
+BACKFILLED: Final = f"{CONTROL}/backfilled.json"
 LOCK: Final = f"{CONTROL}/.lock"
 
 # What `safedeploy init` creates, and what a state directory is recognised by.
@@ -84,4 +85,6 @@ def release_evidence(release: str) -> str:
 
 
 # Rewritten at every evaluation: they ride along with a decision commit but never make one.
-TELEMETRY: Final = frozenset({audit_file("metrics"), audit_file("budget"), SUMMARY, LAST_RUN})
+TELEMETRY: Final = frozenset(
+    {audit_file("metrics"), audit_file("budget"), SUMMARY, LAST_RUN, BACKFILLED}
+)

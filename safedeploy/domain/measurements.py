@@ -32,12 +32,15 @@ class Measurement(BaseModel):
     """A value, or why there is none.
 
     `empty` means the source answered and no series matched; `failed` means the source
-    could not answer. Neither ever turns into a number downstream.
+    could not answer; `invalid` means it answered something that cannot be true (a NaN,
+    a negative increase, two series for one service, a stamp from another instant). None
+    of them ever turns into a number downstream, and an invalid answer taints whatever it
+    feeds: a source that lies once is not believed for the rest of that SLO.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    status: Literal["ok", "empty", "failed"]
+    status: Literal["ok", "empty", "failed", "invalid"]
     # Finite and non-negative by construction: a NaN or Inf can never reach the SLO math.
     value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     reason: str | None = None
@@ -45,9 +48,9 @@ class Measurement(BaseModel):
     @classmethod
     def of(cls, value: float) -> Measurement:
         if math.isnan(value) or math.isinf(value):
-            return cls.failed(f"the source returned {value}")
+            return cls.invalid(f"the source returned {value}")
         if value < 0:
-            return cls.failed(f"the source returned a negative increase ({value})")
+            return cls.invalid(f"the source returned a negative increase ({value})")
         # Checked above: finite and non-negative, what validation would check again.
         return cls.model_construct(status="ok", value=float(value), reason=None)
 
@@ -56,8 +59,22 @@ class Measurement(BaseModel):
         return cls(status="failed", reason=reason)
 
     @classmethod
+    def invalid(cls, reason: str) -> Measurement:
+        return cls(status="invalid", reason=reason)
+
+    @classmethod
     def empty(cls, reason: str = "no series matched") -> Measurement:
         return cls(status="empty", reason=reason)
+
+
+class LabelNames(BaseModel):
+    """The label names (`__name__` included) on any series of one metric over a window,
+    none when the metric has no series there; or why the source could not say."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    names: frozenset[str] = frozenset()
+    failure: str | None = None
 
 
 class InstantGrid(BaseModel):

@@ -90,6 +90,13 @@ def promotion_verdict(
             )
         )
         rules.extend(_burn_rules(slo, policy.max_burn_rate))
+    # An SLO that could not be decided (a short window without data, say) never allows,
+    # even when its budget and long windows pass.
+    rules.extend(
+        RuleResult(rule="slo-known", outcome="unknown", detail=f"{slo.slo}: {slo.reason}")
+        for slo in status.slos
+        if slo.severity == "unknown"
+    )
     frozen = freeze_until is not None and freeze_until > at
     rules.append(
         RuleResult(

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from safedeploy.domain.catalog import Service
+from safedeploy.domain.catalog import BrokenService, Service
 from safedeploy.domain.decisions import Decision
 from safedeploy.domain.incidents import is_active
 from safedeploy.domain.severity import Severity
@@ -48,6 +48,9 @@ class ServiceSummary(_Frozen):
     proposals: tuple[str, ...]
     freeze_until: datetime | None
     slos: tuple[SLOSummary, ...]
+    # Set while the service's file is invalid: the entry is the last one decided (or a
+    # placeholder), kept so report says it is stale and why instead of dropping it.
+    error: str | None = None
 
 
 class Summary(_Frozen):
@@ -94,8 +97,35 @@ def service_summary(service: Service, decision: Decision, status: ServiceStatus)
     )
 
 
+def broken_summary(
+    previous: ServiceSummary | None, broken: BrokenService, at: datetime
+) -> ServiceSummary:
+    """The entry of a service whose file did not load: its last decision marked stale with
+    the file's first violation, or, never decided, unknown."""
+    more = len(broken.violations) - 1
+    error = broken.violations[0] + (f" (and {more} more)" if more else "")
+    if previous is not None:
+        return previous.model_copy(update={"error": error})
+    return ServiceSummary(
+        service=broken.name,
+        owner="",
+        at=at,
+        severity="unknown",
+        reason="service file invalid, never decided",
+        decision="UNKNOWN",
+        decision_reason="service file invalid",
+        budget_remaining=None,
+        incident=None,
+        incident_state=None,
+        proposals=(),
+        freeze_until=None,
+        slos=(),
+        error=error,
+    )
+
+
 def merged(
-    previous: Summary, fresh: list[ServiceSummary], catalog: set[str], at: datetime
+    previous: Summary, fresh: list[ServiceSummary], catalog: frozenset[str], at: datetime
 ) -> Summary:
     """The fresh entries replace old ones; services gone from the catalog drop out."""
     by_name = {s.service: s for s in previous.services if s.service in catalog}

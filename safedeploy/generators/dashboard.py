@@ -242,8 +242,9 @@ def render_dashboard(services: list[Service]) -> str:
 def generate_dashboard(ctx: Context, out: Path | None) -> str:
     """`safedeploy generate dashboard`: the JSON, also written to `out` when given."""
     from safedeploy.adapters.store import atomic_write_bytes
+    from safedeploy.domain.catalog import select
 
-    text = render_dashboard(list(ctx.catalog.services))
+    text = render_dashboard(select(ctx.catalog, []))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(out, text.encode("utf-8"))

@@ -30,7 +30,7 @@ from safedeploy.domain.catalog import (
 from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.sli_queries import le_pattern
-from safedeploy.domain.slo import error_budget
+from safedeploy.domain.slo import error_budget, short_minimum
 from safedeploy.errors import BadInputError
 from safedeploy.usecases.context import Context
 
@@ -192,17 +192,18 @@ def metadata_rules(service: Service, slo: SLO) -> list[Rule]:
 
 
 def burn_condition(service: Service, slo: SLO, row: AlertRow) -> str:
-    """Both windows of one row above the row's burn rate, as an error ratio, each with at
-    least `min_events` events: the engine calls a thinner window unknown, and an unknown
-    window neither clears nor breaches a row, so one failed request at night pages nobody."""
+    """Both windows of one row above the row's burn rate, as an error ratio, the long one
+    with at least `min_events` events and the short one with its share of them
+    (`short_minimum`): the engine calls a thinner window unknown, and an unknown window
+    neither clears nor breaches a row, so one failed request at night pages nobody."""
     budget = error_budget(slo.objective)
     threshold = f"({number(row.factor)} * {number(budget)})"
+    minimums = ((row.long, slo.min_events), (row.short, short_minimum(slo.min_events, row)))
     parts = [
         f"{series_selector(service, slo, error_ratio_record(w))} > {threshold}"
         for w in (row.long, row.short)
     ] + [
-        f"{series_selector(service, slo, events_record(w))} >= {slo.min_events}"
-        for w in (row.long, row.short)
+        f"{series_selector(service, slo, events_record(w))} >= {minimum}" for w, minimum in minimums
     ]
     # Each window's series has its own sloth_window: without it they match one another.
     kept = [f"max without ({WINDOW_LABEL}) ({part})" for part in parts]

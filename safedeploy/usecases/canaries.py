@@ -43,6 +43,9 @@ def judge_canaries(
     wanted: dict[IncreaseQuery, None] = {}
     for _, queries in plans.values():
         wanted.update(dict.fromkeys(queries.all()))
+    # Straight from the source: a typo in the SLO's own selectors already makes the SLO,
+    # and so the release, unknown; a version label no series carries means no per-version
+    # traffic to judge, which is "not running", as a version without series is.
     results = dict(source.increases(list(wanted), at))
     verdicts: dict[str, CanaryVerdict] = {}
     for name, (service, queries) in plans.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.templates import example_files
-from safedeploy.domain.catalog import Catalog
+from safedeploy.domain.catalog import Catalog, whole
 from safedeploy.domain.layout import SERVICES, STATE_DIRS
 from safedeploy.errors import BadInputError
 from safedeploy.usecases.context import Context
@@ -18,7 +18,7 @@ def validate(ctx: Context, paths: Sequence[Path] = ()) -> Catalog:
     missing = [p for p in paths or [ctx.state / SERVICES] if not p.exists()]
     if missing:
         raise BadInputError(f"{missing[0]}: no such file or directory")
-    return load_catalog(list(paths)) if paths else ctx.catalog
+    return load_catalog(list(paths)) if paths else whole(ctx.catalog)
 
 
 def init(directory: Path) -> list[Path]:

@@ -47,10 +47,11 @@ class Context:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """Every service of `services/`; CatalogError naming each broken file."""
+        """Every service of `services/` that loads, and each broken file's violations:
+        `catalog.select` refuses a broken service unless the caller reports it."""
         from safedeploy.adapters.catalog_files import load_catalog
 
-        return load_catalog([self.state / layout.SERVICES])
+        return load_catalog([self.state / layout.SERVICES], partial=True)
 
     @cached_property
     def store(self) -> StateStore:

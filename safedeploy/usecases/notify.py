@@ -79,7 +79,8 @@ def notify_reconcile(
     A failure is recorded in the governance audit stream and returned as a warning for
     the command to print; it never changes the run's exit code.
     """
-    # `also`: (service, line) of other changes worth a page (a rollback merged or closed).
+    # `also`: (service, line) of other changes worth a page (a rollback merged or closed, a
+    # service file found broken).
     events = [*(also or []), *messages(decisions)]
     lines = tuple(text for _, text in events)
     url = settings.notify.webhook_url

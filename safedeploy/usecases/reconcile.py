@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from safedeploy.adapters.evidence_files import write_documents
 from safedeploy.adapters.store import StateStore
 from safedeploy.domain import layout
+from safedeploy.domain.backfill import Backfilled, Mode, run_mode
 from safedeploy.domain.canary import CanaryVerdict
-from safedeploy.domain.catalog import Service, select
+from safedeploy.domain.catalog import BrokenService, Service, select
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions, without_refused
 from safedeploy.domain.evidence import documents, evidence_folders, json_text, resolution
@@ -28,7 +29,13 @@ from safedeploy.domain.severity import BURNING, ROLLBACK_ON
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
-from safedeploy.domain.summary import ServiceSummary, Summary, merged, service_summary
+from safedeploy.domain.summary import (
+    ServiceSummary,
+    Summary,
+    broken_summary,
+    merged,
+    service_summary,
+)
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.evidence_charts import evidence_charts
@@ -43,7 +50,9 @@ if TYPE_CHECKING:
 @dataclass
 class ReconcileResult:
     at: datetime
-    dry_run: bool
+    mode: Mode = "live"
+    # Why the run is not the live one that was asked for (an instant in the past).
+    note: str | None = None
     decisions: list[Decision] = field(default_factory=list)
     created_incidents: list[str] = field(default_factory=list)
     created_proposals: list[str] = field(default_factory=list)
@@ -53,6 +62,14 @@ class ReconcileResult:
     notify: NotifyOutcome | None = None
     # What became of approved changes: merged, or closed unmerged (usecases/mitigation.py).
     landed: list[str] = field(default_factory=list)
+    # (service, line) for each service file found broken since the last run.
+    newly_broken: list[tuple[str, str]] = field(default_factory=list)
+    # The services whose evaluation a backfill recorded (none already recorded).
+    backfilled: list[str] = field(default_factory=list)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.mode == "dry-run"
 
     @property
     def exit_code(self) -> int:
@@ -62,8 +79,11 @@ class ReconcileResult:
 
     def add(self, decision: Decision, status: ServiceStatus) -> None:
         self.decisions.append(decision)
-        if status.severity == "unknown" and any(s.no_data for s in status.slos):
-            self.undecided.append(f"{decision.service}: {status.reason}")
+        # Any SLO unknown for lack of data, whatever another SLO of the service burns.
+        blind = [s for s in status.slos if s.severity == "unknown" and s.no_data]
+        if blind:
+            reasons = "; ".join(f"{s.slo}: {s.reason}" for s in blind)
+            self.undecided.append(f"{decision.service}: {reasons}")
         if decision.undecided is not None:
             self.undecided.append(f"{decision.service}: {decision.undecided}")
         for refused in decision.refused:  # a change the environment repo's file refuses
@@ -77,6 +97,8 @@ class ReconcileResult:
         return {
             "at": format_instant(self.at),
             "dry_run": self.dry_run,
+            "backfill": self.mode == "backfill",
+            "note": self.note,
             "services": [
                 {
                     "service": d.service,
@@ -109,86 +131,152 @@ def reconcile(
     names: list[str],
     *,
     dry_run: bool = False,
+    backfill: bool = False,
     progress: Callable[[str], None] | None = None,
     commit: bool = True,
     push: bool = False,
 ) -> ReconcileResult:
+    """One run at `at`. Before the last run's instant it is a dry run, or with `backfill`
+    records only what that instant measured (`domain/backfill.py`)."""
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.notify import notify_reconcile
     from safedeploy.usecases.slo_status import evaluate_services
     from safedeploy.usecases.state_history import record_run
 
-    services = select(ctx.catalog, names)
+    store = ctx.store
+    last = store.get_summary()
+    mode, note = run_mode(last.at if last else None, at, dry_run=dry_run, backfill=backfill)
+    services = select(ctx.catalog, names, partial=True)
     # Prometheus and the environment repo are read before the lock is taken: a slow source
     # or remote must not hold other runs.
     statuses = evaluate_services(services, ctx.source, at)
     canaries = judge_canaries(services, ctx.source, ctx.versions, at)
     _read_target_files(ctx, services, statuses)
     watch = watch_approved(ctx, services)
-    store = ctx.store
-    result = ReconcileResult(at=at, dry_run=dry_run, undecided=list(watch.undecided))
+    result = ReconcileResult(at=at, mode=mode, note=note, undecided=list(watch.undecided))
     landed: list[Recorded] = []
     # A dry run only reads, and must not leave even the lock file behind.
-    with nullcontext() if dry_run else store.lock():
-        if not dry_run:
+    with nullcontext() if result.dry_run else store.lock():
+        if not result.dry_run:
             roll_forward(store)
+        if mode == "live":
             # Before the incidents are read: a merge mitigates what this run decides on.
             landed = record_landings(store, watch, at)
         result.landed = [f"{r.service}: {r.text}" for r in landed] + list(watch.notes)
-        incidents = store.load_incidents()
-        proposals = store.load_proposals()
-        # A service owning a state file that failed to load is skipped, not guessed at;
-        # one line per broken file says why it is invalid and which service it holds back.
-        broken: set[str] = set()
-        for error in (*incidents.errors, *proposals.errors):
-            owner = _owner(services, error.relative)
-            if owner is not None:
-                broken.add(owner)
-            result.errors.append(f"{owner}: not reconciled: {error}" if owner else str(error))
-        fresh: list[ServiceSummary] = []
         previous = store.get_summary() or Summary()
-        evaluated = {s.service: s.at for s in previous.services}
-        for service, status in zip(services, statuses, strict=True):
-            if progress is not None:
-                progress(service.name)
-            if service.name in broken:
-                continue
-            decision = _decide_one(
-                ctx,
-                service,
-                status,
-                incidents=incidents.items,
-                proposals=proposals.items,
-                canary=canaries.get(service.name),
-            )
-            result.add(decision, status)
-            fresh.append(service_summary(service, decision, status))
-            if not dry_run:
-                _apply(store, decision, status, evaluated=evaluated.get(service.name) == at)
-        if not dry_run:
-            names_in_catalog = {s.name for s in ctx.catalog.services}
-            summary = merged(previous, fresh, names_in_catalog, at)
-            store.write_summary(summary)
+        fresh = _unloaded(result, previous, ctx.catalog.broken_among(names), at)
+        fresh += _decide_all(
+            ctx,
+            result,
+            previous=previous,
+            services=services,
+            statuses=statuses,
+            canaries=canaries,
+            progress=progress,
+        )
+        if mode == "live":
+            store.write_summary(merged(previous, fresh, ctx.catalog.names, at))
             store.write_text(layout.LAST_RUN, _last_run(result))
+        elif mode == "backfill":
+            _record_backfill(store, result, statuses)
+    if mode != "live":
+        return result
     # Outside the lock: a failed webhook is recorded under the lock by notify itself.
     result.notify = notify_reconcile(
         store,
         result.decisions,
         at,
         ctx.settings,
-        dry_run=result.dry_run,
-        also=[(r.service, r.notice) for r in landed],
+        also=[*((r.service, r.notice) for r in landed), *result.newly_broken],
     )
-    if not dry_run:
-        # Outside the lock as well: the charts read a range of history from the source.
-        charts = evidence_charts(ctx.source, services, statuses, result.decisions, canaries)
-        with store.lock():
-            for relative, svg in sorted(charts.items()):
-                store.write_text(relative, svg)
-            result.state_commit = record_run(
-                ctx, reconcile_message(at, result.decisions), commit=commit, push=push
-            )
+    # Outside the lock as well: the charts read a range of history from the source.
+    charts = evidence_charts(ctx.source, services, statuses, result.decisions, canaries)
+    with store.lock():
+        for relative, svg in sorted(charts.items()):
+            store.write_text(relative, svg)
+        result.state_commit = record_run(
+            ctx, reconcile_message(at, result.decisions), commit=commit, push=push
+        )
     return result
+
+
+def _decide_all(
+    ctx: Context,
+    result: ReconcileResult,
+    *,
+    previous: Summary,
+    services: list[Service],
+    statuses: list[ServiceStatus],
+    canaries: dict[str, CanaryVerdict],
+    progress: Callable[[str], None] | None,
+) -> list[ServiceSummary]:
+    """Decide every service whose state files load, and in a live run write what changed."""
+    store = ctx.store
+    incidents = store.load_incidents()
+    proposals = store.load_proposals()
+    # A service owning a state file that failed to load is skipped, not guessed at;
+    # one line per broken file says why it is invalid and which service it holds back.
+    broken: set[str] = set()
+    for error in (*incidents.errors, *proposals.errors):
+        owner = _owner(services, error.relative)
+        if owner is not None:
+            broken.add(owner)
+        result.errors.append(f"{owner}: not reconciled: {error}" if owner else str(error))
+    evaluated = {s.service: s.at for s in previous.services}
+    fresh: list[ServiceSummary] = []
+    for service, status in zip(services, statuses, strict=True):
+        if progress is not None:
+            progress(service.name)
+        if service.name in broken:
+            continue
+        decision = _decide_one(
+            ctx,
+            service,
+            status,
+            incidents=incidents.items,
+            proposals=proposals.items,
+            canary=canaries.get(service.name),
+        )
+        result.add(decision, status)
+        fresh.append(service_summary(service, decision, status))
+        if result.mode == "live":
+            _apply(store, decision, status, evaluated=evaluated.get(service.name) == result.at)
+    return fresh
+
+
+def _record_backfill(
+    store: StateStore, result: ReconcileResult, statuses: list[ServiceStatus]
+) -> None:
+    """What the past instant measured, in the metrics and budget streams, once per service
+    and instant; the decisions themselves are only printed."""
+    done = store.read_model(layout.BACKFILLED, Backfilled) or Backfilled()
+    by_name = {s.service: s for s in statuses}
+    for decision in result.decisions:
+        if done.has(decision.service, result.at):
+            continue
+        _audit_evaluation(store, decision, by_name[decision.service], backfill=True)
+        done = done.adding(decision.service, result.at)
+        result.backfilled.append(decision.service)
+    store.write_model_if_changed(layout.BACKFILLED, done)
+
+
+def _unloaded(
+    result: ReconcileResult, previous: Summary, broken: tuple[BrokenService, ...], at: datetime
+) -> list[ServiceSummary]:
+    """Each broken service file: an error per violation (the run exits 2), its summary
+    entry kept and marked stale, and a notice the first run that finds it broken."""
+    before = {s.service: s for s in previous.services}
+    entries: list[ServiceSummary] = []
+    for service in broken:
+        result.errors += [f"{service.name}: not reconciled: {v}" for v in service.violations]
+        entry = broken_summary(before.get(service.name), service, at)
+        old = before.get(service.name)
+        if old is None or old.error != entry.error:
+            result.newly_broken.append(
+                (service.name, f":warning: {service.name}: not reconciled: {entry.error}")
+            )
+        entries.append(entry)
+    return entries
 
 
 def _read_target_files(
@@ -286,11 +374,16 @@ def _apply(
         store.write_control(decision.control)
 
 
-def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStatus) -> None:
+def _audit_evaluation(
+    store: StateStore, decision: Decision, status: ServiceStatus, *, backfill: bool = False
+) -> None:
+    # A backfilled line says so: it was written after lines of later instants.
+    marked = {"backfill": True} if backfill else {}
     store.append_audit(
         "metrics",
         "evaluated",
         {
+            **marked,
             "service": decision.service,
             "severity": decision.severity,
             "slos": [
@@ -308,6 +401,7 @@ def _audit_evaluation(store: StateStore, decision: Decision, status: ServiceStat
         "budget",
         "budget",
         {
+            **marked,
             "service": decision.service,
             "decision": decision.verdict.decision,
             "freeze_until": _instant(decision.control.freeze_until),

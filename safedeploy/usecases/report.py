@@ -18,7 +18,7 @@ from safedeploy.domain import layout
 from safedeploy.domain.incidents import is_safe_id
 from safedeploy.domain.severity import Severity
 from safedeploy.domain.summary import OPEN_STATUSES, ServiceSummary
-from safedeploy.errors import EXIT_OK, BadInputError, CannotDecideError
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK, BadInputError, CannotDecideError
 from safedeploy.usecases.context import Context
 
 
@@ -61,6 +61,11 @@ class ReportService(_Frozen):
     proposal_details: list[ReportProposal]
     freeze_until: datetime | None
     slos: list[ReportSLO]
+    stale: str | None = Field(
+        default=None,
+        description="Set when the service file is invalid: this is its last decision (or "
+        "none), not the last run's, and why.",
+    )
 
 
 class Report(_Frozen):
@@ -71,7 +76,8 @@ class Report(_Frozen):
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK
+        """2 while any service file is invalid (its entry is stale), else 0."""
+        return EXIT_BAD_INPUT if any(s.stale for s in self.services) else EXIT_OK
 
 
 def report(ctx: Context) -> Report:
@@ -102,6 +108,7 @@ def _service(store: StateStore, entry: ServiceSummary) -> ReportService:
         proposal_details=details,
         freeze_until=entry.freeze_until,
         slos=[ReportSLO.model_validate(s.model_dump()) for s in entry.slos],
+        stale=entry.error,
     )
 
 

@@ -66,7 +66,7 @@ def simulate(
         raise BadInputError(f"{metrics}: no such metrics file")
     catalog = ctx.catalog
     services = select(catalog, names)
-    windows = load_labels(labels, {s.name for s in catalog.services}) if labels else ()
+    windows = load_labels(labels, set(catalog.names)) if labels else ()
     began = time.perf_counter()
     source = EmbeddedSource.from_file(metrics)
     replays = {s.name: ServiceReplay.start(s.name) for s in services}

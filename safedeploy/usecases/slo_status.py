@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from safedeploy.domain.catalog import Service, select
+from safedeploy.domain.catalog import BrokenService, Service, select
 from safedeploy.domain.measurements import IncreaseQuery
+from safedeploy.domain.severity import BURNING
 from safedeploy.domain.sli_queries import queries_for
 from safedeploy.domain.slo import ServiceStatus, SLOStatus, evaluate, service_status
-from safedeploy.errors import EXIT_CANNOT_DECIDE, EXIT_OK
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_CANNOT_DECIDE, EXIT_OK
 from safedeploy.ports import MetricsSource, SLOCountsSource
 from safedeploy.usecases.context import Context
+from safedeploy.usecases.measure import measure
 
 
 def evaluate_services(
@@ -40,7 +42,7 @@ def evaluate_services(
     for _, per_window in plans.values():
         for queries in per_window.values():
             wanted.update(dict.fromkeys(queries.all()))
-    results = dict(source.increases(list(wanted), at))
+    results = measure(source, list(wanted), at)
     statuses: list[ServiceStatus] = []
     for service in services:
         slo_statuses: list[SLOStatus] = []
@@ -54,10 +56,13 @@ def evaluate_services(
 
 def slo_status(ctx: Context, names: list[str], at: datetime) -> SLOReport:
     """`safedeploy slo status`: the catalog evaluated against its source at `at`."""
-    services = select(ctx.catalog, names)
+    services = select(ctx.catalog, names, partial=True)
     source = ctx.source
     return SLOReport(
-        at=at, source=source.description, services=evaluate_services(services, source, at)
+        at=at,
+        source=source.description,
+        services=evaluate_services(services, source, at),
+        broken=ctx.catalog.broken_among(names),
     )
 
 
@@ -66,8 +71,16 @@ class SLOReport:
     at: datetime
     source: str
     services: list[ServiceStatus]
+    # Service files that did not load: the others are evaluated all the same.
+    broken: tuple[BrokenService, ...] = ()
 
     @property
     def exit_code(self) -> int:
-        unknown = any(s.severity == "unknown" for st in self.services for s in st.slos)
-        return EXIT_CANNOT_DECIDE if unknown else EXIT_OK
+        """2 when a service file is invalid; else 3 when any SLO is unknown, whatever else
+        burns (part of the picture is missing); else 1 when any SLO burns; else 0."""
+        if self.broken:
+            return EXIT_BAD_INPUT
+        severities = {s.severity for st in self.services for s in st.slos}
+        if "unknown" in severities:
+            return EXIT_CANNOT_DECIDE
+        return EXIT_BLOCKED if severities & BURNING else EXIT_OK

@@ -147,3 +147,17 @@ def test_mutated_valid_file_gives_a_catalog_or_a_clean_error(
         load_catalog([tmp_path])
     except CatalogError as exc:
         assert all(LINE.match(v) for v in exc.violations)
+
+
+def test_a_partial_catalog_keeps_the_services_that_load(tmp_path: Path) -> None:
+    folder = tmp_path / "services"
+    write_service(folder, "checkout")
+    write_service(folder, "payments", service_yaml("payments").replace("owner:", "ownr:"))
+    write_service(folder, "search", service_yaml("checkout"))
+    with pytest.raises(CatalogError) as whole:
+        load_catalog([folder])
+    catalog = load_catalog([folder], partial=True)
+    assert [s.name for s in catalog.services] == ["checkout"]
+    assert [b.name for b in catalog.broken] == ["payments", "search"]
+    assert [v for b in catalog.broken for v in b.violations] == whole.value.violations
+    assert catalog.names == {"checkout", "payments", "search"}

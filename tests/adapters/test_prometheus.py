@@ -263,7 +263,7 @@ class Reply:
 
 
 def vector(*samples: tuple[dict[str, str], str], result_type: str = "vector") -> bytes:
-    result = [{"metric": labels, "value": [1_790_000_000, value]} for labels, value in samples]
+    result = [{"metric": labels, "value": [AT.timestamp(), value]} for labels, value in samples]
     return json.dumps(
         {"status": "success", "data": {"resultType": result_type, "result": result}}
     ).encode()
@@ -367,7 +367,7 @@ def one(source: PrometheusSource) -> Measurement:
 
 
 def assert_names_url_and_query(measurement: Measurement, url: str, *fragments: str) -> None:
-    assert measurement.status in {"failed", "empty"}
+    assert measurement.status in {"failed", "invalid", "empty"}
     assert measurement.value is None
     reason = measurement.reason or ""
     assert f"{url}/api/v1/query" in reason, reason
@@ -516,7 +516,9 @@ def test_bad_answers_fail_naming_url_and_query(
     fault_server.answer(reply)
     source = source_for(fault_server.url)
     measurement = one(source)
-    assert measurement.status == "failed"
+    # A refusal (HTTP 400 with the API's error) is a failure; anything else is an answer
+    # no honest server gives.
+    assert measurement.status == ("failed" if reply.status >= 400 else "invalid")
     assert_names_url_and_query(measurement, fault_server.url, fragment)
     # A well-formed refusal is not retried; only transport errors and 5xx are.
     assert source.requests_made == 1
@@ -602,8 +604,11 @@ def test_a_series_missing_for_one_service_only(fault_server: FaultServer, tmp_pa
         assert slo.severity == "unknown"
         assert "no data for the total" in slo.reason
         assert f"{fault_server.url}/api/v1/query returned no series with service='b'" in slo.reason
-    # One query per window and layout for both services: the batch is shared.
-    assert source.requests_made == len(fault_server.queries) == 32
+    # One query per window and layout for both services: the batch is shared. One more
+    # per metric b's selectors never matched looks at its labels (this server cannot
+    # answer that, so b stays unknown, never "no errors").
+    assert source.requests_made == len(fault_server.queries) == 32 + 3
+    assert fault_server.paths.count("/api/v1/labels") == 3
 
 
 def test_a_transient_failure_is_absorbed(fault_server: FaultServer, tmp_path: Path) -> None:
@@ -625,14 +630,8 @@ def ranged(source: PrometheusSource) -> tuple[Measurement, ...]:
 
 def test_a_range_goes_to_query_range_and_fills_each_instant(fault_server: FaultServer) -> None:
     times = [t.timestamp() for t in GRID.instants()]
-    # The server skips the second instant and adds one off the grid, which is ignored.
-    points = [
-        (times[0], "10"),
-        (times[2], "30"),
-        (times[2] + 7, "99"),
-        (times[3], "40"),
-        (times[4], "50"),
-    ]
+    # The server skips the second instant: no series matched there.
+    points = [(times[0], "10"), (times[2], "30"), (times[3], "40"), (times[4], "50")]
     fault_server.answer(Reply(body=matrix(({"service": "checkout"}, points))))
     answers = ranged(source_for(fault_server.url))
     assert [m.value for m in answers] == [10.0, None, 30.0, 40.0, 50.0]
@@ -641,6 +640,20 @@ def test_a_range_goes_to_query_range_and_fills_each_instant(fault_server: FaultS
     assert PROMQL in (answers[1].reason or "")
     assert fault_server.paths == ["/api/v1/query_range"]
     assert fault_server.queries == [PROMQL]
+
+
+@pytest.mark.parametrize("where", ["off the grid", "twice", "after the end"])
+def test_a_range_point_not_at_an_asked_instant_fails_every_instant(
+    fault_server: FaultServer, where: str
+) -> None:
+    times = [t.timestamp() for t in GRID.instants()]
+    odd = {"off the grid": times[2] + 7, "twice": times[2], "after the end": times[4] + GRID.step}
+    points = sorted([(t, "1") for t in times] + [(odd[where], "99")])
+    fault_server.answer(Reply(body=matrix(({"service": "checkout"}, points))))
+    answers = ranged(source_for(fault_server.url))
+    assert {m.status for m in answers} == {"invalid"}
+    assert "not one of the asked instants" in (answers[0].reason or "")
+    assert PROMQL in (answers[0].reason or "")
 
 
 def test_a_range_shares_the_retries_and_names_the_range_url(fault_server: FaultServer) -> None:
@@ -677,7 +690,8 @@ def test_bad_range_answers_fail_naming_url_and_query(
     source.client.max_body = 4096
     answers = ranged(source)
     last = answers[-1]
-    assert last.status == "failed", answers
+    # Too large is a limit of ours, not a lie of the server's.
+    assert last.status == ("failed" if "more than" in fragment else "invalid"), answers
     assert f"{fault_server.url}/api/v1/query_range" in (last.reason or "")
     assert fragment in (last.reason or "")
     assert source.requests_made == 1

@@ -12,7 +12,7 @@ import pytest
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.prometheus import PrometheusSource
 from safedeploy.adapters.prometheus_http import PrometheusClient, Sample
-from safedeploy.adapters.recorded_source import RecordedSource, _recorded
+from safedeploy.adapters.recorded_source import RecordedSource, _counts, _recorded
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.durations import parse_duration
 from safedeploy.usecases.slo_status import evaluate_services
@@ -119,6 +119,26 @@ def test_recordings_are_read_by_kind_service_slo_and_window() -> None:
     # A value that is not a number is no recording at all: the window stays unknown.
     assert ("ratio", "checkout", "availability", 300) not in found
     assert len(found) == 4
+
+
+def test_a_recording_answered_twice_makes_its_slo_unknown() -> None:
+    def sample(name: str, value: str) -> Sample:
+        labels = {"__name__": name, "service": "checkout", "slo": "availability"}
+        return Sample(metric=labels, value=(0, value))
+
+    found = _recorded(
+        [
+            sample("slo:sli_events:increase1h", "1000"),
+            sample("slo:sli_events:increase1h", "10"),
+            sample("slo:sli_error:ratio_rate1h", "0.5"),
+        ]
+    )
+    assert found[("events", "checkout", "availability", 3600)] is None
+    counts = _counts(found, "checkout", "availability", 3600)
+    assert counts.total.status == "invalid"
+    assert (
+        counts.total.reason == "two series of slo:sli_events:increase1h for checkout availability"
+    )
 
 
 def test_reconcile_on_recordings_decides_as_on_raw_counters(

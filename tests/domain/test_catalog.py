@@ -8,10 +8,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
-from safedeploy.domain.catalog import SLO, Service
+from safedeploy.domain.catalog import SLO, BrokenService, Catalog, Service, select, whole
 from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.selectors import parse_selector
-from testing.builders import service_yaml
+from safedeploy.errors import BadInputError, CatalogError
+from testing.builders import checkout_service, service_yaml
 
 
 def _data() -> Any:
@@ -147,3 +148,21 @@ def test_slo_objective_percent_equivalence() -> None:
         SLO.model_validate({**base, "objective": 99.9}).objective
         == SLO.model_validate({**base, "objective": 0.999}).objective
     )
+
+
+def test_select_refuses_a_broken_service_unless_partial() -> None:
+    broken = BrokenService(name="payments", violations=("services/payments.yaml:5: x: y",))
+    catalog = Catalog(services=(checkout_service(),), broken=(broken,))
+    assert select(catalog, ["checkout"]) == [catalog.services[0]]
+    for names in ([], ["payments"], ["checkout", "payments"]):
+        with pytest.raises(CatalogError) as refused:
+            select(catalog, names)
+        assert refused.value.violations == ["services/payments.yaml:5: x: y"]
+        expected = [] if names == ["payments"] else list(catalog.services)
+        assert select(catalog, names, partial=True) == expected
+        assert catalog.broken_among(names) == (broken,)
+    assert catalog.broken_among(["checkout"]) == ()
+    with pytest.raises(BadInputError, match="unknown service 'search'"):
+        select(catalog, ["search"], partial=True)
+    with pytest.raises(CatalogError):
+        whole(catalog)

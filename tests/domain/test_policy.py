@@ -243,3 +243,16 @@ def test_the_decision_follows_from_the_rules(
     if result.decision == "RED":
         assert result.reason == f"{result.failed[0].rule}: {result.failed[0].detail}"
     assert all(r.value is not None for r in result.rules if r.outcome == "fail" and r.threshold)
+
+
+@pytest.mark.parametrize("window", ["5m", "30m", "2h"])  # short windows only
+def test_an_unknown_slo_never_allows_even_with_its_budget_and_long_windows_passing(
+    window: str,
+) -> None:
+    seen = status(consumed=0.2, unknown=(window,))
+    assert seen.severity == "unknown"
+    result = verdict(seen)
+    assert result.decision == "UNKNOWN"
+    assert outcomes(result)["slo-known"] == ["unknown"]
+    expected = f"availability: {window}: no data for the total (timeout)"
+    assert result.reason == f"cannot decide: {expected}"

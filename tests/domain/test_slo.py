@@ -14,12 +14,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from safedeploy.domain.burnrate import windows
+from safedeploy.domain.burnrate import AlertRow, alert_rows, windows
 from safedeploy.domain.catalog import SLO
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.measurements import Measurement
 from safedeploy.domain.severity import ORDER as SEVERITY_ORDER
-from safedeploy.domain.slo import SLICounts, SLOStatus, evaluate, service_status, window_status
+from safedeploy.domain.slo import (
+    Budget,
+    SLICounts,
+    SLOStatus,
+    evaluate,
+    service_status,
+    short_minimum,
+    window_minimums,
+    window_status,
+)
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 TOTAL = 100_000.0
@@ -189,35 +198,104 @@ def test_low_traffic_everywhere_is_unknown_even_when_every_event_failed() -> Non
     }
     status = evaluate("c", slo, counts, AT)
     assert status.severity == "unknown"
-    assert status.reason == "5m: 50 events, fewer than min_events 100"
+    # The short windows hold enough for their part; no long window holds min_events.
+    assert status.reason == "1h: 50 events, fewer than min_events 100"
     assert status.budget.consumed is None and status.budget.remaining is None
     assert all(v.state == "unknown" for v in status.alerts)
-    assert status.windows["5m"].total == 50
-    assert status.windows["5m"].burn_rate is None and status.windows["5m"].sli is None
+    assert status.windows["5m"].burn_rate == pytest.approx(1000)
+    assert status.windows["1h"].total == 50
+    assert status.windows["1h"].burn_rate is None and status.windows["1h"].sli is None
+
+
+def test_the_short_window_needs_min_events_in_proportion_not_the_long_windows_count() -> None:
+    slo = availability()
+    assert [short_minimum(100, row) for row in alert_rows(slo)] == [9, 9, 9, 9]
+    assert window_minimums(100, alert_rows(slo), 30 * 86_400) == {
+        300: 9,
+        1_800: 9,
+        3_600: 100,
+        7_200: 9,
+        21_600: 100,  # long in 6h/30m: its strictest part
+        86_400: 100,
+        259_200: 100,
+        2_592_000: 100,
+    }
+    assert short_minimum(1, alert_rows(slo)[0]) == 1
 
 
 def test_low_traffic_in_one_short_window_is_unknown_not_normal() -> None:
-    counts = replaced(burning(availability()), "5m", total=Measurement.of(99))
+    counts = replaced(burning(availability()), "5m", total=Measurement.of(8))
     status = evaluate("c", availability(), counts, AT)
     assert status.severity == "unknown"
-    assert status.reason == "5m: 99 events, fewer than min_events 100"
+    assert status.reason == "5m: 8 events, fewer than the short-window minimum 9"
     assert {v.windows: v.state for v in status.alerts}["1h/5m"] == "unknown"
+
+
+def test_ten_requests_a_minute_half_failing_pages_on_the_1h_5m_row() -> None:
+    """50 events in 5m, 600 in 1h: under the old rule the 5m window was unknown for ever."""
+    slo = availability()
+    counts = burning(slo)
+    counts = replaced(counts, "5m", total=Measurement.of(50), errors=Measurement.of(25))
+    counts = replaced(counts, "1h", total=Measurement.of(600), errors=Measurement.of(60))
+    status = evaluate("c", slo, counts, AT)
+    assert status.severity == "fast-burn"
+    assert status.reason == "1h/5m burn rate 100.00/500.00 over 14.4"
+
+
+def test_a_long_window_below_min_events_keeps_its_row_unknown() -> None:
+    slo = availability()
+    counts = replaced(burning(slo, {"1h": 50, "5m": 50}), "1h", total=Measurement.of(99))
+    status = evaluate("c", slo, counts, AT)
+    assert {v.windows: v.state for v in status.alerts}["1h/5m"] == "unknown"
+    assert status.reason == "1h: 99 events, fewer than min_events 100"
+
+
+def test_a_window_long_in_one_row_serves_as_short_in_another_with_fewer_events() -> None:
+    slo = availability()
+    counts = burning(slo, {"3d": 5})
+    # 50 events in 6h: too few for the 6h/30m row, enough (9) for 6h as the short of 3d/6h.
+    counts = replaced(counts, "6h", total=Measurement.of(50), errors=Measurement.of(5))
+    status = evaluate("c", slo, counts, AT)
+    rows = {v.windows: v for v in status.alerts}
+    assert rows["6h/30m"].state == "unknown"
+    assert rows["3d/6h"].state == "breached"
+    assert rows["3d/6h"].short_burn_rate == pytest.approx(100)
+    assert status.windows["6h"].cause == "low-traffic"
+    assert status.severity == "slow-burn"
 
 
 def test_a_thin_short_window_cannot_breach() -> None:
     counts = replaced(
         burning(availability(), {"1h": 50}),
         "5m",
-        total=Measurement.of(10),
-        errors=Measurement.of(10),
+        total=Measurement.of(8),
+        errors=Measurement.of(8),
     )
     status = evaluate("c", availability(), counts, AT)
     assert status.severity == "unknown"
 
 
 def test_min_events_is_inclusive() -> None:
-    counts = replaced(burning(availability()), "5m", total=Measurement.of(100))
+    counts = replaced(burning(availability()), "1h", total=Measurement.of(100))
     assert evaluate("c", availability(), counts, AT).severity == "normal"
+    counts = replaced(burning(availability()), "5m", total=Measurement.of(9))
+    assert evaluate("c", availability(), counts, AT).severity == "normal"
+
+
+@given(
+    min_events=st.integers(min_value=1, max_value=10_000),
+    long=st.integers(min_value=60, max_value=30 * 86_400),
+    share=st.floats(min_value=0.001, max_value=1.0),
+)
+def test_the_short_minimum_is_the_long_minimum_in_proportion(
+    min_events: int, long: int, share: float
+) -> None:
+    short = max(1, int(long * share))
+    row = AlertRow(severity="fast-burn", long=long, short=short, factor=14.4)
+    found = short_minimum(min_events, row)
+    assert 1 <= found <= min_events
+    # Steady traffic that just fills the long window's minimum fills the short one's.
+    assert found - 1 < min_events * short / long <= found
 
 
 @pytest.mark.parametrize(
@@ -263,15 +341,78 @@ def test_errors_matching_nothing_with_a_known_total_count_as_zero() -> None:
     assert status.budget.consumed == 0.0 and status.budget.remaining == 1.0
 
 
-def test_errors_above_total_saturate_at_one() -> None:
+def test_errors_above_total_are_unknown_never_clamped() -> None:
     status = window_status(
         SLICounts(total=Measurement.of(200), errors=Measurement.of(250)),
         objective=0.999,
         min_events=100,
         window="5m",
     )
-    assert status.error_ratio == 1.0 and status.sli == 0.0
-    assert status.burn_rate == pytest.approx(1000.0, rel=1e-9)
+    assert status.error_ratio is None and status.burn_rate is None and status.sli is None
+    assert (status.cause, status.total) == ("bad-data", 200)
+    assert status.reason == (
+        "5m: errors (250) above the total (200): the source's counts contradict each other"
+    )
+
+
+def test_an_slo_with_errors_above_total_is_unknown_from_bad_data_not_exhausted() -> None:
+    slo = availability()
+    counts = replaced(burning(slo), "30d", errors=Measurement.of(PERIOD_TOTAL * 1.5))
+    status = evaluate("c", slo, counts, AT)
+    assert status.severity == "unknown" and status.no_data
+    assert status.budget.consumed is None
+    assert status.reason.startswith("30d: errors (1.5e+06) above the total (1e+06)")
+
+
+@pytest.mark.parametrize("what", ["total", "errors"])
+def test_one_untrue_answer_makes_a_burning_slo_unknown_not_a_rollback(what: str) -> None:
+    """Every other window breaches the fast-burn row and spends the budget; one window's
+    answer cannot be true (a NaN, a lie from a proxy): the SLO is unknown, its budget and
+    rows too, and the windows still show the numbers they read."""
+    slo = availability()
+    burns = burning(slo, {"5m": 20.0, "1h": 20.0, "30d": 2.0})
+    assert evaluate("c", slo, burns, AT).severity == "exhausted"
+    lie = Measurement.invalid("Prometheus answered two series with service='c'")
+    status = evaluate("c", slo, replaced(burns, "6h", **{what: lie}), AT)
+    assert status.severity == "unknown" and status.no_data
+    assert status.reason == f"6h: an untrue answer for the {what} ({lie.reason})"
+    assert status.windows["6h"].cause == "bad-data"
+    assert status.budget == Budget(consumed=None, remaining=None)
+    assert {v.state for v in status.alerts} == {"unknown"}
+    assert status.windows["1h"].burn_rate == pytest.approx(20.0)
+
+
+def test_an_untrue_latency_bucket_makes_the_slo_unknown() -> None:
+    slo = latency()
+    counts = latency_counts(slo, 0.5)
+    counts[3_600] = SLICounts(total=Measurement.of(TOTAL), good=Measurement.invalid("NaN"))
+    status = evaluate("c", slo, counts, AT)
+    assert status.severity == "unknown"
+    assert status.reason == "1h: an untrue answer for the latency bucket (NaN)"
+
+
+def test_errors_equal_to_the_total_up_to_float_noise_are_the_total() -> None:
+    total = 0.1 + 0.2  # 0.30000000000000004: the same sum in another order
+    status = window_status(
+        SLICounts(total=Measurement.of(total * 1000), errors=Measurement.of(300.0000000000001)),
+        objective=0.999,
+        min_events=100,
+        window="5m",
+    )
+    assert status.error_ratio == 1.0 and status.cause is None
+
+
+def test_latency_good_above_total_is_unknown_not_a_perfect_sli() -> None:
+    status = window_status(
+        SLICounts(total=Measurement.of(1_000), good=Measurement.of(1_200)),
+        objective=0.99,
+        min_events=100,
+        window="1h",
+    )
+    assert status.sli is None and status.cause == "bad-data"
+    assert status.reason == (
+        "1h: good events (1200) above the total (1000): the source's counts contradict each other"
+    )
 
 
 def latency_counts(slo: SLO, good_share: float) -> dict[int, SLICounts]:
@@ -319,7 +460,7 @@ def test_latency_with_a_missing_bucket_is_unknown(good: Measurement | None) -> N
 
 def test_measurements_refuse_non_finite_or_negative_values() -> None:
     for bad in (math.nan, math.inf, -math.inf, -1.0):
-        assert Measurement.of(bad).status == "failed"
+        assert Measurement.of(bad).status == "invalid"
         with pytest.raises(ValidationError):
             Measurement(status="ok", value=bad)
 
@@ -364,7 +505,8 @@ def test_more_errors_never_lower_the_severity(
 ) -> None:
     slo = availability(objective=objective)
     fewer = [t * b for t, b in zip(totals, base, strict=True)]
-    more = [f + t * x for f, t, x in zip(fewer, totals, extra, strict=True)]
+    # Never more errors than events: that is bad data, unknown by design.
+    more = [min(f + t * x, t) for f, t, x in zip(fewer, totals, extra, strict=True)]
     before = evaluate("c", slo, availability_counts(slo, totals, fewer), AT)
     after = evaluate("c", slo, availability_counts(slo, totals, more), AT)
     assert "unknown" not in (before.severity, after.severity)

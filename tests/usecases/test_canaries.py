@@ -4,6 +4,7 @@ real environment repo, through the real `safedeploy reconcile`."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from safedeploy.domain.measurements import Measurement
 from testing.builders import service_yaml
 from testing.cli import Runner
 from testing.gitrepos import EnvRemote
+from testing.lying_proxy import LyingProxy
 from testing.svg import panels
 
 AT = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -81,6 +83,7 @@ def _queries(service: Service) -> CanaryQueries:
         ((0, 20), (1, 800), "unknown"),  # too little canary traffic to judge
         ((0, 0), (1, 800), "not-running"),
         ((1, 800), (0, 0), "not-running"),  # only the new version serves: rollout complete
+        ((300, 200), (1, 800), "unknown"),  # more errors than requests: a broken answer
     ],
 )
 def test_canary_verdict(
@@ -96,6 +99,35 @@ def test_canary_verdict(
     }
     verdict = canary_verdict(service, q, results, min_events=100, window="10m")
     assert verdict.state == state, verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("canary_total", "state"),
+    [
+        (Measurement.failed("the evaluation's deadline of 60s passed"), "unknown"),
+        (Measurement.invalid("two series with service='checkout'"), "unknown"),
+        (Measurement.empty(), "not-running"),
+    ],
+    ids=["failed", "invalid", "empty"],
+)
+def test_a_canary_whose_traffic_cannot_be_read_is_unknown_not_idle(
+    canary_total: Measurement, state: str
+) -> None:
+    """No series is no canary; a source that failed (or lied, or ran out of the run's
+    deadline) says nothing about the canary, which used to read as "not running" and let
+    the release pass."""
+    service = _service(_canary_yaml())
+    q = _queries(service)
+    results = {
+        q.canary_errors: Measurement.empty(),
+        q.canary_total: canary_total,
+        q.stable_errors: Measurement.of(1),
+        q.stable_total: Measurement.of(800),
+    }
+    verdict = canary_verdict(service, q, results, min_events=100, window="10m")
+    assert verdict.state == state, verdict.detail
+    if state == "unknown":
+        assert verdict.detail == f"{CANARY}: traffic unknown ({canary_total.reason})"
 
 
 def test_canary_queries_pin_the_version_label() -> None:
@@ -178,3 +210,30 @@ def test_a_judged_canary_is_charted_against_stable(
     assert canary.drawn[-1][1] == pytest.approx(panel.y_of(0.10), abs=0.5)
     assert stable.drawn[-1][1] == pytest.approx(panel.y_of(0.0001), abs=0.5)
     assert limit.drawn[-1][1] == pytest.approx(panel.y_of(0.0201), abs=0.5)
+
+
+@pytest.mark.prometheus
+def test_a_trickling_prometheus_costs_one_deadline_for_the_whole_run(
+    cli: Runner, tmp_path: Path, env_remote: EnvRemote, lying_proxy: LyingProxy
+) -> None:
+    """Every answer trickled a byte at a time: the SLO queries time out one by one until
+    the run's deadline passes, and the canary judgement after them asks nothing (it used
+    to start a deadline of its own, holding a run twice as long as `deadline`)."""
+    state = _state(tmp_path, env_remote, "")
+    (state / "safedeploy.toml").write_text(
+        f'[prometheus]\nurl = "{lying_proxy.url}"\ntimeout = 1\nretries = 0\ndeadline = 2\n'
+        f'[environment]\nrepo = "{env_remote.path}"\n'
+    )
+    lying_proxy.trickle = 0.05
+    started = time.monotonic()
+    done = cli("--state", str(state), "reconcile", "--at", AT.isoformat(), "--json")
+    elapsed = time.monotonic() - started
+    assert done.code == 3, done.stdout + done.stderr
+    assert "timed out after 1s" in " ".join(json.loads(done.stdout)["undecided"])
+    asked = [a.promql for a in lying_proxy.asked]
+    # Seven windows of errors and totals are 14 queries: those left when the deadline
+    # passed were never sent, nor was any of the canary's.
+    assert 0 < len(asked) < 14, asked
+    assert not any(f'version="{CANARY}"' in q for q in asked), asked
+    # The deadline, the one timeout in flight when it passed, and the command's own start.
+    assert elapsed < 2 + 1 + 10, elapsed

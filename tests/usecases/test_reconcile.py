@@ -25,6 +25,7 @@ from testing.cli import Result, Runner, tree_snapshot
 from testing.gitrepos import EnvRemote, build_env_remote
 from testing.history import T_END, Phase, Scenario
 from testing.prometheus import RunningPrometheus, prometheus_with_history
+from testing.webhook import Webhook
 
 pytestmark = pytest.mark.prometheus
 
@@ -530,3 +531,107 @@ def test_json_has_the_documented_shape(cli: Runner, state: Path) -> None:
         "incidents": [opened_at],
         "proposals": [f"{opened_at}-rollback-rollout", f"{opened_at}-block-promotion"],
     }
+
+
+def test_a_broken_service_file_holds_back_its_own_service_only(
+    cli: Runner, state: Path, webhook: Webhook
+) -> None:
+    """One team's typo: the others are decided as usual; the broken one is reported by
+    validate, reconcile (exit 2, one notification), report (stale, exit 2), slo status and
+    the gate; fixing the file clears it."""
+    env = {"SAFEDEPLOY_WEBHOOK_URL": webhook.url}
+    first = cli("reconcile", "--at", HEALTHY, cwd=state, env=env)
+    assert first.code == 0, first.stderr
+    service_file = state / "services" / "inventory.yaml"
+    good = service_file.read_text()
+    service_file.write_text(good.replace("objective: 0.99", "objective: 1"))
+    violation = "services/inventory.yaml:16: spec.slos[0].objective: an objective of 1"
+
+    assert cli("validate", cwd=state).code == 2
+    done = cli("reconcile", "--at", FAST, "--json", cwd=state, env=env)
+    assert done.code == 2, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert [s["service"] for s in result["services"]] == ["checkout"]
+    assert result["created"]["incidents"] == [INCIDENT]
+    # pydantic adds the emptied list of SLOs: one line each, both named.
+    errors = result["errors"]
+    assert errors[0].startswith(f"inventory: not reconciled: {violation}"), errors
+    assert all(e.startswith("inventory: not reconciled: services/inventory.yaml:") for e in errors)
+    assert all(e in done.stderr for e in errors)
+    [body] = webhook.bodies
+    assert f":warning: inventory: not reconciled: {violation}" in body["text"]
+    assert "(and 1 more)" in body["text"]
+    assert ":rotating_light: checkout: incident" in body["text"]
+    # The next run finds it still broken: no second notice.
+    again = cli("reconcile", "--at", FAST, cwd=state, env=env)
+    assert again.code == 2 and len(webhook.bodies) == 1
+
+    report = cli("report", "--json", cwd=state)
+    assert report.code == 2, report.stderr
+    entries = {s["service"]: s for s in json.loads(report.stdout)["services"]}
+    assert entries["checkout"]["stale"] is None and entries["checkout"]["severity"] == "fast-burn"
+    assert entries["inventory"]["evaluated_at"] == HEALTHY
+    assert entries["inventory"]["stale"].startswith(violation)
+    text = cli("report", cwd=state)
+    assert f"inventory STALE: not reconciled since {HEALTHY}, its service file is invalid: " in (
+        text.stdout
+    )
+    assert cli("gate", "checkout", "--at", FAST, cwd=state).code == 1
+    gated = cli("gate", "inventory", "--at", FAST, cwd=state)
+    assert gated.code == 2 and violation in gated.stderr
+    status = cli("slo", "status", "--json", "--at", FAST, cwd=state)
+    assert status.code == 2 and f"inventory: not evaluated: {violation}" in status.stderr
+    assert {e["service"] for e in json.loads(status.stdout)} == {"checkout"}
+
+    service_file.write_text(good)
+    fixed = cli("reconcile", "--at", FAST, cwd=state, env=env)
+    assert fixed.code == 0, fixed.stderr
+    after = cli("report", "--json", cwd=state)
+    assert after.code == 0
+    assert all(s["stale"] is None for s in json.loads(after.stdout)["services"])
+
+
+def test_history_never_overwrites_the_present(cli: Runner, state: Path) -> None:
+    """A run at an instant before the last run's is a dry run; --backfill records what that
+    instant measured, once, and moves nothing else."""
+    live = cli("reconcile", "--at", FAST, cwd=state)
+    assert live.code == 0, live.stderr
+    assert read(state, "control-plane/state/summary.json")["at"] == FAST
+    before = tree_snapshot(state)
+
+    past = cli("reconcile", "--at", HEALTHY, cwd=state)
+    assert past.code == 0, past.stderr
+    assert f"{HEALTHY} is before the last run's instant {FAST}: a dry run" in past.stdout
+    assert "dry run: would have opened 0 incidents" in past.stdout
+    assert tree_snapshot(state) == before
+    summary = read(state, "control-plane/state/summary.json")
+    assert [s["severity"] for s in summary["services"]] == ["fast-burn", "normal"]
+
+    filled = cli("reconcile", "--at", HEALTHY, "--backfill", "--json", cwd=state)
+    assert filled.code == 0, filled.stderr
+    result = json.loads(filled.stdout)
+    assert (result["backfill"], result["dry_run"]) == (True, False)
+    assert result["created"] == {"incidents": [], "proposals": []}
+    after = tree_snapshot(state)
+    changed = sorted(name for name in after if after[name] != before.get(name))
+    assert changed == [
+        "audit/budget.log",
+        "audit/metrics.log",
+        "control-plane/state/backfilled.json",
+    ]
+    lines = [json.loads(line) for line in (state / "audit/metrics.log").read_text().splitlines()]
+    recorded = [(e["at"], e["data"]["service"], e["data"].get("backfill")) for e in lines[-2:]]
+    assert recorded == [(HEALTHY, "checkout", True), (HEALTHY, "inventory", True)]
+    assert all(line["data"]["severity"] == "normal" for line in lines[-2:])
+    self_check = Steps(cli, state)
+    self_check.intact()
+
+    again = cli("reconcile", "--at", HEALTHY, "--backfill", cwd=state)
+    assert again.code == 0, again.stderr
+    assert "recorded the evaluation of 0 services (none new)" in again.stdout
+    assert tree_snapshot(state) == after
+
+    ahead = cli("reconcile", "--at", EXHAUSTED, "--backfill", cwd=state)
+    assert ahead.code == 2
+    assert f"--backfill: {EXHAUSTED} is not before the last run's instant ({FAST})" in ahead.stderr
+    assert tree_snapshot(state) == after
