@@ -22,6 +22,7 @@ BENCH = REPO_ROOT / "bench"
 SMALL: dict[str, list[str]] = {
     "audit_append.py": ["--lines", "2000", "--appends", "20"],
     "cold_start.py": [],
+    "low_traffic.py": ["--clean", "120", "--minutes", "30"],
     "manifests.py": [],  # the corpus is what it measures; about 40 s
     "reconcile.py": ["--services", "6", "--incidents", "2", "--audit-lines", "200"],
     "report.py": ["--services", "6", "--incidents", "8", "--audit-lines", "200"],
