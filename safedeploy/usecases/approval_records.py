@@ -149,6 +149,10 @@ def _proposed_in(incident: Incident | None, record: ApprovalDoc, ctx: Subject) -
         else f"branch {record.branch} (no pull request: open one from it)"
     )
     reason = f"rollback approved and proposed in {where}"
+    last = incident.transitions[-1] if incident.transitions else None
+    if last is not None and last.event == "propose-rollback" and last.reason == reason:
+        # A rerun of an approve killed after logging this: the record already says it.
+        return None
     # A transition that landed while this run pushed may be later than this run's start.
     at = max(record.at, incident.updated_at)
     return next_state(incident, "propose-rollback", at, ctx.label, reason)

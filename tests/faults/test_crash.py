@@ -58,26 +58,13 @@ def test_the_history_has_over_a_hundred_kill_points(stages: list[Stage]) -> None
     assert all(s.steps > 0 for s in stages)
 
 
-def _known(args: tuple[str, ...]) -> tuple[pytest.MarkDecorator, ...]:
-    # Known defect: a rollback's approve killed after its incident line is logged appends that line
-    # again on the rerun (audit/incidents.log one line long). To be mended, then removed.
-    if args[0] == "approve" and "rollback-rollout" in args[1]:
-        why = "a killed approve's rerun logs its incident line twice"
-        return (pytest.mark.xfail(reason=why, strict=True),)
-    return ()
-
-
 # Every stage of the history in the soak run; the default run kills the first stage (an
 # incident opens), a middle one and the last, each at every one of its steps.
 SWEEP = [
     pytest.param(
         index,
         id=_name(args),
-        marks=(
-            ()
-            if index in (0, len(HISTORY) // 2, len(HISTORY) - 1)
-            else (pytest.mark.soak, *_known(args))
-        ),
+        marks=(() if index in (0, len(HISTORY) // 2, len(HISTORY) - 1) else (pytest.mark.soak,)),
     )
     for index, args in enumerate(HISTORY)
 ]

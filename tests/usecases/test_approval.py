@@ -282,6 +282,29 @@ def test_state_after_approval(scenario: Scenario) -> None:
     assert "proposed)" not in readme
 
 
+def test_a_rerun_after_the_incident_was_recorded_does_not_record_it_again(
+    scenario: Scenario,
+) -> None:
+    """An approve killed after the incident's line: its rerun adds no second line."""
+    from safedeploy.domain.incidents import next_state
+    from safedeploy.usecases.records import record_incident
+
+    reason = (
+        f"rollback approved and proposed in branch {scenario.branch} (no pull request: open "
+        "one from it)"
+    )
+    proposed = next_state(
+        scenario.incident, "propose-rollback", APPROVED_AT, "alice (identity not verified)", reason
+    )
+    with scenario.store.lock():
+        record_incident(scenario.store, proposed, "propose-rollback", APPROVED_AT)
+    lines = audit_events(scenario, "incidents")
+    run_approve(scenario)
+    assert scenario.current_proposal().status == "approved"
+    assert scenario.current_incident() == proposed
+    assert audit_events(scenario, "incidents") == lines
+
+
 def test_actor_comes_from_github_actor(scenario: Scenario) -> None:
     result = run_approve(scenario, by=None, environ={"GITHUB_ACTOR": "alice"})
     assert result.proposal.approval is not None and result.proposal.approval.by == "alice"
