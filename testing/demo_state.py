@@ -9,18 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from testing.cli import run
+from testing.cli import Result, run
 
 # An instant after the demo's last decision.
 AFTER_DEMO = "2026-11-01T12:10:00Z"
 
 
 @pytest.fixture(scope="session")
-def demo_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    """The demo run once, off a terminal as in a CI log: its state and what it printed."""
     state = tmp_path_factory.mktemp("demo-state") / "demo"
     done = run("demo", "--dir", str(state), cwd=state.parent)
     assert done.code == 0, done.stderr
-    return state
+    return state, done
+
+
+@pytest.fixture(scope="session")
+def demo_made(demo_run: tuple[Path, Result]) -> Path:
+    """The demo's state; never changed by a test (copy it with `demo_state`)."""
+    return demo_run[0]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ class DemoPrinter:
     def __call__(self, step: Step) -> None:
         console = self.console
         console.print()
-        console.print(Rule(f"[bold]Step {step.number}[/bold]  {step.title}", align="left"))
+        self._heading(f"[bold]Step {step.number}[/bold]  {step.title}")
         if step.why:
             console.print(step.why, style="italic")
         payload = step.payload
@@ -37,7 +37,11 @@ class DemoPrinter:
         elif isinstance(payload, ReconcileResult):
             render_reconcile(payload, as_json=False)
         elif isinstance(payload, str):
-            console.print(Markdown(payload))
+            # Off a terminal the Markdown is already plain text; rich would pad every line.
+            if console.is_terminal:
+                console.print(Markdown(payload))
+            else:
+                console.print(payload, markup=False, highlight=False)
         elif isinstance(payload, tuple) and isinstance(payload[0], Report):
             where, found = payload
             print_report(where)
@@ -50,15 +54,22 @@ class DemoPrinter:
                     f"branch {approval.proposal.approval.branch} pushed to {approval.remote}"
                 )
             console.print(f"incident {approval.incident.id}: {approval.incident.state}")
-            if diff:
+            if diff and console.is_terminal:
                 console.print(Syntax(diff, "diff", word_wrap=True))
+            elif diff:
+                console.print(diff, markup=False, highlight=False)
+
+    def _heading(self, title: str) -> None:
+        if self.console.is_terminal:
+            self.console.print(Rule(title, align="left"))
+        else:
+            # Off a terminal the console is unwrapped: a rule would be a million dashes long.
+            self.console.print(f"── {title} ──")
 
     def finish(self, directory: Path) -> None:
         elapsed = time.perf_counter() - self.started
         self.console.print()
-        self.console.print(
-            Rule(f"done in {elapsed:.1f} s; the state directory is {directory}", align="left")
-        )
+        self._heading(f"done in {elapsed:.1f} s; the state directory is {directory}")
         self.console.print(
             f"Look around: safedeploy --state {directory} report | explain <id> | "
             f"incidents list | proposals list | audit verify | replay --check",

@@ -114,3 +114,19 @@ def test_a_github_repo_and_token_without_the_provider_says_no_pull_request(
         done.stderr
     )
     assert "t0ken" not in done.stdout + done.stderr
+
+
+def test_the_demo_off_a_terminal_prints_lines_a_log_can_hold(
+    demo_run: tuple[Path, Result],
+) -> None:
+    """Piped into a CI log, headings, Markdown and the diff are plain lines, not padded."""
+    state, done = demo_run
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) < 1_000
+    assert sum(line.startswith("── Step ") for line in lines) >= 5
+    assert "── done in " in done.stdout and f"the state directory is {state} ──" in done.stdout
+    diff = [line.strip() for line in lines if line.lstrip("+-").strip().startswith("image: ")]
+    assert diff == [
+        "-          image: registry.example.com/checkout:1.5.0",
+        "+          image: registry.example.com/checkout:1.4.2",
+    ]

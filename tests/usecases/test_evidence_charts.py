@@ -110,10 +110,10 @@ def test_a_source_without_history_draws_charts_that_say_so() -> None:
         ), note
 
 
-def test_the_demo_writes_the_charts_its_evidence_readme_shows(cli: Runner, tmp_path: Path) -> None:
-    state = tmp_path / "demo"
-    done = cli("demo", "--dir", str(state))
-    assert done.code == 0, done.stderr
+def test_the_demo_writes_the_charts_its_evidence_readme_shows(
+    cli: Runner, demo_state: Path
+) -> None:
+    state = demo_state
     [folder] = (state / "evidence").iterdir()
     readme = (folder / "README.md").read_text(encoding="utf-8")
     images = IMAGE.findall(readme)
