@@ -4,6 +4,10 @@ as a pytest plugin."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 pytest_plugins = [
     "testing.prometheus",
     "testing.recordings",
@@ -18,3 +22,11 @@ pytest_plugins = [
     "testing.signing",
     "testing.lying_proxy",
 ]
+
+# Hundreds of tests run the real `safedeploy` command as a subprocess. With
+# PYTHONDONTWRITEBYTECODE set (as on some CI machines) each one would compile every module
+# from source again; a bytecode cache outside the work tree keeps the checkout clean.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault(
+    "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"safedeploy-pycache-{os.getuid()}")
+)

@@ -52,7 +52,10 @@ def test_off_a_terminal_reconcile_and_report_give_one_line_per_service(demo_stat
             assert "availability: 6h/30m burn rate" in checkout
 
 
-@pytest.mark.parametrize("columns", [80, 120, 200])
+@pytest.mark.parametrize(
+    "columns",
+    [80, pytest.param(120, marks=pytest.mark.soak), pytest.param(200, marks=pytest.mark.soak)],
+)
 def test_in_a_terminal_tables_fit_and_never_split_an_id(demo_state: Path, columns: int) -> None:
     wanted = state_ids(demo_state)
     for command in (("reconcile", "--at", AT, "--no-commit"), ("proposals", "list"), ("report",)):

@@ -82,6 +82,7 @@ def test_killed_at_every_step_a_rerun_finishes_the_job(
     assert failures == []
 
 
+@pytest.mark.soak
 def test_a_run_killed_after_logging_an_incident_does_not_open_a_second_one(
     stages: list[Stage], tmp_path: Path
 ) -> None:

@@ -118,7 +118,14 @@ def with_annotations(test_file: Path, rules_file: Path, out: Path) -> None:
 @needs_promtool
 @pytest.mark.parametrize(
     "case",
-    ["fast_burn", "short_spike", "slow_burn", "period_ratio", "low_traffic"],
+    [
+        "fast_burn",
+        # A day and more of one-minute steps each: promtool takes seconds on them.
+        pytest.param("short_spike", marks=pytest.mark.soak),
+        pytest.param("slow_burn", marks=pytest.mark.soak),
+        "period_ratio",
+        "low_traffic",
+    ],
 )
 def test_promtool_unit_tests(case: str, tmp_path: Path) -> None:
     _, written = generate_rules(Context(REPO_ROOT), ["checkout"], tmp_path)
