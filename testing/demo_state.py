@@ -19,7 +19,7 @@ AFTER_DEMO = "2026-11-01T12:10:00Z"
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
     """The demo run once, off a terminal as in a CI log: its state and what it printed."""
     state = tmp_path_factory.mktemp("demo-state") / "demo"
-    done = run("demo", "--dir", str(state), cwd=state.parent)
+    done = run("demo", "--dir", state.name, cwd=state.parent)  # a relative path, as people type
     assert done.code == 0, done.stderr
     return state, done
 

@@ -52,6 +52,8 @@ def run_demo(directory: Path, show: Callable[[Step], None]) -> Path:
     from safedeploy.usecases.report import report
     from safedeploy.usecases.state_queries import listing
 
+    # Absolute: the environment repo's path is handed to git, which runs elsewhere.
+    directory = directory.absolute()
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         from safedeploy.errors import BadInputError
