@@ -2,8 +2,9 @@
 
 Each line carries the hash of the line before it (`prev`) and a sha256 over its own
 canonical JSON without `hash`, so editing, removing or reordering a line breaks the chain
-at a point `verify` can name. Truncating the tail cannot be detected from the file alone;
-the current state in `incidents/` and `action-proposals/` is what catches that on replay.
+at a point `verify` can name. Truncating the tail, or rewriting a line and sealing every
+later hash anew, cannot be detected from the file alone: `verify` takes the heads the state
+commits recorded (`domain/audit_anchors.py`) and names the commit a log contradicts.
 
 Appends run on every reconcile against streams that only grow, so they read the last line
 by seeking from the end, never the history. Callers hold the state store lock.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,14 @@ from typing import BinaryIO, Final, Literal, get_args
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from safedeploy.adapters import faults
+from safedeploy.domain.audit_anchors import (
+    Anchor,
+    AuditHead,
+    LineEnd,
+    StreamSeen,
+    contradiction,
+    lines_named,
+)
 from safedeploy.domain.incidents import UtcDatetime
 from safedeploy.errors import BadInputError
 
@@ -53,6 +62,7 @@ class VerifyReport:
     lines: int
     line: int | None = None
     problem: str | None = None
+    commit: str | None = None  # the state commit whose record the stream contradicts
 
     @property
     def ok(self) -> bool:
@@ -191,25 +201,104 @@ class AuditLog:
                         f"{self._display(stream)}:{number}: field {field}: {first['msg']}"
                     ) from exc
 
-    def verify_all(self) -> list[VerifyReport]:
-        return [self.verify(stream) for stream in STREAMS]
+    def verify_all(self, anchors: Sequence[Anchor] = ()) -> list[VerifyReport]:
+        return [self.verify(stream, anchors) for stream in STREAMS]
 
-    def verify(self, stream: Stream) -> VerifyReport:
-        """Read the whole stream once, in constant memory, and name the first break."""
+    def verify(self, stream: Stream, anchors: Sequence[Anchor] = ()) -> VerifyReport:
+        """Read the whole stream once, in constant memory, and name the first break: of the
+        chain, or of what a state commit among `anchors` (oldest first) recorded of it."""
         path = self.path(stream)
         if not path.exists():
-            return VerifyReport(stream=stream, lines=0)
-        prev_hash, count = GENESIS, 0
+            return _report(stream, scan(stream, (), ()), anchors)
         with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                count = number
-                link = _check_line(raw, number, stream, prev_hash)
-                if isinstance(link, _Break):
-                    return VerifyReport(stream, number, link.line, link.problem)
-                seq, prev_hash = link
-                if seq != number:
-                    return VerifyReport(stream, number, number, _seq_problem(path, number, seq))
-        return VerifyReport(stream=stream, lines=count)
+            return _report(stream, scan(stream, f, lines_named(anchors, stream)), anchors)
+
+    def head(self, stream: Stream) -> AuditHead | None:
+        """What a state commit records of the stream: its last line, read from the end;
+        None when the stream is empty or its last line is not a whole entry."""
+        path = self.path(stream)
+        try:
+            with open(path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                last = _last_line(f, size) if size else b""
+        except FileNotFoundError:
+            return None
+        return _head(stream, last, size)
+
+    def head_at(self, stream: Stream, size: int) -> AuditHead | None:
+        """The head the stream had when it was `size` bytes long, read from the end of that
+        prefix: whether the log still extends a recorded head costs one short read."""
+        path = self.path(stream)
+        try:
+            with open(path, "rb") as f:
+                if size <= 0 or f.seek(0, os.SEEK_END) < size:
+                    return None
+                last = _last_line(f, size)
+        except FileNotFoundError:
+            return None
+        return _head(stream, last, size)
+
+
+def _head(stream: Stream, last: bytes, size: int) -> AuditHead | None:
+    if not last.endswith(b"\n"):
+        return None
+    try:
+        entry = AuditEntry.model_validate_json(last)
+    except ValidationError:
+        return None
+    return AuditHead(stream, entry.seq, size, entry.hash)
+
+
+def head_of_bytes(stream: Stream, data: bytes) -> AuditHead | None:
+    """The head of a stream held in memory (a log as another commit has it)."""
+    if not data:
+        return None
+    last = data[data.rstrip(b"\n").rfind(b"\n") + 1 :]
+    return _head(stream, last, len(data))
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass over a stream: what it holds and, when its chain breaks, where and how."""
+
+    seen: StreamSeen
+    line: int | None = None
+    problem: str | None = None
+
+
+def scan(stream: Stream, raw_lines: Iterable[bytes], wanted: Collection[int]) -> Scan:
+    """One pass over a stream's lines: the first break of the chain, and the hash and end
+    of each line numbered in `wanted`."""
+    prev_hash, count, end = GENESIS, 0, 0
+    at: dict[int, LineEnd] = {}
+    lines = iter(raw_lines)
+    for number, raw in enumerate(lines, start=1):
+        count, end = number, end + len(raw)
+        link = _check_line(raw, number, stream, prev_hash)
+        if isinstance(link, _Break):
+            total = number + sum(1 for _ in lines)
+            return Scan(StreamSeen(stream, total, link.line - 1, at), link.line, link.problem)
+        seq, prev_hash = link
+        if seq != number:
+            later = [_seq_of(raw) for raw in lines]
+            problem = _seq_problem(number, seq, later)
+            return Scan(StreamSeen(stream, number + len(later), number - 1, at), number, problem)
+        if number in wanted:
+            at[number] = LineEnd(prev_hash, end)
+    return Scan(StreamSeen(stream, count, count, at))
+
+
+def _report(stream: Stream, found: Scan, anchors: Sequence[Anchor]) -> VerifyReport:
+    """The chain's first break or the oldest commit the stream contradicts, in one line."""
+    seen = found.seen
+    against = contradiction(seen, anchors)
+    commit = against.commit if against else None
+    if found.problem is not None:
+        why = f"{found.problem} ({against.problem})" if against else found.problem
+        return VerifyReport(stream, seen.lines, found.line, why, commit)
+    if against is not None:
+        return VerifyReport(stream, seen.lines, against.line, against.problem, commit)
+    return VerifyReport(stream, seen.lines)
 
 
 @dataclass(frozen=True)
@@ -249,19 +338,20 @@ def _check_line(
     return seq, str(claimed)
 
 
-def _seq_problem(path: Path, number: int, seq: int) -> str:
+def _seq_of(raw: bytes) -> int | None:
+    try:
+        seq = json.loads(raw).get("seq")
+    except (ValueError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) else None
+
+
+def _seq_problem(number: int, seq: int, later: Sequence[int | None]) -> str:
     if seq < number:
         return f"seq {seq} at line {number}: lines were reordered"
     # A gap is a removal unless a missing seq turns up further down, which is a reordering.
-    # Only reached once a break is found, so the extra pass costs nothing on intact streams.
-    with open(path, "rb") as f:
-        for raw in f:
-            try:
-                later = json.loads(raw).get("seq")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(later, int) and number <= later < seq:
-                return f"seq {seq} where {number} was expected: lines were reordered"
+    if any(s is not None and number <= s < seq for s in later):
+        return f"seq {seq} where {number} was expected: lines were reordered"
     return f"seq {seq} where {number} was expected: {seq - number} line(s) removed before it"
 
 

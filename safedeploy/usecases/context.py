@@ -51,12 +51,14 @@ class Context:
         `catalog.select` refuses a broken service unless the caller reports it."""
         from safedeploy.adapters.catalog_files import load_catalog
 
+        self.require_state_dir()
         return load_catalog([self.state / layout.SERVICES], partial=True)
 
     @cached_property
     def store(self) -> StateStore:
         from safedeploy.adapters.store import StateStore
 
+        self.require_state_dir()
         return StateStore(self.state, lock_timeout=self.lock_timeout)
 
     @cached_property
@@ -88,7 +90,21 @@ class Context:
     def state_repo(self) -> StateRepo:
         from safedeploy.adapters.state_repo import StateRepo
 
+        self.require_state_dir()
         return StateRepo(self.state)
+
+    def require_state_dir(self) -> None:
+        """Refuse a directory that is not a state directory, before anything reads it: a
+        typo in `--state` must not verify an empty audit log as intact, or replay nothing."""
+        from safedeploy.errors import BadInputError
+
+        if not self.state.is_dir():
+            raise BadInputError(f"{self.state}: no such state directory")
+        if not any((self.state / marker).exists() for marker in layout.MARKERS):
+            raise BadInputError(
+                f"{self.state}: not a state directory (it holds none of "
+                f"{', '.join(layout.MARKERS)}); safedeploy init DIR creates one"
+            )
 
     @cached_property
     def github(self) -> GitHubClient | None:
