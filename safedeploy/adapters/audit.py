@@ -6,6 +6,10 @@ at a point `verify` can name. Truncating the tail, or rewriting a line and seali
 later hash anew, cannot be detected from the file alone: `verify` takes the heads the state
 commits recorded (`domain/audit_anchors.py`) and names the commit a log contradicts.
 
+With `SAFEDEPLOY_AUDIT_KEY` in the environment every line also carries a mac of its hash,
+and `verify` refuses a line without a valid one: nobody without the key can seal a line
+anew, with or without a Git history to compare against.
+
 Appends run on every reconcile against streams that only grow, so they read the last line
 by seeking from the end, never the history. Callers hold the state store lock.
 """
@@ -13,6 +17,7 @@ by seeking from the end, never the history. Callers hold the state store lock.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -39,6 +44,11 @@ Stream = Literal["metrics", "budget", "incidents", "governance"]
 STREAMS: tuple[Stream, ...] = get_args(Stream)
 GENESIS: Final = "0" * 64
 FIELDS: Final = frozenset({"seq", "at", "stream", "event", "data", "prev", "hash"})
+# With a key, each line also carries `mac`, an HMAC-SHA256 of its hash: a line sealed anew
+# by someone without the key cannot have one.
+KEYED_FIELDS: Final = FIELDS | {"mac"}
+KEY_VARIABLE: Final = "SAFEDEPLOY_AUDIT_KEY"
+MIN_KEY_LENGTH: Final = 32
 TAIL_CHUNK: Final = 4096
 
 
@@ -52,6 +62,25 @@ class AuditEntry(BaseModel):
     data: dict[str, JsonValue]
     prev: str
     hash: str
+    mac: str | None = None
+
+
+def audit_key(environ: Mapping[str, str]) -> bytes | None:
+    """The key from the environment, the only place it lives: never a file, a message or an
+    argument. None when it is not set."""
+    key = environ.get(KEY_VARIABLE, "")
+    if not key:
+        return None
+    if len(key) < MIN_KEY_LENGTH:
+        raise BadInputError(
+            f"{KEY_VARIABLE}: too short to authenticate anything (at least {MIN_KEY_LENGTH} "
+            "characters; `openssl rand -hex 32` makes one)"
+        )
+    return key.encode("utf-8")
+
+
+def mac_of(key: bytes, digest: str) -> str:
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -84,9 +113,16 @@ def canonical(record: Mapping[str, object]) -> bytes:
 
 
 def seal(
-    *, seq: int, at: datetime, stream: Stream, event: str, data: Mapping[str, object], prev: str
+    *,
+    seq: int,
+    at: datetime,
+    stream: Stream,
+    event: str,
+    data: Mapping[str, object],
+    prev: str,
+    key: bytes | None = None,
 ) -> tuple[bytes, str]:
-    """The line to write (newline included) and its hash."""
+    """The line to write (newline included) and its hash; with `key`, its mac too."""
     record = {
         "seq": seq,
         "at": format_at(at),
@@ -96,7 +132,10 @@ def seal(
         "prev": prev,
     }
     digest = hashlib.sha256(canonical(record)).hexdigest()
-    return canonical({**record, "hash": digest}) + b"\n", digest
+    sealed = {**record, "hash": digest}
+    if key is not None:
+        sealed["mac"] = mac_of(key, digest)
+    return canonical(sealed) + b"\n", digest
 
 
 def _last_line(f: BinaryIO, size: int) -> bytes:
@@ -124,8 +163,9 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class AuditLog:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, key: bytes | None = None) -> None:
         self.directory = directory
+        self.key = key
 
     def path(self, stream: Stream) -> Path:
         if stream not in STREAMS:
@@ -145,7 +185,9 @@ class AuditLog:
         with open(path, "a+b") as f:
             size = f.seek(0, os.SEEK_END)
             seq, prev = self._next_link(stream, f, size) if size else (1, GENESIS)
-            line, _ = seal(seq=seq, at=at, stream=stream, event=event, data=data, prev=prev)
+            line, _ = seal(
+                seq=seq, at=at, stream=stream, event=event, data=data, prev=prev, key=self.key
+            )
             faults.step(f"audit {stream}")
             f.write(line)
             f.flush()
@@ -163,11 +205,36 @@ class AuditLog:
             )
         try:
             record = json.loads(last)
-            return int(record["seq"]) + 1, str(record["hash"])
+            link = int(record["seq"]) + 1, str(record["hash"])
         except (ValueError, KeyError, TypeError) as exc:
             raise BadInputError(
                 f"{self._display(stream)}: last line is not an audit entry ({exc}); run verify"
             ) from exc
+        problem = _mac_problem(record, self.key)
+        if problem is not None:
+            # Appending with the key would authenticate a line sealed without it.
+            raise BadInputError(f"{self._display(stream)}: last line: {problem}; run verify")
+        return link
+
+    def head_problem(self, stream: Stream) -> str | None:
+        """With the key, why the stream's last line is not one sealed with it; None when it
+        is (or there is no key, or no line)."""
+        if self.key is None:
+            return None
+        path = self.path(stream)
+        try:
+            with open(path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                last = _last_line(f, size) if size else b""
+        except FileNotFoundError:
+            return None
+        if not last:
+            return None
+        try:
+            record = json.loads(last)
+        except ValueError:
+            return "not an audit entry"
+        return _mac_problem(record, self.key) if isinstance(record, dict) else "not an entry"
 
     def last(self, stream: Stream) -> AuditEntry | None:
         """The stream's final entry, read from the end; None when it is empty or torn."""
@@ -211,7 +278,8 @@ class AuditLog:
         if not path.exists():
             return _report(stream, scan(stream, (), ()), anchors)
         with open(path, "rb") as f:
-            return _report(stream, scan(stream, f, lines_named(anchors, stream)), anchors)
+            found = scan(stream, f, lines_named(anchors, stream), self.key)
+            return _report(stream, found, anchors)
 
     def head(self, stream: Stream) -> AuditHead | None:
         """What a state commit records of the stream: its last line, read from the end;
@@ -266,15 +334,17 @@ class Scan:
     problem: str | None = None
 
 
-def scan(stream: Stream, raw_lines: Iterable[bytes], wanted: Collection[int]) -> Scan:
-    """One pass over a stream's lines: the first break of the chain, and the hash and end
-    of each line numbered in `wanted`."""
+def scan(
+    stream: Stream, raw_lines: Iterable[bytes], wanted: Collection[int], key: bytes | None = None
+) -> Scan:
+    """One pass over a stream's lines: the first break of the chain (with `key`, a line
+    without its mac is one), and the hash and end of each line numbered in `wanted`."""
     prev_hash, count, end = GENESIS, 0, 0
     at: dict[int, LineEnd] = {}
     lines = iter(raw_lines)
     for number, raw in enumerate(lines, start=1):
         count, end = number, end + len(raw)
-        link = _check_line(raw, number, stream, prev_hash)
+        link = _check_line(raw, number, stream, prev_hash, key)
         if isinstance(link, _Break):
             total = number + sum(1 for _ in lines)
             return Scan(StreamSeen(stream, total, link.line - 1, at), link.line, link.problem)
@@ -308,7 +378,7 @@ class _Break:
 
 
 def _check_line(
-    raw: bytes, number: int, stream: Stream, prev_hash: str
+    raw: bytes, number: int, stream: Stream, prev_hash: str, key: bytes | None = None
 ) -> _Break | tuple[int, str]:
     """The line's (seq, hash), or the first problem with it other than its sequence."""
     if not raw.endswith(b"\n"):
@@ -317,8 +387,12 @@ def _check_line(
         record = json.loads(raw)
     except ValueError as exc:
         return _Break(number, f"not JSON ({exc}): the line was edited")
-    if not isinstance(record, dict) or set(record) != FIELDS:
+    if not isinstance(record, dict) or set(record) not in (FIELDS, KEYED_FIELDS):
         return _Break(number, f"fields must be exactly {sorted(FIELDS)}: the line was edited")
+    problem = _mac_problem(record, key)
+    if problem is not None:
+        return _Break(number, problem)
+    record.pop("mac", None)
     claimed = record.pop("hash")
     if hashlib.sha256(canonical(record)).hexdigest() != claimed:
         return _Break(number, "hash does not match the line's content: the line was edited")
@@ -338,6 +412,18 @@ def _check_line(
     return seq, str(claimed)
 
 
+def _mac_problem(record: dict[str, object], key: bytes | None) -> str | None:
+    """Without a key a mac cannot be checked, and its absence proves nothing."""
+    if key is None:
+        return None
+    mac = record.get("mac")
+    if not isinstance(mac, str):
+        return f"no mac: not sealed with {KEY_VARIABLE} (sealed anew by someone without it?)"
+    if not hmac.compare_digest(mac, mac_of(key, str(record.get("hash")))):
+        return f"mac does not match: not sealed with this {KEY_VARIABLE}"
+    return None
+
+
 def _seq_of(raw: bytes) -> int | None:
     try:
         seq = json.loads(raw).get("seq")
@@ -355,7 +441,7 @@ def _seq_problem(number: int, seq: int, later: Sequence[int | None]) -> str:
     return f"seq {seq} where {number} was expected: {seq - number} line(s) removed before it"
 
 
-def rechain(base: bytes, theirs: bytes, ours: bytes) -> bytes:
+def rechain(base: bytes, theirs: bytes, ours: bytes, key: bytes | None = None) -> bytes:
     """Audit lines both sides appended since `base`, as one chain: theirs, then ours.
 
     Used when two runs pushed the state concurrently. Our new entries keep their time,
@@ -379,6 +465,7 @@ def rechain(base: bytes, theirs: bytes, ours: bytes) -> bytes:
             event=entry.event,
             data=entry.data,
             prev=prev,
+            key=key,
         )
         merged += line
     return merged

@@ -34,8 +34,9 @@ class CommitSignature(NamedTuple):
 
 
 class StateRepo:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, audit_key: bytes | None = None) -> None:
         self.root = root.resolve()
+        self.audit_key = audit_key  # audit lines replayed onto a concurrent push are sealed anew
         self._repo: Repo | None = None
 
     def is_work_tree(self) -> bool:
@@ -222,7 +223,10 @@ class StateRepo:
                 contents[path] = ours_bytes
             elif path.startswith(f"{layout.AUDIT}/") and path.endswith(".log"):
                 contents[path] = rechain(
-                    self._blob(base, path) or b"", theirs_bytes or b"", ours_bytes or b""
+                    self._blob(base, path) or b"",
+                    theirs_bytes or b"",
+                    ours_bytes or b"",
+                    self.audit_key,
                 )
             elif path in layout.TELEMETRY:
                 # A snapshot of the latest evaluation: the next run rewrites it anyway.

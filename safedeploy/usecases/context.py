@@ -59,7 +59,7 @@ class Context:
         from safedeploy.adapters.store import StateStore
 
         self.require_state_dir()
-        return StateStore(self.state, lock_timeout=self.lock_timeout)
+        return StateStore(self.state, lock_timeout=self.lock_timeout, audit_key=self.audit_key)
 
     @cached_property
     def source(self) -> MetricsSource | SLOCountsSource:
@@ -91,7 +91,15 @@ class Context:
         from safedeploy.adapters.state_repo import StateRepo
 
         self.require_state_dir()
-        return StateRepo(self.state)
+        return StateRepo(self.state, self.audit_key)
+
+    @cached_property
+    def audit_key(self) -> bytes | None:
+        """`SAFEDEPLOY_AUDIT_KEY`: what authenticates every audit line, from the environment
+        only."""
+        from safedeploy.adapters.audit import audit_key
+
+        return audit_key(self.environ)
 
     def require_state_dir(self) -> None:
         """Refuse a directory that is not a state directory, before anything reads it: a

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from safedeploy.adapters.audit import STREAMS
 from safedeploy.domain import layout
@@ -47,7 +46,7 @@ def record_run(
         )
     check_anchored(ctx)
     sha = repo.commit(message, sign=sign)
-    pushed = repo.push(config.remote, lambda: _combined_problems(ctx.state)) if push else None
+    pushed = repo.push(config.remote, lambda: _combined_problems(ctx)) if push else None
     return StateCommit(sha, pushed)
 
 
@@ -57,11 +56,19 @@ def check_anchored(ctx: Context) -> None:
     Called under the lock by every command that writes, before it appends a line or rolls
     a logged change forward, and again before committing: a re-sealed or cut log is never
     built upon and never committed as the run's own. One short read per stream, so a run
-    pays nothing for the length of the history; `audit verify` checks every commit.
+    pays nothing for the length of the history; `audit verify` checks every commit. With
+    the key, each stream's last line must carry its mac, Git or not.
     """
+    log = ctx.store.audit_log
+    for stream in STREAMS:
+        problem = log.head_problem(stream)
+        if problem is not None:
+            raise BadInputError(
+                f"{layout.audit_file(stream)}: last line: {problem}; nothing was changed, run "
+                "safedeploy audit verify"
+            )
     if not ctx.state_repo.is_work_tree():
         return
-    log = ctx.store.audit_log
     for anchor in ctx.state_repo.anchors(limit=1):
         recorded = {head.stream: head for head in anchor.heads}
         for stream in STREAMS:
@@ -91,7 +98,7 @@ def check_recordable(ctx: Context, *, commit: bool, push: bool, sign: bool = Fal
         )
 
 
-def _combined_problems(state: Path) -> list[str]:
+def _combined_problems(ctx: Context) -> list[str]:
     """What two runs' state, put together, must never be: a broken chain, two incidents.
 
     Read afresh from the files the combination left, not from anything cached before it.
@@ -100,10 +107,10 @@ def _combined_problems(state: Path) -> list[str]:
     from safedeploy.adapters.store import StateStore
     from safedeploy.domain.incidents import is_active
 
-    store = StateStore(state)
+    store = StateStore(ctx.state, audit_key=ctx.audit_key)
     problems = [
         f"{layout.audit_file(r.stream)}:{r.line}: {r.problem}"
-        for r in store.audit_log.verify_all(StateRepo(state).anchors())
+        for r in store.audit_log.verify_all(StateRepo(ctx.state).anchors())
         if not r.ok
     ]
     active: dict[str, list[str]] = {}

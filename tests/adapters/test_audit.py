@@ -353,3 +353,44 @@ def recorded_from(log: AuditLog) -> list[Anchor]:
     head = log.head("incidents")
     assert head is not None
     return [Anchor("d" * 40, (head,))]
+
+
+KEY = b"k" * 32
+
+
+def test_a_keyed_stream_verifies_with_its_key_only(tmp_path: Path) -> None:
+    keyed = AuditLog(tmp_path / "audit", KEY)
+    fill(keyed, 3)
+    assert keyed.verify("incidents").ok
+    assert AuditLog(tmp_path / "audit").verify("incidents").ok  # no key: nothing to check
+    other = AuditLog(tmp_path / "audit", b"o" * 32).verify("incidents")
+    assert (other.line, other.problem) == (
+        1,
+        "mac does not match: not sealed with this SAFEDEPLOY_AUDIT_KEY",
+    )
+
+
+def test_lines_sealed_anew_without_the_key_have_no_mac(tmp_path: Path) -> None:
+    keyed = AuditLog(tmp_path / "audit", KEY)
+    fill(keyed, 4)
+    reseal_file(keyed.path("incidents"), resealed_edit(2, {"n": "forged"}))
+    report = keyed.verify("incidents")
+    assert report.line == 1 and str(report.problem).startswith("no mac:")
+    assert keyed.head_problem("incidents") is not None
+    with pytest.raises(BadInputError, match="last line: no mac"):
+        keyed.append("incidents", "update", {}, T0)
+
+
+def test_a_keyed_line_keeps_its_hash(tmp_path: Path) -> None:
+    """The mac rides beside the hash, so heads recorded in commits do not depend on the key."""
+    plain, _ = seal(seq=1, at=T0, stream="budget", event="e", data={}, prev=GENESIS)
+    keyed, _ = seal(seq=1, at=T0, stream="budget", event="e", data={}, prev=GENESIS, key=KEY)
+    assert json.loads(plain)["hash"] == json.loads(keyed)["hash"]
+    assert set(json.loads(keyed)) - set(json.loads(plain)) == {"mac"}
+
+
+def test_a_short_key_is_refused_without_being_shown() -> None:
+    with pytest.raises(BadInputError) as caught:
+        audit_module.audit_key({"SAFEDEPLOY_AUDIT_KEY": "tooshort"})
+    assert "tooshort" not in str(caught.value)
+    assert audit_module.audit_key({}) is None

@@ -1,6 +1,6 @@
 """The audit log is the record only when it extends what every state commit recorded of it.
 
-One world, through the installed command, on a state directory that is a real Git work
+One world, through the command's entry point, on a state directory that is a real Git work
 tree: two reconciles open checkout's incident and propose its rollback, alice approves it;
 each run is one commit carrying the head of every audit stream. Each test then does to a
 copy what someone with write access to the directory could: rewrite the approval and seal
@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from safedeploy.domain import trailers
-from testing.cli import Result
 from testing.cli import run as run_installed
 from testing.faults import (
     AT_BREACH,
@@ -26,8 +25,10 @@ from testing.faults import (
     AT_LATE,
     ROLLBACK,
     FaultWorld,
+    Outcome,
     build_fault_state,
     copy_world,
+    run,
 )
 from testing.forgery import Records, cut_file, reseal_file
 from testing.scenario import commit_state
@@ -35,8 +36,9 @@ from testing.scenario import commit_state
 GOVERNANCE = "audit/governance.log"
 
 
-def _sd(world: FaultWorld, *args: str) -> Result:
-    return run_installed(*args, cwd=world.state)
+def _sd(world: FaultWorld, *args: str) -> Outcome:
+    """The command forked from this warm process (testing/faults.py): its entry point, fast."""
+    return run(*args, cwd=world.state)
 
 
 def _commits(state: Path) -> list[str]:
@@ -96,7 +98,7 @@ def test_the_untouched_record_verifies(world: FaultWorld) -> None:
 def test_a_resealed_approval_is_named_with_the_commit_that_recorded_it(world: FaultWorld) -> None:
     approve_commit = _commits(world.state)[0]
     _forge_the_approval(world)
-    done = _sd(world, "audit", "verify")
+    done = run_installed("audit", "verify", cwd=world.state)  # the installed command, once
     assert done.code == 2
     assert done.stderr.strip() == (
         f"{GOVERNANCE}:4: not the line state commit {approve_commit[:12]} recorded "
@@ -213,7 +215,7 @@ def test_a_directory_that_is_not_a_state_directory_is_refused(tmp_path: Path, wh
     if where == "empty":
         state.mkdir()
     for args in READERS:
-        done = run_installed("--state", str(state), *args, cwd=tmp_path)
+        done = run("--state", str(state), *args, cwd=tmp_path)
         assert done.code == 2, (args, done.stdout)
         [line] = done.stderr.splitlines()
         assert line.startswith(f"{state}: "), (args, line)
@@ -232,3 +234,73 @@ def _recorded(world: FaultWorld, commit: str, stream: str) -> str:
     ).stdout
     [head] = [h for h in trailers.audit_heads(message) if h.stream == stream]
     return head.hash
+
+
+# --- authenticated heads: SAFEDEPLOY_AUDIT_KEY ----------------------------------------------
+
+KEY = "k3y-0f-the-audit-log-SAFEDEPLOY-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> FaultWorld:
+    """The same story with the key set, in a state directory that is no Git work tree: no
+    commit records anything, the macs are all there is."""
+    world = build_fault_state(tmp_path_factory.mktemp("keyed"))
+    for args in (
+        ("reconcile", "--at", AT_HEALTHY),
+        ("reconcile", "--at", AT_BREACH),
+        ("approve", ROLLBACK, "--by", "alice"),
+    ):
+        done = run(*args, cwd=world.state, env={"SAFEDEPLOY_AUDIT_KEY": KEY})
+        assert done.code == 0, done.stderr
+    return world
+
+
+def _keyed(world: FaultWorld, *args: str, key: str | None = KEY) -> Outcome:
+    env = {"SAFEDEPLOY_AUDIT_KEY": key} if key else {}
+    return run(*args, cwd=world.state, env=env)
+
+
+def test_a_reseal_without_the_key_is_caught_without_git(keyed: FaultWorld, tmp_path: Path) -> None:
+    world = copy_world(keyed, tmp_path / "world")
+    assert _keyed(world, "audit", "verify").code == 0
+    _forge_the_approval(world)  # sealed anew, by someone without the key
+    assert _keyed(world, "audit", "verify", key=None).code == 0  # no key, no proof
+    done = _keyed(world, "audit", "verify")
+    assert done.code == 2
+    assert done.stderr.strip() == (
+        f"{GOVERNANCE}:1: no mac: not sealed with SAFEDEPLOY_AUDIT_KEY (sealed anew by someone "
+        "without it?)"
+    )
+    log = (world.state / GOVERNANCE).read_bytes()
+    for args in (("replay",), ("reconcile", "--at", AT_LATE)):
+        refused = _keyed(world, *args)
+        assert refused.code == 2, refused.stdout
+        assert len(refused.stderr.splitlines()) == 1
+        assert GOVERNANCE in refused.stderr
+    assert (world.state / GOVERNANCE).read_bytes() == log
+
+
+def test_a_line_sealed_with_another_key_is_caught(keyed: FaultWorld, tmp_path: Path) -> None:
+    world = copy_world(keyed, tmp_path / "world")
+    other = "another-key-of-the-same-length-0123456789abcdef"
+    assert _keyed(world, "reconcile", "--at", AT_LATE, key=other).code == 2
+    done = _keyed(world, "audit", "verify", key=other)
+    assert done.code == 2
+    assert "mac does not match: not sealed with this SAFEDEPLOY_AUDIT_KEY" in done.stderr
+
+
+def test_the_key_reaches_no_file_and_no_output(keyed: FaultWorld, tmp_path: Path) -> None:
+    world = copy_world(keyed, tmp_path / "world")
+    outputs = [
+        _keyed(world, *args)
+        for args in (("audit", "verify", "--json"), ("replay", "--check"), ("report",))
+    ]
+    short = _keyed(world, "audit", "verify", key="short")
+    assert short.code == 2 and "SAFEDEPLOY_AUDIT_KEY: too short" in short.stderr
+    for path in world.base.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    for done in [*outputs, short]:
+        assert KEY not in done.stdout + done.stderr
+        assert "short" not in done.stdout
