@@ -154,6 +154,16 @@ def _last_line(f: BinaryIO, size: int) -> bytes:
         chunk *= 2
 
 
+def _read_last(path: Path) -> tuple[bytes, int]:
+    """The file's last line and its size; nothing for a file that is not there."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            return (_last_line(f, size) if size else b""), size
+    except FileNotFoundError:
+        return b"", 0
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -221,13 +231,7 @@ class AuditLog:
         is (or there is no key, or no line)."""
         if self.key is None:
             return None
-        path = self.path(stream)
-        try:
-            with open(path, "rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                last = _last_line(f, size) if size else b""
-        except FileNotFoundError:
-            return None
+        last, _ = _read_last(self.path(stream))
         if not last:
             return None
         try:
@@ -238,13 +242,7 @@ class AuditLog:
 
     def last(self, stream: Stream) -> AuditEntry | None:
         """The stream's final entry, read from the end; None when it is empty or torn."""
-        path = self.path(stream)
-        try:
-            with open(path, "rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                line = _last_line(f, size) if size else b""
-        except FileNotFoundError:
-            return None
+        line, _ = _read_last(self.path(stream))
         if not line.endswith(b"\n"):
             return None
         try:
@@ -284,13 +282,7 @@ class AuditLog:
     def head(self, stream: Stream) -> AuditHead | None:
         """What a state commit records of the stream: its last line, read from the end;
         None when the stream is empty or its last line is not a whole entry."""
-        path = self.path(stream)
-        try:
-            with open(path, "rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                last = _last_line(f, size) if size else b""
-        except FileNotFoundError:
-            return None
+        last, size = _read_last(self.path(stream))
         return _head(stream, last, size)
 
     def head_at(self, stream: Stream, size: int) -> AuditHead | None:
