@@ -309,14 +309,6 @@ def _head(stream: Stream, last: bytes, size: int) -> AuditHead | None:
     return AuditHead(stream, entry.seq, size, entry.hash)
 
 
-def head_of_bytes(stream: Stream, data: bytes) -> AuditHead | None:
-    """The head of a stream held in memory (a log as another commit has it)."""
-    if not data:
-        return None
-    last = data[data.rstrip(b"\n").rfind(b"\n") + 1 :]
-    return _head(stream, last, len(data))
-
-
 @dataclass(frozen=True)
 class Scan:
     """One pass over a stream: what it holds and, when its chain breaks, where and how."""

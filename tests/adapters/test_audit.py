@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safedeploy.adapters import audit as audit_module
-from safedeploy.adapters.audit import GENESIS, AuditLog, canonical, head_of_bytes, scan, seal
-from safedeploy.domain.audit_anchors import Anchor, contradiction, lines_named
+from safedeploy.adapters.audit import GENESIS, AuditLog, canonical, scan, seal
+from safedeploy.domain.audit_anchors import Anchor, AuditHead, contradiction, lines_named
 from safedeploy.errors import BadInputError
 from testing.forgery import Records, reseal, reseal_file
 
@@ -248,10 +248,14 @@ def sealed(count: int) -> bytes:
     return out
 
 
+def head_of_bytes(stream: str, raw: bytes) -> AuditHead:
+    """What a commit would record of a stream holding `raw`."""
+    last = json.loads(raw.splitlines()[-1])
+    return AuditHead(stream, last["seq"], len(raw), last["hash"])
+
+
 def recorded(raw: bytes, commit: str = "c" * 40) -> list[Anchor]:
-    head = head_of_bytes("governance", raw)
-    assert head is not None
-    return [Anchor(commit, (head,))]
+    return [Anchor(commit, (head_of_bytes("governance", raw),))]
 
 
 def held_to(raw: bytes, anchors: list[Anchor]) -> tuple[str | None, str | None]:
