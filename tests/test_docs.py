@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from ruamel.yaml import YAML
 
 from safedeploy.adapters import manifests
+from safedeploy.adapters.audit import KEY_VARIABLE
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.settings import Settings, environment_names
 from safedeploy.domain.catalog import Deployment, Policy, Rollback, Target
@@ -304,7 +305,7 @@ def test_configuration_keys_and_service_fields_in_the_docs_exist() -> None:
 
 
 def test_environment_variables_in_the_docs_exist() -> None:
-    known = {*environment_names(), "SAFEDEPLOY_STATE"}
+    known = {*environment_names(), "SAFEDEPLOY_STATE", KEY_VARIABLE}
     for document in [*documents(), CRONJOB]:
         for name in set(re.findall(r"\bSAFEDEPLOY_[A-Z_]+\b", document.read_text("utf-8"))):
             assert name in known, f"{document.name}: {name} is read by nothing"

@@ -211,6 +211,20 @@ def _tampered(world: World) -> Result:
     return world.run(world.demo, "audit", "verify")
 
 
+def _cut_after_commit(world: World) -> Path:
+    """The state repository after one decision commit, its metrics stream's last line cut."""
+    done = world.run(world.state_repo, "reconcile", "--at", "2026-11-01T11:05:00Z")
+    assert done.code == 0, done.stderr
+    log = world.state_repo / "audit" / "metrics.log"
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))
+    return world.state_repo
+
+
+def _tampered_replay(world: World) -> Result:
+    _tampered(world)
+    return world.run(world.demo, "replay")
+
+
 def _lost_incident(world: World) -> Result:
     (world.demo / "incidents" / f"{world.incident}.json").unlink()
     return world.run(world.demo, "replay", "--check")
@@ -310,6 +324,10 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         "gate",
         "the service's own file is invalid (another service's is no matter)",
     ): _gates_broken_only,
+    (
+        "reconcile",
+        "the audit log is not what the last state commit recorded (nothing is written)",
+    ): lambda w: w.run(_cut_after_commit(w), "reconcile", "--at", "2026-11-01T11:10:00Z"),
     ("report", "the summary the last reconcile wrote"): lambda w: w.run(w.demo, "report"),
     (
         "report",
@@ -336,6 +354,15 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ),
     ("audit verify", "every stream's chain is intact"): lambda w: w.run(w.demo, "audit", "verify"),
     ("audit verify", "a line was edited, removed or reordered"): _tampered,
+    (
+        "audit verify",
+        "the log does not extend what a state commit recorded: cut, or rewritten and sealed anew",
+    ): lambda w: w.run(_cut_after_commit(w), "audit", "verify"),
+    (
+        "audit verify",
+        "`--state` is not a state directory (every command that reads one)",
+    ): lambda w: w.cli("--state", str(w.root / "nowhere"), "audit", "verify"),
+    ("replay", "the audit log does not verify (nothing is restored)"): _tampered_replay,
     ("replay --check", "the files are what the audit log rebuilds"): lambda w: w.run(
         w.demo, "replay", "--check"
     ),

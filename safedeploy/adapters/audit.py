@@ -2,8 +2,13 @@
 
 Each line carries the hash of the line before it (`prev`) and a sha256 over its own
 canonical JSON without `hash`, so editing, removing or reordering a line breaks the chain
-at a point `verify` can name. Truncating the tail cannot be detected from the file alone;
-the current state in `incidents/` and `action-proposals/` is what catches that on replay.
+at a point `verify` can name. Truncating the tail, or rewriting a line and sealing every
+later hash anew, cannot be detected from the file alone: `verify` takes the heads the state
+commits recorded (`domain/audit_anchors.py`) and names the commit a log contradicts.
+
+With `SAFEDEPLOY_AUDIT_KEY` in the environment every line also carries a mac of its hash,
+and `verify` refuses a line without a valid one: nobody without the key can seal a line
+anew, with or without a Git history to compare against.
 
 Appends run on every reconcile against streams that only grow, so they read the last line
 by seeking from the end, never the history. Callers hold the state store lock.
@@ -12,9 +17,10 @@ by seeking from the end, never the history. Callers hold the state store lock.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +29,14 @@ from typing import BinaryIO, Final, Literal, get_args
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from safedeploy.adapters import faults
+from safedeploy.domain.audit_anchors import (
+    Anchor,
+    AuditHead,
+    LineEnd,
+    StreamSeen,
+    contradiction,
+    lines_named,
+)
 from safedeploy.domain.incidents import UtcDatetime
 from safedeploy.errors import BadInputError
 
@@ -30,6 +44,11 @@ Stream = Literal["metrics", "budget", "incidents", "governance"]
 STREAMS: tuple[Stream, ...] = get_args(Stream)
 GENESIS: Final = "0" * 64
 FIELDS: Final = frozenset({"seq", "at", "stream", "event", "data", "prev", "hash"})
+# With a key, each line also carries `mac`, an HMAC-SHA256 of its hash: a line sealed anew
+# by someone without the key cannot have one.
+KEYED_FIELDS: Final = FIELDS | {"mac"}
+KEY_VARIABLE: Final = "SAFEDEPLOY_AUDIT_KEY"
+MIN_KEY_LENGTH: Final = 32
 TAIL_CHUNK: Final = 4096
 
 
@@ -43,6 +62,25 @@ class AuditEntry(BaseModel):
     data: dict[str, JsonValue]
     prev: str
     hash: str
+    mac: str | None = None
+
+
+def audit_key(environ: Mapping[str, str]) -> bytes | None:
+    """The key from the environment, the only place it lives: never a file, a message or an
+    argument. None when it is not set."""
+    key = environ.get(KEY_VARIABLE, "")
+    if not key:
+        return None
+    if len(key) < MIN_KEY_LENGTH:
+        raise BadInputError(
+            f"{KEY_VARIABLE}: too short to authenticate anything (at least {MIN_KEY_LENGTH} "
+            "characters; `openssl rand -hex 32` makes one)"
+        )
+    return key.encode("utf-8")
+
+
+def mac_of(key: bytes, digest: str) -> str:
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,6 +91,7 @@ class VerifyReport:
     lines: int
     line: int | None = None
     problem: str | None = None
+    commit: str | None = None  # the state commit whose record the stream contradicts
 
     @property
     def ok(self) -> bool:
@@ -74,9 +113,16 @@ def canonical(record: Mapping[str, object]) -> bytes:
 
 
 def seal(
-    *, seq: int, at: datetime, stream: Stream, event: str, data: Mapping[str, object], prev: str
+    *,
+    seq: int,
+    at: datetime,
+    stream: Stream,
+    event: str,
+    data: Mapping[str, object],
+    prev: str,
+    key: bytes | None = None,
 ) -> tuple[bytes, str]:
-    """The line to write (newline included) and its hash."""
+    """The line to write (newline included) and its hash; with `key`, its mac too."""
     record = {
         "seq": seq,
         "at": format_at(at),
@@ -86,7 +132,10 @@ def seal(
         "prev": prev,
     }
     digest = hashlib.sha256(canonical(record)).hexdigest()
-    return canonical({**record, "hash": digest}) + b"\n", digest
+    sealed = {**record, "hash": digest}
+    if key is not None:
+        sealed["mac"] = mac_of(key, digest)
+    return canonical(sealed) + b"\n", digest
 
 
 def _last_line(f: BinaryIO, size: int) -> bytes:
@@ -105,6 +154,16 @@ def _last_line(f: BinaryIO, size: int) -> bytes:
         chunk *= 2
 
 
+def _read_last(path: Path) -> tuple[bytes, int]:
+    """The file's last line and its size; nothing for a file that is not there."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            return (_last_line(f, size) if size else b""), size
+    except FileNotFoundError:
+        return b"", 0
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -114,8 +173,9 @@ def _fsync_dir(directory: Path) -> None:
 
 
 class AuditLog:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, key: bytes | None = None) -> None:
         self.directory = directory
+        self.key = key
 
     def path(self, stream: Stream) -> Path:
         if stream not in STREAMS:
@@ -135,7 +195,9 @@ class AuditLog:
         with open(path, "a+b") as f:
             size = f.seek(0, os.SEEK_END)
             seq, prev = self._next_link(stream, f, size) if size else (1, GENESIS)
-            line, _ = seal(seq=seq, at=at, stream=stream, event=event, data=data, prev=prev)
+            line, _ = seal(
+                seq=seq, at=at, stream=stream, event=event, data=data, prev=prev, key=self.key
+            )
             faults.step(f"audit {stream}")
             f.write(line)
             f.flush()
@@ -153,21 +215,34 @@ class AuditLog:
             )
         try:
             record = json.loads(last)
-            return int(record["seq"]) + 1, str(record["hash"])
+            link = int(record["seq"]) + 1, str(record["hash"])
         except (ValueError, KeyError, TypeError) as exc:
             raise BadInputError(
                 f"{self._display(stream)}: last line is not an audit entry ({exc}); run verify"
             ) from exc
+        problem = _mac_problem(record, self.key)
+        if problem is not None:
+            # Appending with the key would authenticate a line sealed without it.
+            raise BadInputError(f"{self._display(stream)}: last line: {problem}; run verify")
+        return link
+
+    def head_problem(self, stream: Stream) -> str | None:
+        """With the key, why the stream's last line is not one sealed with it; None when it
+        is (or there is no key, or no line)."""
+        if self.key is None:
+            return None
+        last, _ = _read_last(self.path(stream))
+        if not last:
+            return None
+        try:
+            record = json.loads(last)
+        except ValueError:
+            return "not an audit entry"
+        return _mac_problem(record, self.key) if isinstance(record, dict) else "not an entry"
 
     def last(self, stream: Stream) -> AuditEntry | None:
         """The stream's final entry, read from the end; None when it is empty or torn."""
-        path = self.path(stream)
-        try:
-            with open(path, "rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                line = _last_line(f, size) if size else b""
-        except FileNotFoundError:
-            return None
+        line, _ = _read_last(self.path(stream))
         if not line.endswith(b"\n"):
             return None
         try:
@@ -191,25 +266,93 @@ class AuditLog:
                         f"{self._display(stream)}:{number}: field {field}: {first['msg']}"
                     ) from exc
 
-    def verify_all(self) -> list[VerifyReport]:
-        return [self.verify(stream) for stream in STREAMS]
+    def verify_all(self, anchors: Sequence[Anchor] = ()) -> list[VerifyReport]:
+        return [self.verify(stream, anchors) for stream in STREAMS]
 
-    def verify(self, stream: Stream) -> VerifyReport:
-        """Read the whole stream once, in constant memory, and name the first break."""
+    def verify(self, stream: Stream, anchors: Sequence[Anchor] = ()) -> VerifyReport:
+        """Read the whole stream once, in constant memory, and name the first break: of the
+        chain, or of what a state commit among `anchors` (oldest first) recorded of it."""
         path = self.path(stream)
         if not path.exists():
-            return VerifyReport(stream=stream, lines=0)
-        prev_hash, count = GENESIS, 0
+            return _report(stream, scan(stream, (), ()), anchors)
         with open(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                count = number
-                link = _check_line(raw, number, stream, prev_hash)
-                if isinstance(link, _Break):
-                    return VerifyReport(stream, number, link.line, link.problem)
-                seq, prev_hash = link
-                if seq != number:
-                    return VerifyReport(stream, number, number, _seq_problem(path, number, seq))
-        return VerifyReport(stream=stream, lines=count)
+            found = scan(stream, f, lines_named(anchors, stream), self.key)
+            return _report(stream, found, anchors)
+
+    def head(self, stream: Stream) -> AuditHead | None:
+        """What a state commit records of the stream: its last line, read from the end;
+        None when the stream is empty or its last line is not a whole entry."""
+        last, size = _read_last(self.path(stream))
+        return _head(stream, last, size)
+
+    def head_at(self, stream: Stream, size: int) -> AuditHead | None:
+        """The head the stream had when it was `size` bytes long, read from the end of that
+        prefix: whether the log still extends a recorded head costs one short read."""
+        path = self.path(stream)
+        try:
+            with open(path, "rb") as f:
+                if size <= 0 or f.seek(0, os.SEEK_END) < size:
+                    return None
+                last = _last_line(f, size)
+        except FileNotFoundError:
+            return None
+        return _head(stream, last, size)
+
+
+def _head(stream: Stream, last: bytes, size: int) -> AuditHead | None:
+    if not last.endswith(b"\n"):
+        return None
+    try:
+        entry = AuditEntry.model_validate_json(last)
+    except ValidationError:
+        return None
+    return AuditHead(stream, entry.seq, size, entry.hash)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass over a stream: what it holds and, when its chain breaks, where and how."""
+
+    seen: StreamSeen
+    line: int | None = None
+    problem: str | None = None
+
+
+def scan(
+    stream: Stream, raw_lines: Iterable[bytes], wanted: Collection[int], key: bytes | None = None
+) -> Scan:
+    """One pass over a stream's lines: the first break of the chain (with `key`, a line
+    without its mac is one), and the hash and end of each line numbered in `wanted`."""
+    prev_hash, count, end = GENESIS, 0, 0
+    at: dict[int, LineEnd] = {}
+    lines = iter(raw_lines)
+    for number, raw in enumerate(lines, start=1):
+        count, end = number, end + len(raw)
+        link = _check_line(raw, number, stream, prev_hash, key)
+        if isinstance(link, _Break):
+            total = number + sum(1 for _ in lines)
+            return Scan(StreamSeen(stream, total, link.line - 1, at), link.line, link.problem)
+        seq, prev_hash = link
+        if seq != number:
+            later = [_seq_of(raw) for raw in lines]
+            problem = _seq_problem(number, seq, later)
+            return Scan(StreamSeen(stream, number + len(later), number - 1, at), number, problem)
+        if number in wanted:
+            at[number] = LineEnd(prev_hash, end)
+    return Scan(StreamSeen(stream, count, count, at))
+
+
+def _report(stream: Stream, found: Scan, anchors: Sequence[Anchor]) -> VerifyReport:
+    """The chain's first break or the oldest commit the stream contradicts, in one line."""
+    seen = found.seen
+    against = contradiction(seen, anchors)
+    commit = against.commit if against else None
+    if found.problem is not None:
+        why = f"{found.problem} ({against.problem})" if against else found.problem
+        return VerifyReport(stream, seen.lines, found.line, why, commit)
+    if against is not None:
+        return VerifyReport(stream, seen.lines, against.line, against.problem, commit)
+    return VerifyReport(stream, seen.lines)
 
 
 @dataclass(frozen=True)
@@ -219,7 +362,7 @@ class _Break:
 
 
 def _check_line(
-    raw: bytes, number: int, stream: Stream, prev_hash: str
+    raw: bytes, number: int, stream: Stream, prev_hash: str, key: bytes | None = None
 ) -> _Break | tuple[int, str]:
     """The line's (seq, hash), or the first problem with it other than its sequence."""
     if not raw.endswith(b"\n"):
@@ -228,8 +371,12 @@ def _check_line(
         record = json.loads(raw)
     except ValueError as exc:
         return _Break(number, f"not JSON ({exc}): the line was edited")
-    if not isinstance(record, dict) or set(record) != FIELDS:
+    if not isinstance(record, dict) or set(record) not in (FIELDS, KEYED_FIELDS):
         return _Break(number, f"fields must be exactly {sorted(FIELDS)}: the line was edited")
+    problem = _mac_problem(record, key)
+    if problem is not None:
+        return _Break(number, problem)
+    record.pop("mac", None)
     claimed = record.pop("hash")
     if hashlib.sha256(canonical(record)).hexdigest() != claimed:
         return _Break(number, "hash does not match the line's content: the line was edited")
@@ -249,23 +396,36 @@ def _check_line(
     return seq, str(claimed)
 
 
-def _seq_problem(path: Path, number: int, seq: int) -> str:
+def _mac_problem(record: dict[str, object], key: bytes | None) -> str | None:
+    """Without a key a mac cannot be checked, and its absence proves nothing."""
+    if key is None:
+        return None
+    mac = record.get("mac")
+    if not isinstance(mac, str):
+        return f"no mac: not sealed with {KEY_VARIABLE} (sealed anew by someone without it?)"
+    if not hmac.compare_digest(mac, mac_of(key, str(record.get("hash")))):
+        return f"mac does not match: not sealed with this {KEY_VARIABLE}"
+    return None
+
+
+def _seq_of(raw: bytes) -> int | None:
+    try:
+        seq = json.loads(raw).get("seq")
+    except (ValueError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) else None
+
+
+def _seq_problem(number: int, seq: int, later: Sequence[int | None]) -> str:
     if seq < number:
         return f"seq {seq} at line {number}: lines were reordered"
     # A gap is a removal unless a missing seq turns up further down, which is a reordering.
-    # Only reached once a break is found, so the extra pass costs nothing on intact streams.
-    with open(path, "rb") as f:
-        for raw in f:
-            try:
-                later = json.loads(raw).get("seq")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(later, int) and number <= later < seq:
-                return f"seq {seq} where {number} was expected: lines were reordered"
+    if any(s is not None and number <= s < seq for s in later):
+        return f"seq {seq} where {number} was expected: lines were reordered"
     return f"seq {seq} where {number} was expected: {seq - number} line(s) removed before it"
 
 
-def rechain(base: bytes, theirs: bytes, ours: bytes) -> bytes:
+def rechain(base: bytes, theirs: bytes, ours: bytes, key: bytes | None = None) -> bytes:
     """Audit lines both sides appended since `base`, as one chain: theirs, then ours.
 
     Used when two runs pushed the state concurrently. Our new entries keep their time,
@@ -289,6 +449,7 @@ def rechain(base: bytes, theirs: bytes, ours: bytes) -> bytes:
             event=entry.event,
             data=entry.data,
             prev=prev,
+            key=key,
         )
         merged += line
     return merged

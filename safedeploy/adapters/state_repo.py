@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from safedeploy.domain import layout, trailers
+from safedeploy.domain.audit_anchors import Anchor, AuditHead
 from safedeploy.domain.state_commits import DecisionCommit
 from safedeploy.errors import BadInputError, GitError
 
@@ -33,8 +34,9 @@ class CommitSignature(NamedTuple):
 
 
 class StateRepo:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, audit_key: bytes | None = None) -> None:
         self.root = root.resolve()
+        self.audit_key = audit_key  # audit lines replayed onto a concurrent push are sealed anew
         self._repo: Repo | None = None
 
     def is_work_tree(self) -> bool:
@@ -81,7 +83,9 @@ class StateRepo:
         """Commit the dirty managed files, if any of them is a decision (or `force`).
 
         `sign`: with the signing key of the person running the command (git's own
-        `user.signingKey` and `gpg.format`), which is what proves who decided.
+        `user.signingKey` and `gpg.format`), which is what proves who decided. The message
+        gets the head of every audit stream as trailers: the record `audit verify` holds
+        the log to.
         """
         dirty = self.dirty_managed()
         if not dirty or (not force and all(p in layout.TELEMETRY for p in dirty)):
@@ -91,6 +95,7 @@ class StateRepo:
         repo = self.repo
         env = _identity()
         signing = ("-S",) if sign else ()
+        message = trailers.with_audit_heads(message, self.audit_heads())
         try:
             repo.git.add("--all", "--", *dirty)
             # Only these paths: anything a human staged stays staged, not committed.
@@ -218,7 +223,10 @@ class StateRepo:
                 contents[path] = ours_bytes
             elif path.startswith(f"{layout.AUDIT}/") and path.endswith(".log"):
                 contents[path] = rechain(
-                    self._blob(base, path) or b"", theirs_bytes or b"", ours_bytes or b""
+                    self._blob(base, path) or b"",
+                    theirs_bytes or b"",
+                    ours_bytes or b"",
+                    self.audit_key,
                 )
             elif path in layout.TELEMETRY:
                 # A snapshot of the latest evaluation: the next run rewrites it anyway.
@@ -241,8 +249,10 @@ class StateRepo:
                 target.write_bytes(data)
         env = _identity()
         paths = sorted(contents)
+        # The commits replayed recorded heads of logs that were just sealed anew.
+        message = trailers.with_audit_heads(message.strip(), self.audit_heads())
         repo.git.add("--all", "--", *paths)
-        repo.git.commit("--quiet", "--no-verify", "-m", message.strip(), "--", *paths, env=env)
+        repo.git.commit("--quiet", "--no-verify", "-m", message, "--", *paths, env=env)
 
     def _changed(self, base: str, tip: str) -> list[str]:
         out = self.repo.git.diff("--name-only", f"{base}..{tip}", "--", *layout.MANAGED)
@@ -265,6 +275,35 @@ class StateRepo:
         except git.GitCommandError:
             return None
         return sha or None
+
+    def audit_heads(self) -> list[AuditHead]:
+        """The head of every audit stream in the work tree, as a commit records them."""
+        from safedeploy.adapters.audit import STREAMS, AuditLog
+
+        log = AuditLog(self.root / layout.AUDIT)
+        return [head for stream in STREAMS if (head := log.head(stream)) is not None]
+
+    def anchors(self, limit: int | None = None) -> list[Anchor]:
+        """The state commits before HEAD (HEAD included) that recorded audit heads, oldest
+        first; with `limit`, only the newest `limit` of them."""
+        import git
+
+        if self.head() is None:
+            return []
+        args = ["--format=%H%x1f%B%x1e", f"--grep={trailers.grep_pattern(trailers.AUDIT)}"]
+        if limit is not None:
+            args.append(f"--max-count={limit}")
+        try:
+            out = self.repo.git.log(*args, "HEAD")
+        except git.GitCommandError as exc:
+            raise GitError(f"cannot read the history of {self.root}: {_stderr(exc)}") from None
+        found = []
+        for record in out.split("\x1e"):
+            sha, _, message = record.strip("\n").partition("\x1f")
+            heads = trailers.audit_heads(message)
+            if sha and heads:
+                found.append(Anchor(sha, heads))
+        return found[::-1]
 
     def decisions(self, service: str | None = None, limit: int = 200) -> list[DecisionCommit]:
         import git

@@ -85,11 +85,17 @@ def parse_model(display: str, raw: bytes, model: type[M]) -> M:
 
 
 class StateStore:
-    def __init__(self, root: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        audit_key: bytes | None = None,
+    ) -> None:
         self.root = root.resolve()
         self.lock_timeout = lock_timeout
         self._lock = filelock.FileLock(self.root / layout.LOCK)
-        self.audit_log = AuditLog(self.root / layout.AUDIT)
+        self.audit_log = AuditLog(self.root / layout.AUDIT, audit_key)
 
     # -- locking -------------------------------------------------------------------------
 

@@ -116,6 +116,7 @@ def verify_reports(result: VerifyResult, *, as_json: bool) -> None:
                     "ok": r.ok,
                     "line": r.line,
                     "problem": r.problem,
+                    "commit": r.commit,
                 }
                 for r in reports
             ]

@@ -23,8 +23,11 @@ LAST_RUN: Final = f"{CONTROL}/last-reconcile.json"
 BACKFILLED: Final = f"{CONTROL}/backfilled.json"
 LOCK: Final = f"{CONTROL}/.lock"
 
-# What `safedeploy init` creates, and what a state directory is recognised by.
+# What `safedeploy init` creates.
 STATE_DIRS: Final = (SERVICES, INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
+# What a state directory is recognised by: at least one of these. Not all of them, since
+# Git keeps no empty folder and a fresh clone of a young state repository lacks some.
+MARKERS: Final = (CONFIG, *STATE_DIRS)
 # The folders safedeploy writes; the state repository commits only these.
 MANAGED: Final = (INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
 # Never committed, never a decision.

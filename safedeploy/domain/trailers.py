@@ -1,14 +1,18 @@
 """The Git vocabulary safedeploy writes and reads back: trailers and branch names.
 
 Commits in the state repository and in environment repositories carry these trailers so
-that `history` can list decisions and a retried approval finds its earlier push; one
-definition keeps the writer and every reader in step.
+that `history` can list decisions, a retried approval finds its earlier push and `audit
+verify` knows what each state commit recorded of the audit log; one definition keeps the
+writer and every reader in step.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final
+
+from safedeploy.domain.audit_anchors import AuditHead
 
 RUN: Final = "Safedeploy-Run"
 SERVICE: Final = "Safedeploy-Service"
@@ -46,3 +50,39 @@ def branch_for(proposal_id: str) -> str:
 def proposal_of_branch(branch: str) -> str | None:
     proposal_id = branch.removeprefix(BRANCH_PREFIX)
     return proposal_id if branch.startswith(BRANCH_PREFIX) and proposal_id else None
+
+
+# --- the audit heads a state commit records (see domain/audit_anchors.py) --------------
+
+AUDIT: Final = "Safedeploy-Audit"
+_HEAD = re.compile(
+    rf"^{AUDIT}:[ \t]*(?P<stream>[a-z]+) lines=(?P<lines>[0-9]+) bytes=(?P<size>[0-9]+) "
+    r"sha256=(?P<hash>[0-9a-f]{64})[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def audit_head(head: AuditHead) -> str:
+    return trailer(AUDIT, f"{head.stream} lines={head.lines} bytes={head.size} sha256={head.hash}")
+
+
+def audit_heads(message: str) -> tuple[AuditHead, ...]:
+    """The heads recorded in the message's trailer block, its last paragraph: a line that
+    only looks like a trailer higher up in the body records nothing."""
+    block = message.rstrip().rsplit("\n\n", 1)[-1]
+    return tuple(
+        AuditHead(m["stream"], int(m["lines"]), int(m["size"]), m["hash"])
+        for m in _HEAD.finditer(block)
+    )
+
+
+def with_audit_heads(message: str, heads: Sequence[AuditHead]) -> str:
+    """`message` with its recorded heads replaced by `heads`, in its trailer block.
+
+    Replaced, not added: a commit replayed onto a concurrent push records the heads of the
+    combined logs, never those of the commits it was made from.
+    """
+    kept = [line for line in message.rstrip("\n").split("\n") if not line.startswith(f"{AUDIT}:")]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join([*kept, *(audit_head(h) for h in heads), ""])

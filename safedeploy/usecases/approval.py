@@ -33,7 +33,7 @@ from safedeploy.usecases.approval_records import (
 from safedeploy.usecases.authority import decider
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.records import roll_forward
-from safedeploy.usecases.state_history import check_recordable
+from safedeploy.usecases.state_history import check_anchored, check_recordable
 
 if TYPE_CHECKING:
     from safedeploy.adapters.envrepo import EnvRepo
@@ -110,6 +110,7 @@ def _load(run: Context, proposal_id: str) -> tuple[Proposal, Incident | None]:
     check_id(proposal_id, "proposal id")
     store = run.store
     with store.lock():
+        check_anchored(run)
         roll_forward(store)  # a killed run's last logged change first: decide from it
     proposal = store.get_proposal(proposal_id)
     if proposal is None:

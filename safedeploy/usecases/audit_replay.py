@@ -11,7 +11,7 @@ from safedeploy.adapters.store import atomic_write_bytes
 from safedeploy.domain import layout
 from safedeploy.domain.incidents import Incident
 from safedeploy.domain.proposals import Proposal
-from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK, BadInputError
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.records import snapshot_of
 
@@ -31,7 +31,21 @@ class VerifyResult:
 
 
 def verify(ctx: Context) -> VerifyResult:
-    return VerifyResult(tuple(ctx.store.audit_log.verify_all()))
+    """Every stream's chain, and that it extends what every state commit recorded of it."""
+    store = ctx.store
+    anchors = ctx.state_repo.anchors() if ctx.state_repo.is_work_tree() else []
+    return VerifyResult(tuple(store.audit_log.verify_all(anchors)))
+
+
+def require_verified(ctx: Context, doing: str) -> None:
+    """Refuse to act on a log that does not verify: restoring from a cut or forged log
+    would make the forgery the state."""
+    for report in verify(ctx).reports:
+        if not report.ok:
+            raise BadInputError(
+                f"{layout.audit_file(report.stream)}:{report.line}: {report.problem}; "
+                f"{doing} refused: the audit log does not verify"
+            )
 
 
 @dataclass
@@ -48,6 +62,7 @@ class ReplayResult:
 
 def replay(ctx: Context, *, check: bool) -> ReplayResult:
     """Rebuild incidents/ and action-proposals/ from the audit log; compare or restore."""
+    require_verified(ctx, "replay --check" if check else "replay")
     store = ctx.store
     rebuilt: dict[str, bytes] = {}
     for entry in store.audit_log.entries("incidents"):

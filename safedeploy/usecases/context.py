@@ -51,13 +51,15 @@ class Context:
         `catalog.select` refuses a broken service unless the caller reports it."""
         from safedeploy.adapters.catalog_files import load_catalog
 
+        self.require_state_dir()
         return load_catalog([self.state / layout.SERVICES], partial=True)
 
     @cached_property
     def store(self) -> StateStore:
         from safedeploy.adapters.store import StateStore
 
-        return StateStore(self.state, lock_timeout=self.lock_timeout)
+        self.require_state_dir()
+        return StateStore(self.state, lock_timeout=self.lock_timeout, audit_key=self.audit_key)
 
     @cached_property
     def source(self) -> MetricsSource | SLOCountsSource:
@@ -88,7 +90,29 @@ class Context:
     def state_repo(self) -> StateRepo:
         from safedeploy.adapters.state_repo import StateRepo
 
-        return StateRepo(self.state)
+        self.require_state_dir()
+        return StateRepo(self.state, self.audit_key)
+
+    @cached_property
+    def audit_key(self) -> bytes | None:
+        """`SAFEDEPLOY_AUDIT_KEY`: what authenticates every audit line, from the environment
+        only."""
+        from safedeploy.adapters.audit import audit_key
+
+        return audit_key(self.environ)
+
+    def require_state_dir(self) -> None:
+        """Refuse a directory that is not a state directory, before anything reads it: a
+        typo in `--state` must not verify an empty audit log as intact, or replay nothing."""
+        from safedeploy.errors import BadInputError
+
+        if not self.state.is_dir():
+            raise BadInputError(f"{self.state}: no such state directory")
+        if not any((self.state / marker).exists() for marker in layout.MARKERS):
+            raise BadInputError(
+                f"{self.state}: not a state directory (it holds none of "
+                f"{', '.join(layout.MARKERS)}); safedeploy init DIR creates one"
+            )
 
     @cached_property
     def github(self) -> GitHubClient | None:

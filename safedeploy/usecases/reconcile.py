@@ -141,7 +141,7 @@ def reconcile(
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.notify import notify_reconcile
     from safedeploy.usecases.slo_status import evaluate_services
-    from safedeploy.usecases.state_history import record_run
+    from safedeploy.usecases.state_history import check_anchored, record_run
 
     store = ctx.store
     last = store.get_summary()
@@ -158,6 +158,7 @@ def reconcile(
     # A dry run only reads, and must not leave even the lock file behind.
     with nullcontext() if result.dry_run else store.lock():
         if not result.dry_run:
+            check_anchored(ctx)
             roll_forward(store)
         if mode == "live":
             # Before the incidents are read: a merge mitigates what this run decides on.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from safedeploy.adapters.audit import STREAMS
 from safedeploy.domain import layout
 from safedeploy.domain.state_commits import DecisionCommit
 from safedeploy.errors import EXIT_OK, BadInputError
@@ -44,9 +44,45 @@ def record_run(
         return StateCommit(
             None, None, f"{ctx.store.root} is not a Git work tree: nothing committed"
         )
+    check_anchored(ctx)
     sha = repo.commit(message, sign=sign)
-    pushed = repo.push(config.remote, lambda: _combined_problems(ctx.state)) if push else None
+    pushed = repo.push(config.remote, lambda: _combined_problems(ctx)) if push else None
     return StateCommit(sha, pushed)
+
+
+def check_anchored(ctx: Context) -> None:
+    """Refuse to write on a log that no longer extends what HEAD recorded of it.
+
+    Called under the lock by every command that writes, before it appends a line or rolls
+    a logged change forward, and again before committing: a re-sealed or cut log is never
+    built upon and never committed as the run's own. One short read per stream, so a run
+    pays nothing for the length of the history; `audit verify` checks every commit. With
+    the key, each stream's last line must carry its mac, Git or not.
+    """
+    log = ctx.store.audit_log
+    for stream in STREAMS:
+        problem = log.head_problem(stream)
+        if problem is not None:
+            raise BadInputError(
+                f"{layout.audit_file(stream)}: last line: {problem}; nothing was changed, run "
+                "safedeploy audit verify"
+            )
+    if not ctx.state_repo.is_work_tree():
+        return
+    for anchor in ctx.state_repo.anchors(limit=1):
+        recorded = {head.stream: head for head in anchor.heads}
+        for stream in STREAMS:
+            head = recorded.get(stream)
+            if head is None:
+                continue
+            now = log.head_at(stream, head.size)
+            if now is None or (now.lines, now.hash) != (head.lines, head.hash):
+                raise BadInputError(
+                    f"{layout.audit_file(stream)}: not the log state commit "
+                    f"{anchor.commit[:12]} recorded ({head.lines} lines, sha256 "
+                    f"{head.hash[:12]}): cut or rewritten; nothing was changed, run "
+                    "safedeploy audit verify"
+                )
 
 
 def check_recordable(ctx: Context, *, commit: bool, push: bool, sign: bool = False) -> None:
@@ -62,18 +98,19 @@ def check_recordable(ctx: Context, *, commit: bool, push: bool, sign: bool = Fal
         )
 
 
-def _combined_problems(state: Path) -> list[str]:
+def _combined_problems(ctx: Context) -> list[str]:
     """What two runs' state, put together, must never be: a broken chain, two incidents.
 
     Read afresh from the files the combination left, not from anything cached before it.
     """
+    from safedeploy.adapters.state_repo import StateRepo
     from safedeploy.adapters.store import StateStore
     from safedeploy.domain.incidents import is_active
 
-    store = StateStore(state)
+    store = StateStore(ctx.state, audit_key=ctx.audit_key)
     problems = [
         f"{layout.audit_file(r.stream)}:{r.line}: {r.problem}"
-        for r in store.audit_log.verify_all()
+        for r in store.audit_log.verify_all(StateRepo(ctx.state).anchors())
         if not r.ok
     ]
     active: dict[str, list[str]] = {}

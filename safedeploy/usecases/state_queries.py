@@ -16,7 +16,7 @@ from safedeploy.usecases.authority import decider
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.evidence_status import refresh_status
 from safedeploy.usecases.records import record_incident, roll_forward
-from safedeploy.usecases.state_history import check_recordable, record_run
+from safedeploy.usecases.state_history import check_anchored, check_recordable, record_run
 
 HUMAN_EVENTS: dict[str, IncidentEvent] = {
     "acknowledge": "acknowledge",
@@ -102,6 +102,7 @@ def transition_incident(
     check_recordable(ctx, commit=commit, push=push, sign=who.signs)
     actor = who.identity.label  # `alice (identity not verified)` when declared
     with store.lock():
+        check_anchored(ctx)
         roll_forward(store)
         incident = store.get_incident(incident_id)  # again: another run may have moved it
         if incident is None:

@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safedeploy.adapters import audit as audit_module
-from safedeploy.adapters.audit import GENESIS, AuditLog, canonical, seal
+from safedeploy.adapters.audit import GENESIS, AuditLog, canonical, scan, seal
+from safedeploy.domain.audit_anchors import Anchor, AuditHead, contradiction, lines_named
 from safedeploy.errors import BadInputError
+from testing.forgery import Records, reseal, reseal_file
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -229,3 +233,168 @@ def test_a_last_line_longer_than_one_chunk_is_read_whole(
 
     assert (entry.seq, entry.prev) == (1_000_001, stream["hash"])
     assert sum(reads) <= 8 * audit_module.TAIL_CHUNK
+
+
+# --- the log held to what state commits recorded (domain/audit_anchors.py) ---------------
+
+
+def sealed(count: int) -> bytes:
+    out, prev = b"", GENESIS
+    for n in range(1, count + 1):
+        line, prev = seal(
+            seq=n, at=T0, stream="governance", event="approve", data={"n": n}, prev=prev
+        )
+        out += line
+    return out
+
+
+def head_of_bytes(stream: str, raw: bytes) -> AuditHead:
+    """What a commit would record of a stream holding `raw`."""
+    last = json.loads(raw.splitlines()[-1])
+    return AuditHead(stream, last["seq"], len(raw), last["hash"])
+
+
+def recorded(raw: bytes, commit: str = "c" * 40) -> list[Anchor]:
+    return [Anchor(commit, (head_of_bytes("governance", raw),))]
+
+
+def held_to(raw: bytes, anchors: list[Anchor]) -> tuple[str | None, str | None]:
+    """(the chain's problem, the contradicted commit) of `raw` against `anchors`."""
+    found = scan("governance", raw.splitlines(keepends=True), lines_named(anchors, "governance"))
+    against = contradiction(found.seen, anchors)
+    return found.problem, against.commit if against else None
+
+
+def resealed_edit(n: int, data: dict[str, object]) -> Callable[[Records], Records]:
+    def edit(records: Records) -> Records:
+        records[n]["data"] = data
+        return records
+
+    return edit
+
+
+ATTACKS = st.one_of(
+    st.tuples(st.just("cut"), st.integers(1, 12)),
+    st.tuples(st.just("edit"), st.integers(0, 11)),
+    st.tuples(st.just("drop"), st.integers(0, 11)),
+    st.tuples(st.just("reorder"), st.randoms(use_true_random=False)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    count=st.integers(2, 12),
+    anchored_at=st.integers(1, 12),
+    attack=ATTACKS,
+    reseal_it=st.booleans(),
+)
+def test_any_cut_edit_drop_or_reorder_of_a_recorded_stream_is_caught(
+    count: int, anchored_at: int, attack: tuple[str, Any], reseal_it: bool
+) -> None:
+    """Whatever is done to the lines a commit recorded, sealed anew or left as it is, the
+    chain breaks or the commit is contradicted; lines appended after it change nothing."""
+    anchored_at = min(anchored_at, count)
+    raw = sealed(count)
+    lines = raw.splitlines(keepends=True)
+    anchors = recorded(b"".join(lines[:anchored_at]))
+    assert held_to(raw, anchors) == (None, None)
+    kind, arg = attack
+    if kind == "cut":
+        forged = b"".join(lines[: max(0, anchored_at - arg)])
+    elif kind == "edit":
+        index = arg % anchored_at
+        forged = reseal(raw, resealed_edit(index, {"n": "forged"}))
+        if not reseal_it:
+            edited = json.loads(lines[index])
+            edited["data"] = {"n": "forged"}
+            forged = b"".join([*lines[:index], canonical(edited) + b"\n", *lines[index + 1 :]])
+    elif kind == "drop":
+        index = arg % anchored_at
+        kept = [*lines[:index], *lines[index + 1 :]]
+        forged = reseal(b"".join(kept), lambda r: r) if reseal_it else b"".join(kept)
+    else:
+        order = list(range(count))
+        while order == sorted(order):
+            arg.shuffle(order)
+        if all(o == i for i, o in enumerate(order[:anchored_at])):
+            order[0], order[anchored_at - 1] = order[anchored_at - 1], order[0]
+            if anchored_at == 1:
+                order[0], order[1] = order[1], order[0]
+        shuffled = b"".join(lines[i] for i in order)
+        forged = reseal(shuffled, lambda r: r) if reseal_it else shuffled
+    problem, commit = held_to(forged, anchors)
+    assert problem is not None or commit == "c" * 40
+
+
+@given(count=st.integers(1, 12), more=st.integers(0, 5))
+def test_a_log_that_only_grew_extends_what_was_recorded(count: int, more: int) -> None:
+    raw = sealed(count + more)
+    anchors = recorded(b"".join(raw.splitlines(keepends=True)[:count]))
+    assert held_to(raw, anchors) == (None, None)
+
+
+def test_verify_names_the_commit_a_resealed_stream_contradicts(log: AuditLog) -> None:
+    fill(log, 5)
+    anchors = recorded_from(log)
+    reseal_file(log.path("incidents"), resealed_edit(1, {"n": "forged"}))
+    assert log.verify("incidents").ok  # the chain alone is fooled
+    report = log.verify("incidents", anchors)
+    assert (report.line, report.commit) == (5, "d" * 40)
+    assert "sealed anew" in str(report.problem)
+
+
+def test_head_at_reads_the_line_ending_at_a_recorded_size(log: AuditLog) -> None:
+    lines = fill(log, 4)
+    size = len(b"".join(lines[:2]))
+    head = log.head_at("incidents", size)
+    assert head is not None
+    assert (head.lines, head.size, head.hash) == (2, size, json.loads(lines[1])["hash"])
+    assert log.head_at("incidents", size + 10_000) is None
+    assert log.head("incidents") == head_of_bytes("incidents", b"".join(lines))
+
+
+def recorded_from(log: AuditLog) -> list[Anchor]:
+    head = log.head("incidents")
+    assert head is not None
+    return [Anchor("d" * 40, (head,))]
+
+
+KEY = b"k" * 32
+
+
+def test_a_keyed_stream_verifies_with_its_key_only(tmp_path: Path) -> None:
+    keyed = AuditLog(tmp_path / "audit", KEY)
+    fill(keyed, 3)
+    assert keyed.verify("incidents").ok
+    assert AuditLog(tmp_path / "audit").verify("incidents").ok  # no key: nothing to check
+    other = AuditLog(tmp_path / "audit", b"o" * 32).verify("incidents")
+    assert (other.line, other.problem) == (
+        1,
+        "mac does not match: not sealed with this SAFEDEPLOY_AUDIT_KEY",
+    )
+
+
+def test_lines_sealed_anew_without_the_key_have_no_mac(tmp_path: Path) -> None:
+    keyed = AuditLog(tmp_path / "audit", KEY)
+    fill(keyed, 4)
+    reseal_file(keyed.path("incidents"), resealed_edit(2, {"n": "forged"}))
+    report = keyed.verify("incidents")
+    assert report.line == 1 and str(report.problem).startswith("no mac:")
+    assert keyed.head_problem("incidents") is not None
+    with pytest.raises(BadInputError, match="last line: no mac"):
+        keyed.append("incidents", "update", {}, T0)
+
+
+def test_a_keyed_line_keeps_its_hash(tmp_path: Path) -> None:
+    """The mac rides beside the hash, so heads recorded in commits do not depend on the key."""
+    plain, _ = seal(seq=1, at=T0, stream="budget", event="e", data={}, prev=GENESIS)
+    keyed, _ = seal(seq=1, at=T0, stream="budget", event="e", data={}, prev=GENESIS, key=KEY)
+    assert json.loads(plain)["hash"] == json.loads(keyed)["hash"]
+    assert set(json.loads(keyed)) - set(json.loads(plain)) == {"mac"}
+
+
+def test_a_short_key_is_refused_without_being_shown() -> None:
+    with pytest.raises(BadInputError) as caught:
+        audit_module.audit_key({"SAFEDEPLOY_AUDIT_KEY": "tooshort"})
+    assert "tooshort" not in str(caught.value)
+    assert audit_module.audit_key({}) is None

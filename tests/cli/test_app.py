@@ -62,8 +62,8 @@ def error_json(done: Result) -> dict[str, object]:
     [
         (("gate", "nope", "--json"), 2, "services"),
         (("validate", "--json", "/nonexistent"), 2, "/nonexistent: no such file"),
-        (("explain", "nope-20261101t0000z", "--json"), 2, "no such incident"),
-        (("report", "--format", "json", "--state", "/nonexistent"), 3, "no summary yet"),
+        (("explain", "nope-20261101t0000z", "--json"), 2, "not a state directory"),
+        (("report", "--format", "json", "--state", "/nonexistent"), 2, "no such state directory"),
     ],
 )
 def test_errors_of_json_commands_are_json_too(

@@ -152,6 +152,7 @@ def test_report_json_carries_the_design_contract(cli: Runner, tmp_path: Path) ->
 
 
 def test_report_without_summary_says_so_and_exits_3(cli: Runner, tmp_path: Path) -> None:
+    (tmp_path / "services").mkdir()  # a state directory, never reconciled
     done = cli("report")
     assert done.code == 3
     assert done.stdout == ""
@@ -254,6 +255,7 @@ def test_explain_refuses_unsafe_ids(cli: Runner, tmp_path: Path, subject: str) -
 
 
 def test_explain_unknown_id_is_bad_input(cli: Runner, tmp_path: Path) -> None:
+    (tmp_path / "services").mkdir()
     done = cli("explain", "nope-20261101t0000z")
     assert done.code == 2
     assert "no such incident" in done.stderr

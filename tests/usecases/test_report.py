@@ -104,6 +104,7 @@ def burning_state(state: Path) -> tuple[str, str, str]:
 
 
 def test_no_summary_yet_cannot_decide(tmp_path: Path) -> None:
+    (tmp_path / "services").mkdir()
     with pytest.raises(CannotDecideError, match="run `safedeploy reconcile` first") as caught:
         report(Context(tmp_path))
     assert caught.value.exit_code == 3
