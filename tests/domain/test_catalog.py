@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from safedeploy.domain.catalog import SLO, BrokenService, Catalog, Service, select, whole
-from safedeploy.domain.durations import format_duration, parse_duration
+from safedeploy.domain.durations import LONGEST, format_duration, parse_duration
 from safedeploy.domain.selectors import parse_selector
 from safedeploy.errors import BadInputError, CatalogError
 from testing.builders import checkout_service, service_yaml
@@ -127,8 +127,19 @@ def test_burn_rate_override_needs_short_inside_long() -> None:
 
 @given(st.integers(min_value=1, max_value=10**6), st.sampled_from("smhdw"))
 def test_duration_round_trip(amount: int, unit: str) -> None:
-    seconds = parse_duration(f"{amount}{unit}")
+    seconds = amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    if seconds > LONGEST:
+        with pytest.raises(ValueError, match="longer than ten years"):
+            parse_duration(f"{amount}{unit}")
+        return
+    assert parse_duration(f"{amount}{unit}") == seconds
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["3651d", "99999999999999999999d", "1" * 40 + "s"])
+def test_absurd_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="ten years|not a duration"):
+        parse_duration(text)
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
