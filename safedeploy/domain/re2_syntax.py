@@ -100,12 +100,12 @@ class _Parser:
         self.s = pattern
         self.i = 0
         self.groups = [_Group()]
-        self.last_was_repeat = False
+        self.last_repeat: int | None = None  # where the token before, a repetition, began
 
     def parse(self) -> None:
         while self.i < len(self.s):
-            repeat = self._token()
-            self.last_was_repeat = repeat
+            start = self.i
+            self.last_repeat = start if self._token() else None
         if len(self.groups) > 1:
             raise RegexSyntaxError(f"missing closing ): `{self.s}`")
 
@@ -154,8 +154,9 @@ class _Parser:
         start = self.i - len(text)
         if self.i < len(self.s) and self.s[self.i] == "?":
             self.i += 1  # non-greedy
-        if self.last_was_repeat:
-            raise RegexSyntaxError(f"invalid nested repetition operator: `{self.s[: self.i]}`")
+        if self.last_repeat is not None:
+            shown = self.s[self.last_repeat : self.i]
+            raise RegexSyntaxError(f"invalid nested repetition operator: `{shown}`")
         group = self.groups[-1]
         if not group.concat:
             raise RegexSyntaxError(

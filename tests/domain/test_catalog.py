@@ -138,7 +138,7 @@ def test_duration_round_trip(amount: int, unit: str) -> None:
 
 @pytest.mark.parametrize("text", ["3651d", "99999999999999999999d", "1" * 40 + "s"])
 def test_absurd_durations_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="ten years|not a duration"):
+    with pytest.raises(ValueError, match=r"ten years|not a duration"):
         parse_duration(text)
 
 
