@@ -1,10 +1,15 @@
-"""Forged input: names and reasons that would write commit trailers of their own.
+"""Forged input: names and reasons that would write commit trailers of their own, and
+service files whose numbers or regexes would switch detection off.
 
 `history --service payments` greps the state repository for `Safedeploy-Service: payments`
 lines; a newline in `--by` or `--reason` (or in `$GITHUB_ACTOR`) would put such a line in a
 checkout decision's message and file it under payments. Every such value is refused before
 anything is written: exit 2, one line naming the option, the state tree and its history as
 they were, nothing pushed to the environment repo.
+
+`validate` refuses a factor, a promotion limit, a threshold or `min_events` that is
+infinite, NaN or past its bound, an objective that is no plausible ratio or percent, and a
+regex Prometheus cannot compile: one line naming the file, its line and the field.
 """
 
 from __future__ import annotations
@@ -111,3 +116,47 @@ def test_a_line_break_in_the_actor_from_the_environment_is_refused(recorded: Rec
         env={"GITHUB_ACTOR": f"alice\n{FORGED}"},
     )  # fmt: skip
     _refused(recorded, done, "GITHUB_ACTOR")
+
+
+# --- numbers and regexes that would switch detection off -------------------------------------
+
+MIN_EVENTS = "      min_events: 100\n"
+ALERTS = (
+    "      min_events: 100\n      alerts:\n        - {severity: fast-burn, long: 1h, short: 5m, "
+)
+SWITCHED_OFF = {
+    "factor .inf": (MIN_EVENTS, ALERTS + "factor: .inf}\n", "slos[0].alerts[0].factor"),
+    "factor past every event failing": (
+        MIN_EVENTS,
+        ALERTS + "factor: 1000}\n",
+        "alerts[0].factor 1000 can never be exceeded",
+    ),
+    "max_burn_rate .inf": ("max_burn_rate: 2", "max_burn_rate: .inf", "policy.max_burn_rate"),
+    "max_burn_rate .nan": ("max_burn_rate: 2", "max_burn_rate: .nan", "policy.max_burn_rate"),
+    "min_events 1e38": ("min_events: 100", "min_events: 1.0e+38", "slos[0].min_events"),
+    "objective 9.99": ("objective: 99.9", "objective: 9.99", "did you mean 99.9?"),
+    "objective 999": ("objective: 99.9", "objective: 999", "did you mean 99.9?"),
+    "objective 1.5": ("objective: 0.99", "objective: 1.5", "slos[1].objective: 1.5 is read as"),
+    "threshold .inf": ("threshold: 0.3", "threshold: .inf", "slos[1].sli.threshold"),
+    "lookahead": ('code=~"5.."', 'code=~"5(?=0)."', "slos[0].sli.errors"),
+    "possessive": ('code=~"5.."', 'code=~"5.*+"', "not one Prometheus takes"),
+}
+
+
+@pytest.mark.parametrize("case", SWITCHED_OFF)
+def test_validate_refuses_what_would_switch_detection_off(
+    fault_world: FaultWorld, tmp_path: Path, case: str
+) -> None:
+    old, new, named = SWITCHED_OFF[case]
+    state = copy_world(fault_world, tmp_path / "world").state
+    service = state / "services" / "checkout.yaml"
+    text = service.read_text()
+    assert old in text
+    service.write_text(text.replace(old, new, 1))
+    before = tree_snapshot(state)
+    done = run("validate", cwd=state)
+    assert done.code == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("services/checkout.yaml:"), lines
+    assert named in lines[0], lines
+    assert tree_snapshot(state) == before
