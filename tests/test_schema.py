@@ -33,6 +33,10 @@ def test_files_validate_the_same_way_with_jsonschema() -> None:
         jsonschema.validate(YAML(typ="safe").load(file.read_text()), schema)
 
 
+def _row(**fields: object) -> dict[str, object]:
+    return {"severity": "fast-burn", "long": "1h", "short": "5m", "factor": 14.4, **fields}
+
+
 @pytest.mark.parametrize(
     "edit",
     [
@@ -42,6 +46,19 @@ def test_files_validate_the_same_way_with_jsonschema() -> None:
         lambda d: d["spec"]["deployment"].update(strategy="rolling"),
         lambda d: d["spec"].update(slos=[]),
         lambda d: d["spec"]["slos"][0].update(objective=100),
+        # Numbers that would switch detection off: the bounds are in the schema too.
+        lambda d: d["spec"]["slos"][0].update(objective=9.99),
+        lambda d: d["spec"]["slos"][0].update(objective=999),
+        lambda d: d["spec"]["slos"][0].update(objective=1.5),
+        lambda d: d["spec"]["slos"][0].update(objective=0.0999),
+        lambda d: d["spec"]["slos"][0].update(min_events=1e38),
+        lambda d: d["spec"]["slos"][0].update(min_events=0),
+        lambda d: d["spec"]["slos"][1]["sli"].update(threshold=float("inf")),
+        lambda d: d["spec"].update(policy={"max_burn_rate": float("inf")}),
+        lambda d: d["spec"].update(policy={"max_burn_rate": 1e6}),
+        lambda d: d["spec"]["slos"][0].update(alerts=[_row(factor=float("inf"))]),
+        lambda d: d["spec"]["slos"][0].update(alerts=[_row(factor=1e6)]),
+        lambda d: d["spec"]["slos"][0].update(alerts=[_row(factor=0.01)]),
     ],
 )
 def test_schema_and_models_reject_the_same_broken_files(edit: object) -> None:

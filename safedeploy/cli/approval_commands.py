@@ -11,6 +11,7 @@ from safedeploy.cli.options import (
     JsonOption,
     NoCommitOption,
     PushOption,
+    RejectReasonOption,
     StateOption,
     context,
     instant,
@@ -42,7 +43,7 @@ def approve(
 def reject(
     ctx: typer.Context,
     proposal: ProposalArgument,
-    reason: Annotated[str, typer.Option("--reason", help="Why the proposal is closed.")],
+    reason: RejectReasonOption,
     by: ByOption = None,
     no_commit: NoCommitOption = False,
     push: PushOption = False,

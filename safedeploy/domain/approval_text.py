@@ -112,8 +112,6 @@ def commit_message(
 ) -> str:
     """Subject, the decision and its numbers, then the trailers that make pushes idempotent."""
     lines = [
-        f"safedeploy: {headline(proposal, target_path)}",
-        "",
         f"Proposal: {proposal.id} ({proposal.kind})",
         _subject_line(proposal, incident),
         f"Rule: {proposal.rule}",
@@ -126,14 +124,12 @@ def commit_message(
     lines += [
         f"Evidence: {evidence.folder}",
         f"Approved by: {by}",
-        "",
-        trailers.trailer(trailers.PROPOSAL, proposal.id),
-        trailers.trailer(trailers.INCIDENT, incident.id)
-        if incident
-        else trailers.trailer(trailers.RELEASE, proposal.release or ""),
-        "",
     ]
-    return "\n".join(lines)
+    subject_of = (
+        (trailers.INCIDENT, incident.id) if incident else (trailers.RELEASE, proposal.release or "")
+    )
+    fields = [(trailers.PROPOSAL, proposal.id), subject_of]
+    return trailers.message(f"safedeploy: {headline(proposal, target_path)}", lines, fields)
 
 
 def _block(title: str, items: list[str]) -> list[str]:

@@ -1,8 +1,9 @@
 """The service catalog: what "healthy" means for each service, as its owners write it.
 
 The models are the structural policy. Every service has an owner, at least one SLO, a
-rollback strategy and a canary deployment strategy; objectives lie inside (0, 1) (percent is
-accepted and normalised); names are safe identifiers. The JSON Schema published in
+rollback strategy and a canary deployment strategy; objectives are plausible ratios or
+percents (`domain/objectives.py`); every number is finite and bounded, so that no value
+turns detection off; names are safe identifiers. The JSON Schema published in
 `safedeploy/schemas/service.schema.json` is generated from these classes.
 """
 
@@ -20,7 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from safedeploy.domain.durations import Duration, parse_duration
+from safedeploy.domain.durations import Duration, between, parse_duration
+from safedeploy.domain.objectives import Objective
 from safedeploy.domain.selectors import SelectorText
 from safedeploy.errors import BadInputError, CatalogError
 
@@ -40,6 +42,11 @@ RULE_LABELS = frozenset(
     {"service", "slo", "owner", "sloth_id", "sloth_service", "sloth_slo", "sloth_window"}
 )
 ALERT_LABELS = frozenset({"sloth_severity"})
+# A burn rate of 1000 spends a 30-day budget in 43 minutes, and is every request failing at
+# 99.9%; below 0.1 a row fires while the budget would last ten periods.
+MIN_FACTOR = 0.1
+MAX_FACTOR = 1000.0
+MAX_EVENTS = 1_000_000_000
 
 
 def _safe_name(value: str) -> str:
@@ -95,7 +102,11 @@ RepoPath = Annotated[str, AfterValidator(_relative_path)]
 
 class _Model(BaseModel):
     # Defaults go through the same normalisation as user values (24h is stored as 1d).
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # No number is infinite or NaN: `.inf` as a factor or a margin would switch detection
+    # off without a word, and NaN compares false with every threshold.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 class Metadata(_Model):
@@ -189,8 +200,8 @@ class Deployment(_Model):
         default=False,
         description="Judge a canary in progress on its own SLIs and propose its promotion.",
     )
-    canary_window: Duration = Field(
-        default="10m", description="How much recent traffic judges the canary."
+    canary_window: Annotated[Duration, between("1m", "1d")] = Field(
+        default="10m", description="How much recent traffic judges the canary (1m to 1d)."
     )
 
     @field_validator("steps")
@@ -220,9 +231,13 @@ class SLI(_Model):
         default=None, description="The histogram's base name (without _bucket) and labels."
     )
     threshold: float | None = Field(
-        default=None, gt=0, description="Seconds; must be one of the histogram's bucket bounds."
+        default=None,
+        gt=0,
+        le=86400,
+        description="Seconds (at most a day); must be one of the histogram's bucket bounds.",
     )
-    buckets: tuple[float, ...] | None = Field(
+    # +Inf is every histogram's last bucket, so a copied list may end with it.
+    buckets: tuple[Annotated[float, Field(gt=0, allow_inf_nan=True)], ...] | None = Field(
         default=None, description="The histogram's bucket bounds, to check the threshold."
     )
 
@@ -254,9 +269,14 @@ class BurnRateAlert(_Model):
     """One row of the multiwindow, multi-burn-rate table."""
 
     severity: Literal["fast-burn", "slow-burn"]
-    long: Duration
-    short: Duration
-    factor: float = Field(gt=0)
+    long: Annotated[Duration, between("5m", "90d")]
+    short: Annotated[Duration, between("1m", "30d")]
+    factor: float = Field(
+        ge=MIN_FACTOR,
+        le=MAX_FACTOR,
+        description="The burn rate both windows must exceed (0.1 to 1000, and below what "
+        "the objective allows: 1000 at 99.9%).",
+    )
 
     @model_validator(mode="after")
     def _short_inside_long(self) -> BurnRateAlert:
@@ -295,12 +315,13 @@ class Alerting(_Model):
 
 class SLO(_Model):
     name: SafeName
-    objective: float = Field(
-        gt=0, lt=100, description="Target ratio in (0, 1); a percent such as 99.9 is accepted."
-    )
+    objective: Objective
     period: Duration = "30d"
     min_events: int = Field(
-        default=100, ge=1, description="Fewer events than this in a window make it unknown."
+        default=100,
+        ge=1,
+        le=MAX_EVENTS,
+        description="Fewer events than this in a window make it unknown (1 to 1e9).",
     )
     sli: SLI
     alerts: tuple[BurnRateAlert, ...] | None = Field(
@@ -311,16 +332,6 @@ class SLO(_Model):
     )
     alerting: Alerting = Alerting()
 
-    @field_validator("objective")
-    @classmethod
-    def _ratio(cls, value: float) -> float:
-        if value == 1:
-            raise ValueError("an objective of 1 (100%) leaves no error budget")
-        ratio = value / 100 if value > 1 else value
-        if not 0 < ratio < 1:
-            raise ValueError("the objective must be inside (0, 1), or a percent below 100")
-        return round(ratio, 12)
-
     @field_validator("period")
     @classmethod
     def _period(cls, value: str) -> str:
@@ -328,22 +339,53 @@ class SLO(_Model):
             raise ValueError("the SLO period must be between 1d and 90d (usually 28d or 30d)")
         return value
 
+    @property
+    def highest_burn_rate(self) -> float:
+        """The burn rate of every event failing: no window can burn faster."""
+        return 1 / (1 - self.objective)
+
+    def reachable(self, burn_rate: float) -> bool:
+        """Whether some window could burn faster than `burn_rate` (with a rounding margin)."""
+        return burn_rate * (1 - self.objective) < 1 - 1e-9
+
+    @model_validator(mode="after")
+    def _alerts_can_fire(self) -> SLO:
+        for number, row in enumerate(self.alerts or ()):
+            where = f"alerts[{number}]"
+            if parse_duration(row.long) > parse_duration(self.period):
+                raise ValueError(f"{where}.long {row.long} is longer than the period {self.period}")
+            if not self.reachable(row.factor):
+                raise ValueError(
+                    f"{where}.factor {row.factor:g} can never be exceeded: at an objective of "
+                    f"{self.objective * 100:g}% every event failing is a burn rate of "
+                    f"{self.highest_burn_rate:g}, so the row would never fire"
+                )
+        return self
+
 
 class Policy(_Model):
     max_burn_rate: float = Field(
-        default=2.0, gt=0, description="Block promotion when a burn rate exceeds this."
+        default=2.0,
+        gt=0,
+        le=MAX_FACTOR,
+        description="Block promotion when a burn rate exceeds this (above 0, at most 1000, "
+        "and below what every objective allows).",
     )
     budget_safety_margin: float = Field(
         default=0.1, ge=0, lt=1, description="Block promotion under this budget remaining."
     )
-    freeze: Duration = Field(default="24h", description="Freeze length once exhausted.")
-    canary_max_error_ratio: float = Field(default=0.02, gt=0, lt=1)
-    stable_period: Duration = Field(
-        default="1h", description="All SLOs normal this long resolves a mitigated incident."
+    freeze: Annotated[Duration, between("1m", "90d")] = Field(
+        default="24h", description="Freeze length once exhausted (1m to 90d)."
     )
-    mitigation_timeout: Duration = Field(
+    canary_max_error_ratio: float = Field(default=0.02, gt=0, lt=1)
+    stable_period: Annotated[Duration, between("1m", "30d")] = Field(
+        default="1h",
+        description="All SLOs normal this long resolves a mitigated incident (1m to 30d).",
+    )
+    mitigation_timeout: Annotated[Duration, between("1m", "7d")] = Field(
         default="30m",
-        description="A merged rollback with a fast burn still firing this long escalates.",
+        description="A merged rollback with a fast burn still firing this long escalates "
+        "(1m to 7d).",
     )
 
 
@@ -363,6 +405,18 @@ class ServiceSpec(_Model):
                 raise ValueError(f"SLO name {slo.name!r} is used twice")
             seen.add(slo.name)
         return slos
+
+    @model_validator(mode="after")
+    def _policy_can_block(self) -> ServiceSpec:
+        rate = self.policy.max_burn_rate
+        for slo in self.slos:
+            if not slo.reachable(rate):
+                raise ValueError(
+                    f"policy.max_burn_rate {rate:g} can never be exceeded by SLO {slo.name!r}: "
+                    f"at {slo.objective * 100:g}% every event failing is a burn rate of "
+                    f"{slo.highest_burn_rate:g}, so promotion would never be blocked"
+                )
+        return self
 
 
 class Service(_Model):

@@ -8,7 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^([0-9]+)([smhdw])$")
+_DURATION = re.compile(r"^([0-9]{1,12})([smhdw])$")
+# Nothing safedeploy measures spans more; a longer one is a typo that would overflow dates.
+LONGEST = 3650 * 86400
 
 
 def parse_duration(text: str) -> int:
@@ -19,7 +21,20 @@ def parse_duration(text: str) -> int:
     seconds = int(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > LONGEST:
+        raise ValueError(f"{text!r} is longer than ten years")
     return seconds
+
+
+def between(low: str, high: str) -> AfterValidator:
+    """A check that a Duration lies from `low` to `high`, both included."""
+
+    def check(value: str) -> str:
+        if not parse_duration(low) <= parse_duration(value) <= parse_duration(high):
+            raise ValueError(f"{value} is outside {low} to {high}")
+        return value
+
+    return AfterValidator(check)
 
 
 def format_duration(seconds: int) -> str:

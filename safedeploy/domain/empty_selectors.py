@@ -107,7 +107,11 @@ def _accepts_empty(matcher: Matcher) -> bool:
     if matcher.op in ("=", "!="):
         equal = matcher.value == ""
     else:
-        equal = re.fullmatch(matcher.value, "") is not None
+        try:
+            equal = re.fullmatch(matcher.value, "") is not None
+        except re.error:
+            # RE2 syntax Python lacks (\pL, \Q..\E): not knowing, the label is not required.
+            return True
     return equal if matcher.op in ("=", "=~") else not equal
 
 

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
+from safedeploy.domain.re2_syntax import re2_error
+
 Operator = Literal["=", "!=", "=~", "!~"]
 
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -130,10 +132,12 @@ def _parse_matchers(body: str) -> tuple[list[Matcher], str]:
 
 
 def _check_regex(label: str, value: str) -> None:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"the regular expression of {label!r} is invalid: {exc}") from None
+    # Prometheus's grammar, not Python's: a regex only Python takes would fail every query.
+    error = re2_error(value)
+    if error is not None:
+        raise ValueError(
+            f"the regular expression of {label!r} is not one Prometheus takes: {error}"
+        )
 
 
 def _parse_any(value: object) -> object:

@@ -57,11 +57,8 @@ def _details(d: Decision) -> list[str]:
 
 
 def _message(subject: str, body: list[str], at: datetime, services: Sequence[str]) -> str:
-    lines = [
-        trailers.trailer(trailers.RUN, format_instant(at)),
-        *(trailers.trailer(trailers.SERVICE, s) for s in services),
-    ]
-    return "\n".join([subject, "", *body, "", *lines, ""])
+    fields = [(trailers.RUN, format_instant(at)), *((trailers.SERVICE, s) for s in services)]
+    return trailers.message(subject, body, fields)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from safedeploy.domain.audit_anchors import AuditHead
+from safedeploy.domain.one_line import one_line
+from safedeploy.errors import BadInputError
 
 RUN: Final = "Safedeploy-Run"
 SERVICE: Final = "Safedeploy-Service"
@@ -21,10 +23,30 @@ INCIDENT: Final = "Safedeploy-Incident"
 RELEASE: Final = "Safedeploy-Release"
 
 BRANCH_PREFIX: Final = "safedeploy/"
+# Any line that starts like one of ours, whatever the name: `history` greps for these.
+_OURS: Final = re.compile(r"^\s*safedeploy-[A-Za-z-]*\s*:", re.IGNORECASE)
 
 
 def trailer(name: str, value: str) -> str:
-    return f"{name}: {value}"
+    return f"{name}: {one_line(value, f'{name} trailer')}"
+
+
+def message(subject: str, body: Sequence[str], fields: Sequence[tuple[str, str]]) -> str:
+    """A commit message: the subject, the body lines, then one trailer per (name, value).
+
+    The commands refuse control characters in names and reasons where they are typed; this
+    is the last guard before git, so that no text given to a commit can add a line of its
+    own or pass for one of the trailers `history` reads back.
+    """
+    for line in (subject, *body):
+        one_line(line, "commit message")
+        if _OURS.match(line):
+            raise BadInputError(
+                f"commit message: {line[:60]!r} would read as a trailer; "
+                "names and reasons may not start with 'Safedeploy-...:'"
+            )
+    lines = [trailer(name, value) for name, value in fields]
+    return "\n".join([subject, "", *body, "", *lines, ""])
 
 
 def values(message: str, name: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from safedeploy.domain.catalog import Service, Target
 from safedeploy.domain.evidence import ApprovalDoc, EvidenceFolder
 from safedeploy.domain.incidents import Incident, check_id
 from safedeploy.domain.instants import format_instant
+from safedeploy.domain.one_line import one_line
 from safedeploy.domain.proposals import PauseChange, Proposal, VersionChange, next_status
 from safedeploy.errors import EXIT_OK, BadInputError, GitError, GitHubError
 from safedeploy.usecases.approval_records import (
@@ -299,7 +300,7 @@ def reject(
     push: bool = False,
 ) -> RejectionResult:
     """Close a proposal without action; the incident is left as it is."""
-    if not reason.strip():
+    if not one_line(reason, "--reason").strip():
         raise BadInputError("--reason: say why the proposal is rejected")
     proposal, incident = _load(run, proposal_id)
     who = decider(run, by, proposal.service, f"reject {proposal.id}", at)

@@ -23,6 +23,7 @@ from typing import Literal
 from safedeploy.adapters.state_repo import CommitSignature
 from safedeploy.domain import signers
 from safedeploy.domain.instants import format_instant
+from safedeploy.domain.one_line import one_line
 from safedeploy.domain.proposals import UNVERIFIED
 from safedeploy.errors import BadInputError, NotAuthorizedError
 from safedeploy.usecases.committed import Record, committed_text
@@ -53,9 +54,9 @@ class Identity:
 
 def establish(ctx: Context, record: Record, by: str | None, what: str, at: datetime) -> Identity:
     """The identity of whoever runs this command to do `what` ("approve <id>")."""
-    claimed = (by or "").strip()
+    claimed = one_line(by or "", "--by").strip()
     if record.declared:
-        actor = claimed or ctx.environ.get(ACTOR_VARIABLE, "").strip()
+        actor = claimed or one_line(ctx.environ.get(ACTOR_VARIABLE, ""), ACTOR_VARIABLE).strip()
         if not actor:
             raise BadInputError(f"who wants to {what}? pass --by NAME or set {ACTOR_VARIABLE}")
         return Identity(actor, "declared", UNVERIFIED)

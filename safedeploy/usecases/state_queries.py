@@ -9,6 +9,7 @@ from safedeploy.adapters.evidence_files import write_documents
 from safedeploy.domain import layout
 from safedeploy.domain.evidence import resolution
 from safedeploy.domain.incidents import Incident, IncidentEvent, check_id, next_state
+from safedeploy.domain.one_line import one_line
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.state_commits import action_message
 from safedeploy.errors import EXIT_BAD_INPUT, EXIT_OK, BadInputError
@@ -91,7 +92,7 @@ def transition_incident(
         raise BadInputError(
             f"event {event!r}: one of {', '.join(HUMAN_EVENTS)} (escalation is reconcile's job)"
         )
-    if not reason.strip():
+    if not one_line(reason, "--reason").strip():
         raise BadInputError("--reason is required: every transition names who and why")
     check_id(incident_id, "incident id")
     store = ctx.store

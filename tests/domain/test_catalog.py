@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from safedeploy.domain.catalog import SLO, BrokenService, Catalog, Service, select, whole
-from safedeploy.domain.durations import format_duration, parse_duration
+from safedeploy.domain.durations import LONGEST, format_duration, parse_duration
 from safedeploy.domain.selectors import parse_selector
 from safedeploy.errors import BadInputError, CatalogError
 from testing.builders import checkout_service, service_yaml
@@ -109,6 +109,73 @@ def test_duplicate_slo_names_are_refused() -> None:
         Service.model_validate(data)
 
 
+def _row(**fields: object) -> dict[str, object]:
+    return {"severity": "fast-burn", "long": "1h", "short": "5m", "factor": 14.4, **fields}
+
+
+NAN = float("nan")
+INF = float("inf")
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        (lambda d: d["spec"]["slos"][0].update(alerts=[_row(factor=INF)]), "factor", "finite"),
+        (lambda d: d["spec"]["slos"][0].update(alerts=[_row(factor=NAN)]), "factor", "finite"),
+        (lambda d: d["spec"]["slos"][0].update(alerts=[_row(factor=5000)]), "factor", "1000"),
+        (lambda d: d["spec"].update(policy={"max_burn_rate": INF}), "max_burn_rate", "finite"),
+        (lambda d: d["spec"].update(policy={"max_burn_rate": NAN}), "max_burn_rate", "finite"),
+        (lambda d: d["spec"].update(policy={"budget_safety_margin": NAN}), "margin", "finite"),
+        (lambda d: d["spec"]["slos"][0].update(min_events=10**38), "min_events", "1000000000"),
+        (lambda d: d["spec"]["slos"][0].update(objective=NAN), "objective", "finite"),
+        (lambda d: d["spec"]["slos"][1]["sli"].update(threshold=INF), "threshold", "finite"),
+        (lambda d: d["spec"]["slos"][1]["sli"].update(threshold=1e9), "threshold", "86400"),
+        (lambda d: d["spec"]["deployment"].update(canary_window="30d"), "canary_window", "1d"),
+        (lambda d: d["spec"].update(policy={"freeze": "3650d"}), "freeze", "90d"),
+        (lambda d: d["spec"].update(policy={"mitigation_timeout": "0m"}), "timeout", "zero"),
+    ],
+)
+def test_numbers_that_would_switch_detection_off_are_refused(
+    edit: Any, field: str, message: str
+) -> None:
+    data = _data()
+    edit(data)
+    with pytest.raises(ValidationError) as refused:
+        Service.model_validate(data)
+    assert field in str(refused.value) and message in str(refused.value)
+
+
+def test_a_factor_no_burn_rate_can_reach_is_refused() -> None:
+    """At 99.9% every event failing is a burn rate of 1000: a row at 1000 never fires."""
+    data = _data()
+    data["spec"]["slos"][0]["alerts"] = [_row(factor=999), _row(factor=1000)]
+    with pytest.raises(ValidationError, match=r"alerts\[1\]\.factor 1000 can never be exceeded"):
+        Service.model_validate(data)
+    data["spec"]["slos"][0]["alerts"] = [_row(factor=999)]
+    assert Service.model_validate(data).spec.slos[0].highest_burn_rate == pytest.approx(1000)
+
+
+def test_a_promotion_limit_no_burn_rate_can_reach_is_refused() -> None:
+    data = _data()
+    data["spec"]["slos"][1]["objective"] = 0.9  # every request failing burns at 10
+    data["spec"]["policy"] = {"max_burn_rate": 10}
+    with pytest.raises(ValidationError, match=r"SLO 'latency'.*never be blocked"):
+        Service.model_validate(data)
+
+
+def test_an_alert_window_longer_than_the_period_is_refused() -> None:
+    data = _data()
+    data["spec"]["slos"][0]["alerts"] = [_row(long="60d", short="1h")]
+    with pytest.raises(ValidationError, match=r"alerts\[0\]\.long 60d is longer than the period"):
+        Service.model_validate(data)
+
+
+def test_a_histogram_may_list_its_inf_bucket() -> None:
+    data = _data()
+    data["spec"]["slos"][1]["sli"]["buckets"] = [0.1, 0.3, INF]
+    assert Service.model_validate(data).spec.slos[1].sli.buckets == (0.1, 0.3, INF)
+
+
 def test_unknown_field_is_refused() -> None:
     data = _data()
     data["spec"]["slos"][0]["objectve"] = 0.99
@@ -127,8 +194,19 @@ def test_burn_rate_override_needs_short_inside_long() -> None:
 
 @given(st.integers(min_value=1, max_value=10**6), st.sampled_from("smhdw"))
 def test_duration_round_trip(amount: int, unit: str) -> None:
-    seconds = parse_duration(f"{amount}{unit}")
+    seconds = amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    if seconds > LONGEST:
+        with pytest.raises(ValueError, match="longer than ten years"):
+            parse_duration(f"{amount}{unit}")
+        return
+    assert parse_duration(f"{amount}{unit}") == seconds
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["3651d", "99999999999999999999d", "1" * 40 + "s"])
+def test_absurd_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r"ten years|not a duration"):
+        parse_duration(text)
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
