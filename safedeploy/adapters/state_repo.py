@@ -88,7 +88,7 @@ class StateRepo:
         the log to.
         """
         dirty = self.dirty_managed()
-        if not dirty or (not force and all(p in layout.TELEMETRY for p in dirty)):
+        if not dirty or (not force and all(layout.is_telemetry(p) for p in dirty)):
             return None
         import git
 
@@ -228,7 +228,7 @@ class StateRepo:
                     ours_bytes or b"",
                     self.audit_key,
                 )
-            elif path in layout.TELEMETRY:
+            elif layout.is_telemetry(path):
                 # A snapshot of the latest evaluation: the next run rewrites it anyway.
                 contents[path] = ours_bytes
             else:
