@@ -21,10 +21,12 @@ from safedeploy.usecases.context import Context
 from safedeploy.usecases.gate import gate
 from safedeploy.usecases.reconcile import reconcile
 from safedeploy.usecases.report import report
-from testing.cli import tree_snapshot
-from testing.state_repo import build_state_repo
+from testing.builders import story_state
+from testing.cli import Runner, tree_snapshot
+from testing.state_repo import StateRepoFixture, build_state_repo, clone, git
 
 INSTANTS = (story.BEFORE_RELEASE, story.END, story.END + timedelta(minutes=5))
+END = story.END.isoformat()
 SERVICES = ("checkout", "payments", "search")
 # What a shard writes under its own name, and the audit streams, compared apart.
 APART = (f"{layout.AUDIT}/", layout.SUMMARY, layout.LAST_RUN, f"{layout.SHARDS}/", layout.CONFIG)
@@ -122,3 +124,49 @@ def test_a_shard_after_an_unsharded_run_keeps_the_others_in_the_report(tmp_path:
     assert earlier.dry_run and earlier.note is not None
     other = Shard(index=shard_of("checkout", 2), count=2)
     assert not reconcile(Context(root), story.END - timedelta(minutes=1), [], shard=other).dry_run
+
+
+def test_shards_pushing_to_one_state_repository_lose_no_line(
+    cli: Runner, state_repo: StateRepoFixture, tmp_path: Path
+) -> None:
+    """Two shards on two machines (two clones), one remote: the second push is replayed on
+    the first; together they are what one unsharded run leaves."""
+    clones = [clone(state_repo, tmp_path / f"shard-{i}") for i in range(2)]
+    codes = []
+    for index, root in enumerate(clones):
+        done = cli(
+            "--state", str(root), "reconcile", "--at", END, "--shard", f"{index}/2", "--push"
+        )
+        assert "pushed" in done.stdout, done.stderr
+        codes.append(done.code)
+    assert "combined with a concurrent push" in done.stdout  # the second replayed its commit
+    fresh = clone(state_repo, tmp_path / "fresh")
+    assert cli("--state", str(fresh), "audit", "verify").code == 0
+    whole = clone(state_repo, tmp_path / "whole")
+    assert max(codes) == run(whole, story.END)
+    assert decided_state(fresh) == decided_state(whole)
+    assert audit_lines(fresh) == audit_lines(whole)
+    assert report(Context(fresh)) == report(Context(whole))
+    log = git(fresh, "log", "--format=%s").splitlines()
+    assert len(log) == 3  # initial, the first shard's decision, the second's on top
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (("--shard", "2/2"), "--shard: '2/2': shards are numbered from 0 to 1 (0-based)"),
+        (("--shard", "1of2"), "--shard: '1of2' is not I/N"),
+        (("--shard", "0/2", "--backfill"), "--backfill: run a backfill without --shard"),
+    ],
+)
+def test_a_bad_shard_is_bad_input_and_writes_nothing(
+    cli: Runner, tmp_path: Path, args: tuple[str, ...], why: str
+) -> None:
+    root = story_state(tmp_path / "state")
+    before = tree_snapshot(root)
+    done = cli("--state", str(root), "reconcile", "--at", END, *args, "--json")
+    assert done.code == 2
+    assert why in done.stderr
+    answer = json.loads(done.stdout)
+    assert why in answer["error"] and answer["exit"] == 2
+    assert tree_snapshot(root) == before
