@@ -7,7 +7,6 @@ environment repository): one reconciled whole, one shard by shard, at the same i
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,32 +22,12 @@ from safedeploy.usecases.reconcile import reconcile
 from safedeploy.usecases.report import report
 from testing.builders import story_state
 from testing.cli import Runner, tree_snapshot
+from testing.shards import audit_lines, decided_state
 from testing.state_repo import StateRepoFixture, build_state_repo, clone, git
 
 INSTANTS = (story.BEFORE_RELEASE, story.END, story.END + timedelta(minutes=5))
 END = story.END.isoformat()
 SERVICES = ("checkout", "payments", "search")
-# What a shard writes under its own name, and the audit streams, compared apart.
-APART = (f"{layout.AUDIT}/", layout.SUMMARY, layout.LAST_RUN, f"{layout.SHARDS}/", layout.CONFIG)
-
-
-def decided_state(root: Path) -> dict[str, bytes]:
-    return {
-        name: data
-        for name, data in tree_snapshot(root).items()
-        if not name.startswith(APART) and name != layout.LOCK
-    }
-
-
-def audit_lines(root: Path) -> Counter[str]:
-    """Every audit line without its place in the chain (seq, prev, hash)."""
-    lines: Counter[str] = Counter()
-    for log in sorted((root / layout.AUDIT).glob("*.log")):
-        for raw in log.read_text().splitlines():
-            line = json.loads(raw)
-            del line["seq"], line["prev"], line["hash"]
-            lines[json.dumps(line, sort_keys=True)] += 1
-    return lines
 
 
 def run(root: Path, at: datetime, shard: Shard = WHOLE) -> int:
