@@ -60,6 +60,8 @@ class RunningPrometheus:
     history: History
     data_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    # Which server answers: "prometheus", or "victoriametrics" (testing/victoria.py).
+    engine: str = "prometheus"
 
     @property
     def at_seconds(self) -> int:
@@ -83,7 +85,7 @@ def ensure_installed() -> None:
         done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
         if done.returncode != 0:
             raise PrometheusUnavailableError(
-                f"{' '.join(command)} failed ({done.returncode}): {_tail(done.stderr)}"
+                f"{' '.join(command)} failed ({done.returncode}): {tail(done.stderr)}"
             )
     if not PROMETHEUS.exists():
         raise PrometheusUnavailableError(f"installed the prometheus package, yet no {PROMETHEUS}")
@@ -109,7 +111,7 @@ def backfill(openmetrics_file: Path, data_dir: Path) -> float:
     )
     if done.returncode != 0:
         raise PrometheusUnavailableError(
-            f"promtool backfill of {openmetrics_file} failed: {_tail(done.stderr or done.stdout)}"
+            f"promtool backfill of {openmetrics_file} failed: {tail(done.stderr or done.stdout)}"
         )
     return time.perf_counter() - started
 
@@ -121,7 +123,7 @@ def serve(data_dir: Path, history: History) -> Iterator[RunningPrometheus]:
     config.write_text(_CONFIG, encoding="utf-8")
     log_path = data_dir.parent / "prometheus.log"
     started = time.perf_counter()
-    port = _free_port()
+    port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -140,7 +142,7 @@ def serve(data_dir: Path, history: History) -> Iterator[RunningPrometheus]:
             timings = {"start": time.perf_counter() - started}
             yield RunningPrometheus(url, T_END, history, data_dir, timings)
         finally:
-            _stop(process)
+            stop(process)
 
 
 @contextmanager
@@ -174,7 +176,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> N
         if process.poll() is not None:
             raise PrometheusUnavailableError(
                 f"prometheus exited with {process.returncode}: "
-                f"{_tail(log_path.read_text(errors='replace'))}"
+                f"{tail(log_path.read_text(errors='replace'))}"
             )
         try:
             with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
@@ -186,7 +188,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> N
     raise PrometheusUnavailableError(f"prometheus at {url} not ready after {READY_TIMEOUT:g}s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
     process.terminate()
@@ -197,14 +199,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _tail(text: str, lines: int = 5) -> str:
+def tail(text: str, lines: int = 5) -> str:
     return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
 
 
