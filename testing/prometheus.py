@@ -48,7 +48,8 @@ _CONFIG = "global:\n  evaluation_interval: 1m\nscrape_configs: []\n"
 
 
 class PrometheusUnavailableError(RuntimeError):
-    """Prometheus could not be installed, backfilled or started; says which and why."""
+    """Prometheus (or VictoriaMetrics) could not be installed, filled or started; says
+    which and why."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def serve(data_dir: Path, history: History) -> Iterator[RunningPrometheus]:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, process, log_path)
+            wait_ready(url, process, log_path)
             timings = {"start": time.perf_counter() - started}
             yield RunningPrometheus(url, T_END, history, data_dir, timings)
         finally:
@@ -170,22 +171,26 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProm
         yield running
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, *, probe: str = "/-/ready"
+) -> None:
+    """Until `url` + `probe` answers 200; the server's log tail if it exits first."""
+    name = Path(str(process.args[0])).name
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise PrometheusUnavailableError(
-                f"prometheus exited with {process.returncode}: "
+                f"{name} exited with {process.returncode}: "
                 f"{tail(log_path.read_text(errors='replace'))}"
             )
         try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}{probe}", timeout=1) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.05)
-    raise PrometheusUnavailableError(f"prometheus at {url} not ready after {READY_TIMEOUT:g}s")
+    raise PrometheusUnavailableError(f"{name} at {url} not ready after {READY_TIMEOUT:g}s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

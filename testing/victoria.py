@@ -27,14 +27,19 @@ from testing.history import (
     Scenario,
     write_history,
 )
-from testing.prometheus import RunningPrometheus, free_port, stop, tail
+from testing.prometheus import (
+    PrometheusUnavailableError,
+    RunningPrometheus,
+    free_port,
+    stop,
+    wait_ready,
+)
 
 VICTORIA = Path("/usr/bin/victoria-metrics")
-READY_TIMEOUT = 30.0
 IMPORT_CHUNK = 1 << 20
 
 
-class VictoriaUnavailableError(RuntimeError):
+class VictoriaUnavailableError(PrometheusUnavailableError):
     """VictoriaMetrics is missing, would not start, or refused the history."""
 
 
@@ -64,7 +69,7 @@ def serve(data_dir: Path) -> Iterator[str]:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, process, log_path)
+            wait_ready(url, process, log_path, probe="/health")
             yield url
         finally:
             stop(process)
@@ -134,21 +139,3 @@ def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPromet
     """A real VictoriaMetrics holding the default 12-day history, ready to query at T_END."""
     with victoria_with_history(tmp_path_factory.mktemp("victoria")) as running:
         yield running
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise VictoriaUnavailableError(
-                f"victoria-metrics exited with {process.returncode}: "
-                f"{tail(log_path.read_text(errors='replace'))}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.05)
-    raise VictoriaUnavailableError(f"victoria-metrics at {url} not ready after {READY_TIMEOUT:g}s")
