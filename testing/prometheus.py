@@ -48,7 +48,8 @@ _CONFIG = "global:\n  evaluation_interval: 1m\nscrape_configs: []\n"
 
 
 class PrometheusUnavailableError(RuntimeError):
-    """Prometheus could not be installed, backfilled or started; says which and why."""
+    """Prometheus (or VictoriaMetrics) could not be installed, filled or started; says
+    which and why."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class RunningPrometheus:
     history: History
     data_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    # Which server answers: "prometheus", or "victoriametrics" (testing/victoria.py).
+    engine: str = "prometheus"
 
     @property
     def at_seconds(self) -> int:
@@ -83,7 +86,7 @@ def ensure_installed() -> None:
         done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
         if done.returncode != 0:
             raise PrometheusUnavailableError(
-                f"{' '.join(command)} failed ({done.returncode}): {_tail(done.stderr)}"
+                f"{' '.join(command)} failed ({done.returncode}): {tail(done.stderr)}"
             )
     if not PROMETHEUS.exists():
         raise PrometheusUnavailableError(f"installed the prometheus package, yet no {PROMETHEUS}")
@@ -109,7 +112,7 @@ def backfill(openmetrics_file: Path, data_dir: Path) -> float:
     )
     if done.returncode != 0:
         raise PrometheusUnavailableError(
-            f"promtool backfill of {openmetrics_file} failed: {_tail(done.stderr or done.stdout)}"
+            f"promtool backfill of {openmetrics_file} failed: {tail(done.stderr or done.stdout)}"
         )
     return time.perf_counter() - started
 
@@ -121,7 +124,7 @@ def serve(data_dir: Path, history: History) -> Iterator[RunningPrometheus]:
     config.write_text(_CONFIG, encoding="utf-8")
     log_path = data_dir.parent / "prometheus.log"
     started = time.perf_counter()
-    port = _free_port()
+    port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -136,11 +139,11 @@ def serve(data_dir: Path, history: History) -> Iterator[RunningPrometheus]:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, process, log_path)
+            wait_ready(url, process, log_path)
             timings = {"start": time.perf_counter() - started}
             yield RunningPrometheus(url, T_END, history, data_dir, timings)
         finally:
-            _stop(process)
+            stop(process)
 
 
 @contextmanager
@@ -168,25 +171,29 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProm
         yield running
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, *, probe: str = "/-/ready"
+) -> None:
+    """Until `url` + `probe` answers 200; the server's log tail if it exits first."""
+    name = Path(str(process.args[0])).name
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise PrometheusUnavailableError(
-                f"prometheus exited with {process.returncode}: "
-                f"{_tail(log_path.read_text(errors='replace'))}"
+                f"{name} exited with {process.returncode}: "
+                f"{tail(log_path.read_text(errors='replace'))}"
             )
         try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+            with urllib.request.urlopen(f"{url}{probe}", timeout=1) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.05)
-    raise PrometheusUnavailableError(f"prometheus at {url} not ready after {READY_TIMEOUT:g}s")
+    raise PrometheusUnavailableError(f"{name} at {url} not ready after {READY_TIMEOUT:g}s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
     process.terminate()
@@ -197,14 +204,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-def _tail(text: str, lines: int = 5) -> str:
+def tail(text: str, lines: int = 5) -> str:
     return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
 
 

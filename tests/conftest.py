@@ -10,6 +10,7 @@ from pathlib import Path
 
 pytest_plugins = [
     "testing.prometheus",
+    "testing.victoria",
     "testing.recordings",
     "testing.gitrepos",
     "testing.github_server",

@@ -43,6 +43,7 @@ DOC_NAMES = (
     "burn-rate-alerts.md",
     "runbook.md",
     "targets.md",
+    "scaling.md",
 )
 ENV_REPO = REPO_ROOT / "examples" / "env-repo"
 CRONJOB = REPO_ROOT / "examples" / "cronjob.yaml"

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from git import Repo
 
 AUTHOR = ("safedeploy", "safedeploy@localhost")
+# How many times a push may find that another run pushed first (see StateRepo.push).
+PUSH_ROUNDS = 32
 
 
 class CommitSignature(NamedTuple):
@@ -88,7 +90,7 @@ class StateRepo:
         the log to.
         """
         dirty = self.dirty_managed()
-        if not dirty or (not force and all(p in layout.TELEMETRY for p in dirty)):
+        if not dirty or (not force and all(layout.is_telemetry(p) for p in dirty)):
             return None
         import git
 
@@ -165,30 +167,63 @@ class StateRepo:
         return CommitSignature(status or "N", signer, key, primary)
 
     def push(self, remote: str, verify: Callable[[], list[str]]) -> str:
-        """Push HEAD; after a concurrent push, replay our commits on top of it, once.
+        """Push HEAD; after a concurrent push, replay our commits on top of it and retry.
 
         Audit logs that both sides appended to are re-chained (theirs, then ours, sealed
         anew); any other file both sides changed differently refuses the push. `verify`
         checks the combined state (audit chains, one active incident per service); a
-        problem restores the local commits and refuses.
+        problem restores the local commits and refuses. Each round lets at least one of
+        the runs racing to push through, so N shards pushing at once all land within N
+        rounds; PUSH_ROUNDS bounds them.
         """
         import git
 
         repo = self.repo
         branch = repo.active_branch.name
-        try:
-            repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}")
-            return "pushed"
-        except git.GitCommandError as exc:
-            text = _stderr(exc)
-            if "rejected" not in text and "fetch first" not in text:
-                raise GitError(f"cannot push the state to {remote}: {text}") from None
         before = repo.head.commit.hexsha
+        for _ in range(PUSH_ROUNDS):
+            try:
+                repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}")
+            except git.GitCommandError as exc:
+                text = _stderr(exc)
+                if "rejected" not in text and "fetch first" not in text:
+                    if repo.head.commit.hexsha != before:
+                        repo.git.reset("--keep", "--quiet", before)
+                    raise GitError(f"cannot push the state to {remote}: {text}") from None
+            else:
+                if repo.head.commit.hexsha == before:
+                    return "pushed"
+                return "combined with a concurrent push and pushed"
+            if not self._combine(remote, branch, before, verify):
+                return "nothing to push: the remote holds everything this run committed"
+        repo.git.reset("--keep", "--quiet", before)
+        raise GitError(
+            f"cannot push the state to {remote}: other runs pushed first {PUSH_ROUNDS} times; "
+            "the local commit is kept"
+        )
+
+    def _combine(
+        self, remote: str, branch: str, before: str, verify: Callable[[], list[str]]
+    ) -> bool:
+        """Our commits replayed on what the remote holds now, or refused as they were;
+        False when we have none it lacks (a run that committed nothing)."""
+        import git
+
+        repo = self.repo
         try:
             repo.git.fetch("--quiet", remote, branch)
             theirs = repo.git.rev_parse("FETCH_HEAD")
-            self._replay_onto(theirs, before)
+            ours = repo.head.commit.hexsha
+            if repo.git.merge_base(ours, theirs) == ours:
+                repo.git.reset("--keep", "--quiet", theirs)
+                return False
+            self._replay_onto(theirs, ours)
+        except GitError:
+            # A clash found in a later round: the local commits go back as they were made.
+            repo.git.reset("--keep", "--quiet", before)
+            raise
         except git.GitCommandError as exc:
+            repo.git.reset("--keep", "--quiet", before)
             raise GitError(
                 f"push to {remote} refused: cannot combine with the concurrent push "
                 f"({_stderr(exc)}); the local commit is kept"
@@ -201,12 +236,7 @@ class StateRepo:
                 f"would be inconsistent ({problems[0]}); the local commit is kept, "
                 "resolve by hand"
             )
-        try:
-            repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}")
-        except git.GitCommandError as exc:
-            repo.git.reset("--keep", "--quiet", before)
-            raise GitError(f"cannot push the state to {remote}: {_stderr(exc)}") from None
-        return "combined with a concurrent push and pushed"
+        return True
 
     def _replay_onto(self, theirs: str, ours: str) -> None:
         from safedeploy.adapters.audit import rechain
@@ -228,7 +258,7 @@ class StateRepo:
                     ours_bytes or b"",
                     self.audit_key,
                 )
-            elif path in layout.TELEMETRY:
+            elif layout.is_telemetry(path):
                 # A snapshot of the latest evaluation: the next run rewrites it anyway.
                 contents[path] = ours_bytes
             else:

@@ -27,6 +27,7 @@ from safedeploy.domain import layout
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.shards import WHOLE, Shard, combined, parse_label
 from safedeploy.domain.summary import Summary
 from safedeploy.errors import StateFileError, StateLockedError
 
@@ -247,10 +248,19 @@ class StateStore:
         return self.write_model(layout.control_file(control.service), control)
 
     def get_summary(self) -> Summary | None:
-        return self.read_model(layout.SUMMARY, Summary)
+        """Every summary file combined: the whole catalog's and each shard's."""
+        files = [(WHOLE, s) for s in [self.read_model(layout.SUMMARY, Summary)] if s]
+        shards = self.resolve(layout.SHARDS)
+        for folder in sorted(shards.iterdir()) if shards.is_dir() else ():
+            shard = parse_label(folder.name)
+            found = self.read_model(layout.shard_summary(folder.name), Summary) if shard else None
+            if shard is not None and found is not None:
+                files.append((shard, found))
+        return files[0][1] if len(files) == 1 and files[0][0].whole else combined(files)
 
-    def write_summary(self, summary: Summary) -> bool:
-        return self.write_model_if_changed(layout.SUMMARY, summary)
+    def write_summary(self, summary: Summary, shard: Shard = WHOLE) -> bool:
+        where = layout.SUMMARY if shard.whole else layout.shard_summary(shard.label)
+        return self.write_model_if_changed(where, summary)
 
     # -- audit ---------------------------------------------------------------------------
 

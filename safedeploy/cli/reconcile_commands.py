@@ -36,6 +36,14 @@ def reconcile(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another run.")
     ] = 10.0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="I/N: decide only the services in shard I of N (0-based, by a stable "
+            "hash of the name); each shard writes only their state.",
+        ),
+    ] = None,
     no_commit: NoCommitOption = False,
     push: PushOption = False,
     as_json: JsonOption = False,
@@ -44,6 +52,7 @@ def reconcile(
     """Evaluate every service, drive incidents, emit proposals with evidence (cron job)."""
     from safedeploy.cli.progress import service_progress
     from safedeploy.cli.reconcile_views import render_reconcile
+    from safedeploy.domain.shards import WHOLE, parse_shard
     from safedeploy.usecases.reconcile import reconcile as run
 
     with service_progress(enabled=not as_json) as progress:
@@ -56,6 +65,7 @@ def reconcile(
             progress=progress,
             commit=not no_commit,
             push=push,
+            shard=WHOLE if shard is None else parse_shard(shard),
         )
     render_reconcile(result, as_json=as_json)
     return result.exit_code

@@ -22,6 +22,9 @@ SUMMARY: Final = f"{CONTROL}/summary.json"
 LAST_RUN: Final = f"{CONTROL}/last-reconcile.json"
 BACKFILLED: Final = f"{CONTROL}/backfilled.json"
 LOCK: Final = f"{CONTROL}/.lock"
+# `reconcile --shard I/N` writes its summary and last-run record under
+# `shards/<I>-of-<N>/`, so no two shards write one file (domain/shards.py).
+SHARDS: Final = f"{CONTROL}/shards"
 
 # What `safedeploy init` creates.
 STATE_DIRS: Final = (SERVICES, INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
@@ -87,7 +90,26 @@ def release_evidence(release: str) -> str:
     return f"{EVIDENCE}/release-{release}"
 
 
+def shard_summary(label: str) -> str:
+    return f"{SHARDS}/{label}/summary.json"
+
+
+def shard_last_run(label: str) -> str:
+    return f"{SHARDS}/{label}/last-reconcile.json"
+
+
 # Rewritten at every evaluation: they ride along with a decision commit but never make one.
 TELEMETRY: Final = frozenset(
     {audit_file("metrics"), audit_file("budget"), SUMMARY, LAST_RUN, BACKFILLED}
 )
+
+
+def is_telemetry(relative: str) -> bool:
+    """One of TELEMETRY, or a shard's summary or last-run record."""
+    if relative in TELEMETRY:
+        return True
+    label = relative.removeprefix(f"{SHARDS}/").partition("/")[0]
+    return relative.startswith(f"{SHARDS}/") and relative in (
+        shard_summary(label),
+        shard_last_run(label),
+    )

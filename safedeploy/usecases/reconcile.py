@@ -26,6 +26,7 @@ from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.proposals import Proposal, release_id
 from safedeploy.domain.severity import BURNING, ROLLBACK_ON
+from safedeploy.domain.shards import WHOLE, Shard, shard_view
 from safedeploy.domain.slo import ServiceStatus
 from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
@@ -36,7 +37,7 @@ from safedeploy.domain.summary import (
     merged,
     service_summary,
 )
-from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK
+from safedeploy.errors import EXIT_BAD_INPUT, EXIT_CANNOT_DECIDE, EXIT_OK, BadInputError
 from safedeploy.usecases.context import Context
 from safedeploy.usecases.evidence_charts import evidence_charts
 from safedeploy.usecases.mitigation import Recorded, record_landings, watch_approved
@@ -135,18 +136,24 @@ def reconcile(
     progress: Callable[[str], None] | None = None,
     commit: bool = True,
     push: bool = False,
+    shard: Shard = WHOLE,
 ) -> ReconcileResult:
     """One run at `at`. Before the last run's instant it is a dry run, or with `backfill`
-    records only what that instant measured (`domain/backfill.py`)."""
+    records only what that instant measured (`domain/backfill.py`). A `shard` decides
+    only its own services and writes only their state (`domain/shards.py`)."""
     from safedeploy.usecases.canaries import judge_canaries
     from safedeploy.usecases.notify import notify_reconcile
     from safedeploy.usecases.slo_status import evaluate_services
     from safedeploy.usecases.state_history import check_anchored, record_run
 
     store = ctx.store
-    last = store.get_summary()
+    if backfill and not shard.whole:
+        # backfilled.json is one file for every service: shards would write it each.
+        raise BadInputError("--backfill: run a backfill without --shard")
+    last = shard_view(store.get_summary(), shard)
     mode, note = run_mode(last.at if last else None, at, dry_run=dry_run, backfill=backfill)
-    services = select(ctx.catalog, names, partial=True)
+    services = [s for s in select(ctx.catalog, names, partial=True) if shard.owns(s.name)]
+    broken = tuple(b for b in ctx.catalog.broken_among(names) if shard.owns(b.name))
     # Prometheus and the environment repo are read before the lock is taken: a slow source
     # or remote must not hold other runs.
     statuses = evaluate_services(services, ctx.source, at)
@@ -164,8 +171,8 @@ def reconcile(
             # Before the incidents are read: a merge mitigates what this run decides on.
             landed = record_landings(store, watch, at)
         result.landed = [f"{r.service}: {r.text}" for r in landed] + list(watch.notes)
-        previous = store.get_summary() or Summary()
-        fresh = _unloaded(result, previous, ctx.catalog.broken_among(names), at)
+        previous = shard_view(store.get_summary(), shard) or Summary()
+        fresh = _unloaded(result, previous, broken, at)
         fresh += _decide_all(
             ctx,
             result,
@@ -174,10 +181,13 @@ def reconcile(
             statuses=statuses,
             canaries=canaries,
             progress=progress,
+            shard=shard,
         )
         if mode == "live":
-            store.write_summary(merged(previous, fresh, ctx.catalog.names, at))
-            store.write_text(layout.LAST_RUN, _last_run(result))
+            catalog = shard.among(ctx.catalog.names)
+            store.write_summary(merged(previous, fresh, catalog, at), shard)
+            last_run = layout.LAST_RUN if shard.whole else layout.shard_last_run(shard.label)
+            store.write_text(last_run, _last_run(result))
         elif mode == "backfill":
             _record_backfill(store, result, statuses)
     if mode != "live":
@@ -210,6 +220,7 @@ def _decide_all(
     statuses: list[ServiceStatus],
     canaries: dict[str, CanaryVerdict],
     progress: Callable[[str], None] | None,
+    shard: Shard,
 ) -> list[ServiceSummary]:
     """Decide every service whose state files load, and in a live run write what changed."""
     store = ctx.store
@@ -218,8 +229,12 @@ def _decide_all(
     # A service owning a state file that failed to load is skipped, not guessed at;
     # one line per broken file says why it is invalid and which service it holds back.
     broken: set[str] = set()
+    selected = {s.name for s in services}
     for error in (*incidents.errors, *proposals.errors):
-        owner = _owner(services, error.relative)
+        owner = _owner(ctx.catalog.names, error.relative)
+        if owner is not None and not shard.owns(owner):
+            continue  # the shard that decides its service reports it
+        owner = owner if owner in selected else None
         if owner is not None:
             broken.add(owner)
         result.errors.append(f"{owner}: not reconciled: {error}" if owner else str(error))
@@ -331,10 +346,10 @@ def _decide_one(
     return without_refused(decision, ctx.versions.refusals(service, decision.new_proposals))
 
 
-def _owner(services: list[Service], relative: str) -> str | None:
+def _owner(names: frozenset[str], relative: str) -> str | None:
     """The service whose incident or proposal file this is: ids start with its name."""
     stem = relative.rsplit("/", 1)[-1].removesuffix(".json")
-    owners = [s.name for s in services if stem.startswith(f"{s.name}-")]
+    owners = [name for name in names if stem.startswith(f"{name}-")]
     # "shop" and "shop-api" both prefix "shop-api-2026...": the longest name owns it.
     return max(owners, key=len, default=None)
 
