@@ -50,9 +50,14 @@ class Context:
         """Every service of `services/` that loads, and each broken file's violations:
         `catalog.select` refuses a broken service unless the caller reports it."""
         from safedeploy.adapters.catalog_files import load_catalog
+        from safedeploy.errors import SafedeployError
 
         self.require_state_dir()
-        return load_catalog([self.state / layout.SERVICES], partial=True)
+        try:
+            cache: Path | None = self.state / self.settings.environment.cache
+        except SafedeployError:
+            cache = None  # the command that needs the settings reports them
+        return load_catalog([self.state / layout.SERVICES], partial=True, cache=cache)
 
     @cached_property
     def store(self) -> StateStore:
