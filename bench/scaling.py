@@ -23,13 +23,17 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from safedeploy.adapters.catalog_files import load_catalog
 from testing.builders import write_service
 from testing.gitrepos import git, rollout_text
 from testing.history import T_END, T_END_SECONDS, synthetic_scenarios, write_history
-from testing.prometheus import RunningPrometheus, backfill, ensure_installed, serve
+from testing.prometheus import (
+    RunningPrometheus,
+    backfill,
+    ensure_installed,
+    serve,
+    served_requests,
+)
 
 DAY = 86_400
 # size -> (steady-state seconds, MB) it must stay within; None where no target is set.
@@ -74,16 +78,6 @@ def build_state(root: Path, names: list[str], url: str) -> Path:
         f'[prometheus]\nurl = "{url}"\n\n[environment]\nrepo = "{env}"\n'
     )
     return state
-
-
-def served_requests(url: str) -> int:
-    """The API requests Prometheus has answered, by its own counter on `/metrics` (which
-    it does not scrape here, so reading it is not counted)."""
-    total = 0.0
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
-        if line.startswith("prometheus_http_requests_total{") and 'handler="/api/' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return int(total)
 
 
 def snapshot(state: Path) -> dict[Path, tuple[int, int]]:
@@ -160,7 +154,9 @@ def table(workdir: Path, running: RunningPrometheus, names: list[str], sizes: li
     largest: Path | None = None
     for size in sizes:
         state = build_state(workdir / f"n{size}", names[:size], running.url)
-        for label, at in (("first", T_END - timedelta(minutes=1)), ("steady", T_END)):
+        # The first run one sample before the steady one: both read whole windows.
+        first = T_END - timedelta(seconds=running.history.step)
+        for label, at in (("first", first), ("steady", T_END)):
             wall, rss, requests, written, _ = run(state, running.url, at)
             print(f"{size:>8,}  {label:<6} {wall:>7.2f} {rss:>7.0f} {requests:>8} {written:>6}")
             seconds, mb = TARGETS.get(size, (None, None))
