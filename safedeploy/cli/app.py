@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     from safedeploy.cli.terminal import print_error, print_json
 
     # A run builds hundreds of thousands of small objects that reference counting frees;
-    # at the default threshold the cycle collector's passes over them took a third of a
-    # 1,000-service reconcile (docs/scaling.md).
+    # at the default threshold the cycle collector's passes over them cost more than the
+    # work (docs/scaling.md).
     gc.set_threshold(GC_THRESHOLD, 50, 100)
     args = sys.argv[1:] if argv is None else argv
     try:
