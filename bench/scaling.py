@@ -23,6 +23,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from safedeploy.adapters.catalog_cache import ParsedServices
 from safedeploy.adapters.catalog_files import load_catalog
 from testing.builders import write_service
 from testing.gitrepos import git, rollout_text
@@ -113,7 +114,7 @@ def catalog_seconds(state: Path) -> tuple[float, float]:
     timings = []
     for cache in (None, state / ".safedeploy-cache"):
         started = time.perf_counter()
-        load_catalog([state / "services"], partial=True, cache=cache)
+        load_catalog([state / "services"], partial=True, parsed=ParsedServices.open(cache))
         timings.append(time.perf_counter() - started)
     return timings[0], timings[1]
 

@@ -59,18 +59,19 @@ def load_catalog(
     *,
     strict_file_names: bool = True,
     partial: bool = False,
-    cache: Path | None = None,
+    parsed: ParsedServices | None = None,
 ) -> models.Catalog:
     """Every service in `paths`, or CatalogError listing every violation of every file.
 
     `partial`: the services that loaded, each broken file recorded under the service its
-    file is named for, so one team's typo holds back its own service only. `cache`: the
-    folder where what each file parsed to is kept (`adapters/catalog_cache.py`).
+    file is named for, so one team's typo holds back its own service only. `parsed`: what
+    files parsed to before (`adapters/catalog_cache.py`), told what this load parsed; the
+    caller saves it.
     """
     broken: list[models.BrokenService] = []
     services: list[models.Service] = []
     defined_in: dict[str, Path] = {}
-    parsed = ParsedServices.open(cache)
+    parsed = parsed or ParsedServices.open(None)
     for file in service_files(paths):
         loaded = _load_checked(file, defined_in, strict_file_names, parsed)
         if isinstance(loaded, list):
@@ -78,7 +79,6 @@ def load_catalog(
             continue
         defined_in[loaded.name] = file
         services.append(loaded)
-    parsed.save()
     catalog = models.Catalog(services=tuple(services), broken=tuple(broken))
     return catalog if partial else models.whole(catalog)
 

@@ -177,6 +177,7 @@ def reconcile(
         if mode == "live":
             store.write_summary(merged(previous, fresh, ctx.catalog.names, at))
             store.write_text(layout.LAST_RUN, _last_run(result))
+            ctx.parsed.save()
         elif mode == "backfill":
             _record_backfill(store, result, statuses)
     if mode != "live":

@@ -7,9 +7,18 @@ from pathlib import Path
 import pytest
 
 from safedeploy.adapters import catalog_files
-from safedeploy.adapters.catalog_cache import CACHE_FILE
+from safedeploy.adapters.catalog_cache import CACHE_FILE, ParsedServices
 from safedeploy.adapters.catalog_files import load_catalog
+from safedeploy.domain.catalog import Catalog
 from testing.builders import service_yaml, write_service
+
+
+def cached(services: Path, cache: Path) -> Catalog:
+    """The catalog loaded through the cache, which is then saved."""
+    parsed = ParsedServices.open(cache)
+    catalog = load_catalog([services], partial=True, parsed=parsed)
+    parsed.save()
+    return catalog
 
 
 def test_an_unchanged_catalog_is_not_parsed_again(
@@ -17,22 +26,22 @@ def test_an_unchanged_catalog_is_not_parsed_again(
 ) -> None:
     for name in ("checkout", "payments"):
         write_service(tmp_path / "services", name)
-    first = load_catalog([tmp_path / "services"], cache=tmp_path / "cache")
+    first = cached(tmp_path / "services", tmp_path / "cache")
     assert (tmp_path / "cache" / CACHE_FILE).is_file()
 
     def no_parse(text: str) -> None:
         raise AssertionError("parsed a file the cache holds")
 
     monkeypatch.setattr(catalog_files, "_fast_data", no_parse)
-    assert load_catalog([tmp_path / "services"], cache=tmp_path / "cache") == first
+    assert cached(tmp_path / "services", tmp_path / "cache") == first
 
 
 def test_a_changed_file_is_read_from_its_new_bytes(tmp_path: Path) -> None:
     services, cache = tmp_path / "services", tmp_path / "cache"
     write_service(services, "checkout")
-    load_catalog([services], cache=cache)
+    cached(services, cache)
     write_service(services, "checkout", service_yaml().replace("team-checkout", "team-new"))
-    (service,) = load_catalog([services], cache=cache).services
+    (service,) = cached(services, cache).services
     assert service.metadata.owner == "team-new"
 
 
@@ -43,14 +52,14 @@ def test_a_damaged_cache_costs_a_parse_not_a_wrong_catalog(tmp_path: Path, conte
     expected = load_catalog([services])
     cache.mkdir()
     (cache / CACHE_FILE).write_bytes(content)
-    assert load_catalog([services], cache=cache) == expected
-    assert load_catalog([services], cache=cache) == expected  # and rewritten whole
+    assert cached(services, cache) == expected
+    assert cached(services, cache) == expected  # and rewritten whole
 
 
 def test_a_broken_file_is_reported_with_its_line_whatever_the_cache(tmp_path: Path) -> None:
     services, cache = tmp_path / "services", tmp_path / "cache"
     write_service(services, "checkout", service_yaml().replace("  owner: team-checkout\n", ""))
-    runs = [load_catalog([services], cache=cache, partial=True).broken for _ in range(2)]
+    runs = [cached(services, cache).broken for _ in range(2)]
     assert runs[0] == runs[1]
     (broken,) = runs[0]
     assert "owner" in broken.violations[0]
