@@ -75,6 +75,18 @@ class RunningPrometheus:
         return self.history.intended
 
 
+def served_requests(url: str) -> int:
+    """The API requests the server has answered, by its own `prometheus_http_requests_total`
+    on `/metrics` (read directly: the server scrapes nothing, so reading is not counted)."""
+    import httpx
+
+    total = 0.0
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("prometheus_http_requests_total{") and 'handler="/api/' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
 def ensure_installed() -> None:
     """Install Debian's prometheus package when its binaries are missing."""
     if PROMETHEUS.exists() and PROMTOOL.exists():

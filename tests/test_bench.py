@@ -26,6 +26,7 @@ SMALL: dict[str, list[str]] = {
     "manifests.py": [],  # the corpus is what it measures; about 40 s
     "reconcile.py": ["--services", "6", "--incidents", "2", "--audit-lines", "200"],
     "report.py": ["--services", "6", "--incidents", "8", "--audit-lines", "200"],
+    "scaling.py": ["--sizes", "3,6", "--days", "0.1"],
     "slo_engine.py": ["--services", "3", "--days", "0.1", "--step", "300"],
     "soak.py": ["--iterations", "3"],
 }

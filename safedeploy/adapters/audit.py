@@ -186,8 +186,16 @@ class AuditLog:
         return f"{self.directory.name}/{stream}.log"
 
     def append(
-        self, stream: Stream, event: str, data: Mapping[str, object], at: datetime
+        self,
+        stream: Stream,
+        event: str,
+        data: Mapping[str, object],
+        at: datetime,
+        *,
+        fsync: bool = True,
     ) -> AuditEntry:
+        """Append one sealed line. `fsync=False` leaves the flush to disk to the caller
+        (`sync`): a kill cannot lose a line written to the page cache, only power loss can."""
         path = self.path(stream)
         format_at(at)  # refuse a naive time before touching the file
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -201,10 +209,20 @@ class AuditLog:
             faults.step(f"audit {stream}")
             f.write(line)
             f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                os.fsync(f.fileno())
         if created:
             _fsync_dir(self.directory)
         return AuditEntry.model_validate_json(line)
+
+    def sync(self, streams: Iterable[Stream]) -> None:
+        """Flush to disk what `append(..., fsync=False)` wrote to these streams."""
+        for stream in streams:
+            fd = os.open(self.path(stream), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def _next_link(self, stream: Stream, f: BinaryIO, size: int) -> tuple[int, str]:
         last = _last_line(f, size)

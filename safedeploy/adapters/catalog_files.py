@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from safedeploy.adapters.catalog_cache import ParsedServices, content_key
 from safedeploy.domain import catalog as models
 from safedeploy.errors import CatalogError
 
@@ -54,18 +55,25 @@ def service_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_catalog(
-    paths: Iterable[Path], *, strict_file_names: bool = True, partial: bool = False
+    paths: Iterable[Path],
+    *,
+    strict_file_names: bool = True,
+    partial: bool = False,
+    parsed: ParsedServices | None = None,
 ) -> models.Catalog:
     """Every service in `paths`, or CatalogError listing every violation of every file.
 
     `partial`: the services that loaded, each broken file recorded under the service its
-    file is named for, so one team's typo holds back its own service only.
+    file is named for, so one team's typo holds back its own service only. `parsed`: what
+    files parsed to before (`adapters/catalog_cache.py`), told what this load parsed; the
+    caller saves it.
     """
     broken: list[models.BrokenService] = []
     services: list[models.Service] = []
     defined_in: dict[str, Path] = {}
+    parsed = parsed or ParsedServices.open(None)
     for file in service_files(paths):
-        loaded = _load_checked(file, defined_in, strict_file_names)
+        loaded = _load_checked(file, defined_in, strict_file_names, parsed)
         if isinstance(loaded, list):
             broken.append(models.BrokenService(name=file.stem, violations=tuple(loaded)))
             continue
@@ -76,12 +84,12 @@ def load_catalog(
 
 
 def _load_checked(
-    file: Path, defined_in: dict[str, Path], strict_file_names: bool
+    file: Path, defined_in: dict[str, Path], strict_file_names: bool, parsed: ParsedServices
 ) -> models.Service | list[str]:
     """The file's service, or its violations (a name defined twice or not the file's)."""
     shown = _display(file)
     try:
-        service, lines = _load_one(file)
+        service, lines = _load_one(file, parsed)
     except _ViolationError as v:
         return [f"{shown}:{v.line}: {v.path}: {v.message}"]
     except CatalogError as e:
@@ -116,19 +124,29 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _load_one(file: Path) -> tuple[models.Service, dict[PathKey, int]]:
-    text = _read_text(file)
+def _load_one(file: Path, parsed: ParsedServices) -> tuple[models.Service, dict[PathKey, int]]:
+    raw = _read_bytes(file)
+    key = content_key(raw)
+    cached = parsed.get(key)
+    if cached is not None:
+        return cached, {}
+    text = _decoded(raw)
     fast = _fast_data(text)
     if fast is not None:
         # The common case, a valid file, needs no line numbers: only a failure pays for
         # the round-trip parse that knows where every key is.
         try:
-            return models.Service.model_validate(fast), {}
+            service = models.Service.model_validate(fast)
         except ValidationError:
             pass
+        else:
+            parsed.put(key, service)
+            return service, {}
     data, lines = _parse_text(text)
     try:
-        return models.Service.model_validate(data), lines
+        service = models.Service.model_validate(data)
+        parsed.put(key, service)
+        return service, lines
     except ValidationError as exc:
         shown = _display(file)
         raise CatalogError(
@@ -161,7 +179,10 @@ def _safe_yaml() -> Any:
 
 
 def _read_text(file: Path) -> str:
-    raw = _read_bytes(file)
+    return _decoded(_read_bytes(file))
+
+
+def _decoded(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

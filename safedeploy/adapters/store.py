@@ -97,6 +97,8 @@ class StateStore:
         self.lock_timeout = lock_timeout
         self._lock = filelock.FileLock(self.root / layout.LOCK)
         self.audit_log = AuditLog(self.root / layout.AUDIT, audit_key)
+        # Streams appended inside `audit_batch` and not yet flushed to disk.
+        self._unsynced: set[Stream] | None = None
 
     # -- locking -------------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class StateStore:
             raise TypeError(f"{type(model).__name__} has no schema_version; every file needs one")
         self._require_lock()
         path = self.resolve(relative)
+        self._sync_audit()
         atomic_write_bytes(path, (model.model_dump_json(indent=2) + "\n").encode("utf-8"))
         return path
 
@@ -174,6 +177,7 @@ class StateStore:
                 return False
         except FileNotFoundError:
             pass
+        self._sync_audit()
         atomic_write_bytes(path, data)
         return True
 
@@ -269,4 +273,27 @@ class StateStore:
     ) -> AuditEntry:
         self._require_lock()
         self.resolve(layout.audit_file(stream))
-        return self.audit_log.append(stream, event, data, at)
+        if self._unsynced is None:
+            return self.audit_log.append(stream, event, data, at)
+        self._unsynced.add(stream)
+        return self.audit_log.append(stream, event, data, at, fsync=False)
+
+    @contextmanager
+    def audit_batch(self) -> Iterator[None]:
+        """Appends inside are flushed to disk once, at the end or before the next file write.
+
+        A line is on disk before any file written after it, as with one flush per line, so
+        the order a crash (even power loss) can leave is the same; a run that appends one
+        line per service flushes each stream once instead of once per line.
+        """
+        self._unsynced = set()
+        try:
+            yield
+        finally:
+            self._sync_audit()
+            self._unsynced = None
+
+    def _sync_audit(self) -> None:
+        if self._unsynced:
+            self.audit_log.sync(sorted(self._unsynced))
+            self._unsynced.clear()

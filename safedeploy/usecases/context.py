@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from safedeploy.domain import layout
 
 if TYPE_CHECKING:
+    from safedeploy.adapters.catalog_cache import ParsedServices
     from safedeploy.adapters.github import GitHubClient, Throttle
     from safedeploy.adapters.rego_policies import RegoPolicies
     from safedeploy.adapters.settings import Settings
@@ -51,8 +52,21 @@ class Context:
         `catalog.select` refuses a broken service unless the caller reports it."""
         from safedeploy.adapters.catalog_files import load_catalog
 
+        return load_catalog([self.state / layout.SERVICES], partial=True, parsed=self.parsed)
+
+    @cached_property
+    def parsed(self) -> ParsedServices:
+        """What the catalog's files parsed to before; only a command that writes the state
+        saves it (`ParsedServices.save`), so one that only reads leaves no file behind."""
+        from safedeploy.adapters.catalog_cache import ParsedServices
+        from safedeploy.errors import SafedeployError
+
         self.require_state_dir()
-        return load_catalog([self.state / layout.SERVICES], partial=True)
+        try:
+            cache: Path | None = self.state / self.settings.environment.cache
+        except SafedeployError:
+            cache = None  # the command that needs the settings reports them
+        return ParsedServices.open(cache)
 
     @cached_property
     def store(self) -> StateStore:

@@ -22,14 +22,13 @@ from safedeploy.domain.catalog import BrokenService, Service, select
 from safedeploy.domain.control import ServiceControl
 from safedeploy.domain.decisions import Decision, decide, needs_versions, without_refused
 from safedeploy.domain.evidence import documents, evidence_folders, json_text, resolution
-from safedeploy.domain.incidents import Incident, is_active
 from safedeploy.domain.instants import format_instant
-from safedeploy.domain.proposals import Proposal, release_id
+from safedeploy.domain.proposals import release_id
 from safedeploy.domain.severity import BURNING, ROLLBACK_ON
 from safedeploy.domain.shards import WHOLE, Shard, shard_view
 from safedeploy.domain.slo import ServiceStatus
-from safedeploy.domain.stable_versions import ServiceRecord
 from safedeploy.domain.state_commits import reconcile_message
+from safedeploy.domain.state_index import StateIndex
 from safedeploy.domain.summary import (
     ServiceSummary,
     Summary,
@@ -188,6 +187,7 @@ def reconcile(
             store.write_summary(merged(previous, fresh, catalog, at), shard)
             last_run = layout.LAST_RUN if shard.whole else layout.shard_last_run(shard.label)
             store.write_text(last_run, _last_run(result))
+            ctx.parsed.save()
         elif mode == "backfill":
             _record_backfill(store, result, statuses)
     if mode != "live":
@@ -239,24 +239,26 @@ def _decide_all(
             broken.add(owner)
         result.errors.append(f"{owner}: not reconciled: {error}" if owner else str(error))
     evaluated = {s.service: s.at for s in previous.services}
+    index = StateIndex.of(incidents.items, proposals.items)
     fresh: list[ServiceSummary] = []
-    for service, status in zip(services, statuses, strict=True):
-        if progress is not None:
-            progress(service.name)
-        if service.name in broken:
-            continue
-        decision = _decide_one(
-            ctx,
-            service,
-            status,
-            incidents=incidents.items,
-            proposals=proposals.items,
-            canary=canaries.get(service.name),
-        )
-        result.add(decision, status)
-        fresh.append(service_summary(service, decision, status))
-        if result.mode == "live":
-            _apply(store, decision, status, evaluated=evaluated.get(service.name) == result.at)
+    with store.audit_batch():
+        for service, status in zip(services, statuses, strict=True):
+            if progress is not None:
+                progress(service.name)
+            if service.name in broken:
+                continue
+            decision = _decide_one(
+                ctx,
+                service,
+                status,
+                index=index,
+                canary=canaries.get(service.name),
+            )
+            result.add(decision, status)
+            fresh.append(service_summary(service, decision, status))
+            if result.mode == "live":
+                at = evaluated.get(service.name)
+                _apply(store, decision, status, evaluated=at == result.at)
     return fresh
 
 
@@ -267,13 +269,14 @@ def _record_backfill(
     and instant; the decisions themselves are only printed."""
     done = store.read_model(layout.BACKFILLED, Backfilled) or Backfilled()
     by_name = {s.service: s for s in statuses}
-    for decision in result.decisions:
-        if done.has(decision.service, result.at):
-            continue
-        _audit_evaluation(store, decision, by_name[decision.service], backfill=True)
-        done = done.adding(decision.service, result.at)
-        result.backfilled.append(decision.service)
-    store.write_model_if_changed(layout.BACKFILLED, done)
+    with store.audit_batch():
+        for decision in result.decisions:
+            if done.has(decision.service, result.at):
+                continue
+            _audit_evaluation(store, decision, by_name[decision.service], backfill=True)
+            done = done.adding(decision.service, result.at)
+            result.backfilled.append(decision.service)
+        store.write_model_if_changed(layout.BACKFILLED, done)
 
 
 def _unloaded(
@@ -300,17 +303,34 @@ def _read_target_files(
 ) -> None:
     """Read, before the lock, the target files any proposal of this run could need.
 
-    Whether one is needed depends on the incident's proposals, known only under the lock;
-    every service that burns fast enough for a rollback has its versions read now, and
-    every other burning one whose target takes a pause has its repo fetched (a pause is
-    checked against the file as it is), so no environment repository is fetched while the
-    state lock is held.
+    Whether one is needed depends on the incident's proposals, known for sure only under
+    the lock. A service that burns fast enough for a rollback has its versions read now
+    unless its incident has its rollback proposal already (a target's history costs a few
+    git processes, and a steady run would pay them for every burning service); its repo is
+    fetched all the same, as is every other burning one's whose target takes a pause (a
+    pause is checked against the file as it is), so no environment repository is fetched
+    while the state lock is held, only read should the lock show another incident.
     """
+    proposed = _rolled_back(ctx.store)
     for service, status in zip(services, statuses, strict=True):
-        if status.severity in ROLLBACK_ON:
+        if status.severity in ROLLBACK_ON and service.name not in proposed:
             ctx.versions.versions(service)
-        elif status.severity in BURNING and service.spec.target.pausable:
+        elif status.severity in ROLLBACK_ON or (
+            status.severity in BURNING and service.spec.target.pausable
+        ):
             ctx.versions.fetch(service)
+
+
+def _rolled_back(store: StateStore) -> set[str]:
+    """The services whose active incident has a rollback proposal, as the state is now."""
+    index = StateIndex.of(store.load_incidents().items, store.load_proposals().items)
+    return {
+        name
+        for name in index.incidents
+        if any(
+            p.kind == "rollback-rollout" for p in index.for_incident(index.active_incident(name))
+        )
+    }
 
 
 def _decide_one(
@@ -318,15 +338,13 @@ def _decide_one(
     service: Service,
     status: ServiceStatus,
     *,
-    incidents: tuple[Incident, ...],
-    proposals: tuple[Proposal, ...],
+    index: StateIndex,
     canary: CanaryVerdict | None,
 ) -> Decision:
-    active = [i for i in incidents if i.service == service.name and is_active(i)]
-    incident = max(active, key=lambda i: i.opened_at) if active else None
-    mine = tuple(p for p in proposals if incident is not None and p.incident_id == incident.id)
+    incident = index.active_incident(service.name)
+    mine = index.for_incident(incident)
     release = release_id(service.name, canary.canary_version) if canary else None
-    of_release = tuple(p for p in proposals if release is not None and p.release == release)
+    of_release = index.for_release(release)
     control = ctx.store.get_control(service.name) or ServiceControl(service=service.name)
     wanted = needs_versions(status, mine) or canary is not None
     found = ctx.versions.versions(service) if wanted else None
@@ -341,7 +359,7 @@ def _decide_one(
         extra_rules=ctx.policies.rules_for(service, status, control.freeze_until, status.at),
         canary=canary,
         release_proposals=of_release,
-        record=ServiceRecord.of(service.name, incidents, proposals),
+        record=index.record(service.name),
     )
     return without_refused(decision, ctx.versions.refusals(service, decision.new_proposals))
 

@@ -250,3 +250,25 @@ def test_audit_appends_go_through_the_store(store: StateStore) -> None:
         entry = store.append_audit("governance", "approve", {"by": "bob"}, T0)
     assert entry.seq == 1
     assert store.audit_log.verify("governance").ok
+
+
+def test_a_batch_of_audit_lines_is_flushed_once_and_before_the_next_file(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with store.lock():
+        store.append_audit("metrics", "evaluated", {"n": 0}, at)  # creates the stream
+        flushed: list[int] = []
+        real_fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd)))
+        with store.audit_batch():
+            for n in range(1, 50):
+                store.append_audit("metrics", "evaluated", {"n": n}, at)
+            assert flushed == []  # written (a kill loses nothing), not yet flushed
+            store.write_incident(an_incident())
+            # The stream, then the file and its folder: the line reaches disk first.
+            assert len(flushed) == 3
+            store.append_audit("budget", "budget", {"n": 1}, at)
+        assert len(flushed) == 5  # the new stream's folder, then the stream at the end
+    assert [e.data["n"] for e in store.audit_log.entries("metrics")] == list(range(50))
+    assert all(report.ok for report in store.audit_log.verify_all())
