@@ -29,7 +29,7 @@ from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.shards import WHOLE, Shard, combined, parse_label
 from safedeploy.domain.summary import Summary
-from safedeploy.errors import StateFileError, StateLockedError
+from safedeploy.errors import StateFileError, StateLockedError, StateWriteError, disk_fault
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
 
@@ -44,8 +44,27 @@ class Loaded(Generic[M]):
     errors: tuple[StateFileError, ...]
 
 
+def unwritable(path: Path, exc: OSError) -> str:
+    fault = disk_fault(exc, path)
+    return str(fault) if fault else f"cannot write {path}: {exc.strerror}"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file beside the target, fsync, rename over it, fsync the directory."""
+    """Temp file beside the target, fsync, rename over it, fsync the directory.
+
+    A disk that refuses (full, read-only, not permitted) leaves the old file and no
+    temporary one, and is StateWriteError: exit 3, one line.
+    """
+    try:
+        _replace_atomically(path, data)
+    except OSError as exc:
+        fault = disk_fault(exc, path)
+        if fault is None:
+            raise
+        raise fault from None
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -66,6 +85,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _exclude_lock(root: Path) -> None:
+    """The lock in the state repository's `.git/info/exclude`, so that it never shows in
+    `git status` even where `safedeploy init` wrote no `.gitignore`."""
+    info = root / ".git" / "info"
+    if not (root / ".git").is_dir():
+        return
+    exclude = info / "exclude"
+    line = f"/{layout.LOCK}"
+    with contextlib.suppress(OSError):  # a read-only repository: the lock fails next
+        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if line not in text.splitlines():
+            info.mkdir(exist_ok=True)
+            lead = "" if not text or text.endswith("\n") else "\n"
+            exclude.write_text(f"{text}{lead}{line}\n", encoding="utf-8")
 
 
 def validation_message(display: str, error: ValidationError) -> str:
@@ -106,7 +141,11 @@ class StateStore:
     def lock(self) -> Iterator[None]:
         """Hold the directory lock so two runs (cron, a human) cannot interleave writes."""
         lock_path = self.resolve(layout.LOCK)
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateWriteError(unwritable(lock_path.parent, exc)) from None
+        _exclude_lock(self.root)
         try:
             self._lock.acquire(timeout=self.lock_timeout)
         except filelock.Timeout as exc:
@@ -114,6 +153,8 @@ class StateStore:
                 f"state directory {self.root} is locked by another run ({layout.LOCK}); "
                 f"gave up after {self.lock_timeout:g}s, retry when it finishes"
             ) from exc
+        except OSError as exc:  # after Timeout, which is an OSError too
+            raise StateWriteError(unwritable(lock_path, exc)) from None
         try:
             yield
         finally:
