@@ -9,6 +9,7 @@ from somewhere untrusted cannot make a write land outside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -32,6 +33,9 @@ from safedeploy.domain.summary import Summary
 from safedeploy.errors import StateFileError, StateLockedError, StateWriteError, disk_fault
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
+# A run writes a few files of a few kilobytes each; below this much free space it stops
+# before its first write, so a disk filled to the brim leaves the state exactly as it was.
+MIN_FREE_BYTES: Final = 1 << 20
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -103,6 +107,23 @@ def _exclude_lock(root: Path) -> None:
             exclude.write_text(f"{text}{lead}{line}\n", encoding="utf-8")
 
 
+def _check_room(root: Path) -> None:
+    """Refuse before the first write on a read-only or (nearly) full disk.
+
+    A disk that fills up after this check ends the run like a crash at that write: every
+    file whole, as the crash contract of docs/reliability.md states.
+    """
+    found = os.statvfs(root)
+    if found.f_flag & os.ST_RDONLY:
+        raise StateWriteError(unwritable(root, OSError(errno.EROFS, os.strerror(errno.EROFS))))
+    free = found.f_bavail * found.f_frsize
+    if free < MIN_FREE_BYTES:
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise StateWriteError(
+            f"{unwritable(root, full)} ({free} bytes free, a run needs {MIN_FREE_BYTES})"
+        )
+
+
 def validation_message(display: str, error: ValidationError) -> str:
     """One line: the file, the first failing field and why, and how many more there are."""
     errors = error.errors()
@@ -156,6 +177,7 @@ class StateStore:
         except OSError as exc:  # after Timeout, which is an OSError too
             raise StateWriteError(unwritable(lock_path, exc)) from None
         try:
+            _check_room(self.root)
             yield
         finally:
             self._lock.release()
