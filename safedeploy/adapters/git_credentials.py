@@ -17,9 +17,9 @@ from safedeploy.domain.urls import Credentials
 # process, so they are in no file, no URL and no command line.
 _CREDENTIAL_HELPER = (
     "!f() { cat >/dev/null; "
-    'test "$1" = get && test -n "$SAFEDEPLOY_GIT_PASSWORD" || return 0; '
-    'printf "username=%s\\npassword=%s\\n" "$SAFEDEPLOY_GIT_USERNAME" '
-    '"$SAFEDEPLOY_GIT_PASSWORD"; }; f'
+    'test "$1" = get && test -n "$GITCRED_PASSWORD" || return 0; '
+    'printf "username=%s\\npassword=%s\\n" "$GITCRED_USERNAME" '
+    '"$GITCRED_PASSWORD"; }; f'
 )
 GITHUB_GIT_USER = "x-access-token"
 
@@ -43,7 +43,7 @@ def credential_env(credentials: Credentials | None, *, only: bool = True) -> dic
     for number, helper in enumerate(helpers, start=count):
         env[f"GIT_CONFIG_KEY_{number}"] = "credential.helper"
         env[f"GIT_CONFIG_VALUE_{number}"] = helper
-    if credentials is not None:
-        env["SAFEDEPLOY_GIT_USERNAME"] = credentials.username or GITHUB_GIT_USER
-        env["SAFEDEPLOY_GIT_PASSWORD"] = credentials.password
+    # Always set, so that values inherited from the caller's environment never count.
+    env["GITCRED_USERNAME"] = (credentials.username or GITHUB_GIT_USER) if credentials else ""
+    env["GITCRED_PASSWORD"] = credentials.password if credentials else ""
     return env
