@@ -6,6 +6,8 @@ with the code DESIGN.md documents. Library code raises, it never exits.
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_BAD_INPUT = 2
@@ -74,3 +76,25 @@ class GitHubError(SafedeployError):
     """The GitHub API refused or failed."""
 
     exit_code = EXIT_CANNOT_DECIDE
+
+
+class StateWriteError(SafedeployError):
+    """The disk refused a write (full, read-only, not permitted): exit 3, old file kept."""
+
+    exit_code = EXIT_CANNOT_DECIDE
+
+
+# What the disk, not the program, causes: mapped to StateWriteError wherever it surfaces.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def disk_fault(exc: OSError, path: object = None) -> StateWriteError | None:
+    """The one-line StateWriteError for a disk refusal; None for any other OSError."""
+    if exc.errno not in DISK_ERRNOS:
+        return None
+    where = path if path is not None else exc.filename
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return StateWriteError(
+        f"cannot write {where}: {exc.strerror} ({name}); nothing was replaced, "
+        "the state is as before this run"
+    )

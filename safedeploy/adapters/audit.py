@@ -16,6 +16,7 @@ by seeking from the end, never the history. Callers hold the state store lock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -38,7 +39,7 @@ from safedeploy.domain.audit_anchors import (
     lines_named,
 )
 from safedeploy.domain.incidents import UtcDatetime
-from safedeploy.errors import BadInputError
+from safedeploy.errors import BadInputError, disk_fault
 
 Stream = Literal["metrics", "budget", "incidents", "governance"]
 STREAMS: tuple[Stream, ...] = get_args(Stream)
@@ -198,22 +199,52 @@ class AuditLog:
         (`sync`): a kill cannot lose a line written to the page cache, only power loss can."""
         path = self.path(stream)
         format_at(at)  # refuse a naive time before touching the file
+        try:
+            line = self._append_line(path, stream, event, data, at, fsync=fsync)
+        except OSError as exc:
+            fault = disk_fault(exc, path)
+            if fault is None:
+                raise
+            raise fault from None
+        return AuditEntry.model_validate_json(line)
+
+    def _append_line(
+        self,
+        path: Path,
+        stream: Stream,
+        event: str,
+        data: Mapping[str, object],
+        at: datetime,
+        *,
+        fsync: bool,
+    ) -> bytes:
+        """Seal and append one line; the line written."""
         self.directory.mkdir(parents=True, exist_ok=True)
         created = not path.exists()
-        with open(path, "a+b") as f:
+        with open(path, "a+b", buffering=0) as f:
             size = f.seek(0, os.SEEK_END)
             seq, prev = self._next_link(stream, f, size) if size else (1, GENESIS)
             line, _ = seal(
                 seq=seq, at=at, stream=stream, event=event, data=data, prev=prev, key=self.key
             )
             faults.step(f"audit {stream}")
-            f.write(line)
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
+            try:
+                written = 0
+                while written < len(line):
+                    written += os.write(f.fileno(), line[written:])
+                if fsync:
+                    os.fsync(f.fileno())
+            except OSError:
+                # A full disk may have taken part of the line: cut it off, so the stream
+                # ends where it ended before (truncating frees space, it needs none).
+                with contextlib.suppress(OSError):
+                    f.truncate(size)
+                    if created:
+                        path.unlink()
+                raise
         if created:
             _fsync_dir(self.directory)
-        return AuditEntry.model_validate_json(line)
+        return line
 
     def sync(self, streams: Iterable[Stream]) -> None:
         """Flush to disk what `append(..., fsync=False)` wrote to these streams."""

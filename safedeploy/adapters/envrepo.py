@@ -11,20 +11,20 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
-from safedeploy.adapters import faults
+from safedeploy.adapters import faults, git_locks
+from safedeploy.adapters.git_credentials import GITHUB_GIT_USER, HostToken, credential_env
 from safedeploy.domain import trailers
+from safedeploy.domain.urls import Credentials, host_of, redact, split_credentials
 from safedeploy.errors import BadInputError, GitError
 
 if TYPE_CHECKING:
     from git import Repo
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _TIMEOUT_SECONDS = 120
 
 
@@ -55,19 +55,6 @@ class ProposedChange(NamedTuple):
     created: bool
 
 
-def redact(text: str) -> str:
-    """Drop credentials embedded in URLs (https://user:token@host) from any text."""
-    return _USERINFO.sub(r"\g<scheme>***@", text)
-
-
-def display_remote(remote: str) -> str:
-    parts = urlsplit(remote)
-    if parts.scheme and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=host))
-    return redact(remote)
-
-
 def _git_failure(exc: Exception) -> str:
     """The last meaningful line git wrote, without credentials."""
     stderr = getattr(exc, "stderr", "") or ""
@@ -89,19 +76,26 @@ class EnvRepo:
         *,
         identity: Identity = DEFAULT_IDENTITY,
         timeout_seconds: int = _TIMEOUT_SECONDS,
+        host_token: HostToken | None = None,
     ) -> None:
         # A relative local path would otherwise resolve against the cache directory.
-        self.remote = str(Path(remote).resolve()) if Path(remote).exists() else remote
+        remote = str(Path(remote).resolve()) if Path(remote).exists() else remote
+        # The clone cache stores the remote without credentials; git gets them from
+        # the environment (see credential_env).
+        self.remote, credentials = split_credentials(remote)
+        if credentials is None and host_token and host_of(self.remote) == host_token.host:
+            credentials = Credentials(GITHUB_GIT_USER, host_token.token)
+        self._credentials = credentials
         self.identity = identity
         self._timeout = timeout_seconds
-        digest = hashlib.sha256(remote.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(self.remote.encode()).hexdigest()[:16]
         self._dir = cache_dir / f"env-{digest}"
         self._repo: Repo | None = None
         self._default_branch: str | None = None
 
     @property
     def shown_remote(self) -> str:
-        return display_remote(self.remote)
+        return redact(self.remote)
 
     # --- syncing ----------------------------------------------------------------------
 
@@ -123,11 +117,17 @@ class EnvRepo:
                     # A bare repository with a plain remote: refs land under origin/, and
                     # the fetch below is the one network step, under the timeout.
                     repo = git.Repo.init(self._dir, mkdir=True, bare=True)
+                git_locks.recover(self._dir)
                 if "origin" not in {r.name for r in repo.remotes}:  # also a clone cut short
                     repo.git.remote("add", "origin", self.remote, env=env)
+                elif repo.remote("origin").url != self.remote:
+                    # A cache written with a token in the URL: stored without it from now on.
+                    repo.git.remote("set-url", "origin", self.remote, env=env)
                 repo.git.fetch(
                     "--prune", "--quiet", "origin", env=env, kill_after_timeout=self._timeout
                 )
+        except git_locks.HeldLockError as exc:
+            raise GitError(str(exc)) from None
         except filelock.Timeout:
             raise GitError(
                 f"environment repo cache {self._dir} is busy: another run held it for "
@@ -172,9 +172,14 @@ class EnvRepo:
         assert self._default_branch is not None
         return self._default_branch
 
-    def _env(self) -> dict[str, str]:
+    def _env(self) -> Mapping[str, str]:
         # Never wait on a credential prompt: cron has no terminal.
-        return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+        return {
+            **os.environ,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_ASKPASS": "true",
+            **credential_env(self._credentials),
+        }
 
     # --- reading ----------------------------------------------------------------------
 

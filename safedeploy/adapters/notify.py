@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from safedeploy.domain.urls import redact, split_credentials
 from safedeploy.errors import SafedeployError
 
 DEFAULT_TIMEOUT: Final = 5.0
@@ -26,10 +27,10 @@ class WebhookNotifier:
 
     @property
     def where(self) -> str:
-        """The URL without its path: incoming-webhook paths are secrets."""
+        """The URL without its path and user-info: both are secrets of incoming webhooks."""
         from urllib.parse import urlsplit
 
-        parts = urlsplit(self.url)
+        parts = urlsplit(split_credentials(self.url)[0])
         return f"{parts.scheme}://{parts.netloc}"
 
     def send(self, text: str) -> None:
@@ -41,7 +42,9 @@ class WebhookNotifier:
                 try:
                     response = client.post(self.url, json={"text": text})
                 except httpx.HTTPError as exc:
-                    problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                    # httpx's message may repeat the URL, user-info and all.
+                    detail = f": {redact(str(exc))}" if str(exc) else ""
+                    problem = f"{type(exc).__name__}{detail}"
                     continue
                 if response.is_success:
                     return

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from safedeploy.domain.durations import format_duration
 from safedeploy.domain.instants import format_instant
 from safedeploy.domain.measurements import Measurement
+from safedeploy.domain.urls import split_credentials
 
 if TYPE_CHECKING:
     import httpx
@@ -121,6 +122,13 @@ class PrometheusClient:
     _unreachable: str | None = field(default=None, init=False, repr=False)
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _auth: tuple[str, str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Credentials in the URL travel as the Authorization header only: the URL kept
+        # (and shown in every message, summary and evidence) is the one without them.
+        self.url, credentials = split_credentials(self.url)
+        self._auth = (credentials.username, credentials.password) if credentials else None
 
     @property
     def where(self) -> str:
@@ -141,6 +149,7 @@ class PrometheusClient:
         )
         with httpx.Client(
             base_url=self.url.rstrip("/"),
+            auth=self._auth,
             timeout=self.timeout,
             transport=self.transport,
             limits=limits,

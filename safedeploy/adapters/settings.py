@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from safedeploy.domain.layout import DEFAULT_CACHE
+from safedeploy.domain.urls import host_of
 from safedeploy.errors import BadInputError
 
 CONFIG_FILE = "safedeploy.toml"
@@ -31,6 +33,20 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+def _host_list(value: object) -> object:
+    """A list in the file; a comma-separated string in SAFEDEPLOY_ENVIRONMENT_ALLOWED_HOSTS."""
+    if isinstance(value, str):
+        return [part for part in (p.strip() for p in value.split(",")) if part]
+    return value
+
+
+def _lower(hosts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(host.lower() for host in hosts)
+
+
+HostList = Annotated[tuple[str, ...], BeforeValidator(_host_list), AfterValidator(_lower)]
 
 
 class _Section(BaseModel):
@@ -54,13 +70,26 @@ class PrometheusSettings(_Section):
 
 class EnvironmentSettings(_Section):
     repo: str | None = None
-    cache: str = ".safedeploy-cache"
+    cache: str = DEFAULT_CACHE
+    allowed_hosts: HostList | None = Field(
+        default=None,
+        description="Hosts an environment repo may be on (environment.repo and every "
+        "spec.target.repo); default: the host of environment.repo and, with github.repo "
+        "set, the GitHub host. Local paths need none; http:// only on loopback.",
+    )
 
 
 class GitHubSettings(_Section):
     repo: str | None = None
     api_url: HttpUrl = "https://api.github.com"
     provider: str = Field(default="git", pattern="^(git|github)$")
+
+    @property
+    def git_host(self) -> str:
+        """The host git reaches this GitHub on: github.com for api.github.com, and the API
+        URL's own host for GitHub Enterprise (https://ghe.example.com/api/v3)."""
+        host = host_of(self.api_url) or ""
+        return "github.com" if host == "api.github.com" else host
 
 
 class NotifySettings(_Section):
@@ -102,6 +131,16 @@ class Settings(_Section):
     notify: NotifySettings = NotifySettings()
     state: StateSettings = StateSettings()
     approvals: ApprovalSettings = ApprovalSettings()
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """environment.allowed_hosts, or its default: the hosts of the configured repos."""
+        if self.environment.allowed_hosts is not None:
+            return frozenset(self.environment.allowed_hosts)
+        hosts = {host_of(self.environment.repo or "")}
+        if self.github.repo:
+            hosts.add(self.github.git_host)
+        return frozenset(h for h in hosts if h)
 
 
 # Shorter names kept for the keys people set most; every key also has the regular

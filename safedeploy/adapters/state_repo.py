@@ -7,13 +7,17 @@ files behind, and the next run's commit picks them up, so nothing is lost or dup
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from safedeploy.adapters import git_locks
+from safedeploy.adapters.git_credentials import credential_env
 from safedeploy.domain import layout, trailers
 from safedeploy.domain.audit_anchors import Anchor, AuditHead
 from safedeploy.domain.state_commits import DecisionCommit
+from safedeploy.domain.urls import redact, split_credentials
 from safedeploy.errors import BadInputError, GitError
 
 if TYPE_CHECKING:
@@ -36,9 +40,12 @@ class CommitSignature(NamedTuple):
 
 
 class StateRepo:
-    def __init__(self, root: Path, audit_key: bytes | None = None) -> None:
+    def __init__(
+        self, root: Path, audit_key: bytes | None = None, *, lock_wait: float = 10.0
+    ) -> None:
         self.root = root.resolve()
         self.audit_key = audit_key  # audit lines replayed onto a concurrent push are sealed anew
+        self.lock_wait = lock_wait
         self._repo: Repo | None = None
 
     def is_work_tree(self) -> bool:
@@ -95,6 +102,7 @@ class StateRepo:
         import git
 
         repo = self.repo
+        self._recover_locks()
         env = _identity()
         signing = ("-S",) if sign else ()
         message = trailers.with_audit_heads(message, self.audit_heads())
@@ -179,31 +187,43 @@ class StateRepo:
         import git
 
         repo = self.repo
+        self._recover_locks()
         branch = repo.active_branch.name
+        shown = redact(remote)
+        # state.remote may be a URL with credentials: git gets them through the environment.
+        remote, credentials = split_credentials(remote)
+        env = {**os.environ, **credential_env(credentials, only=False)} if credentials else None
         before = repo.head.commit.hexsha
         for _ in range(PUSH_ROUNDS):
             try:
-                repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}")
+                repo.git.push("--quiet", remote, f"HEAD:refs/heads/{branch}", env=env)
             except git.GitCommandError as exc:
                 text = _stderr(exc)
                 if "rejected" not in text and "fetch first" not in text:
                     if repo.head.commit.hexsha != before:
                         repo.git.reset("--keep", "--quiet", before)
-                    raise GitError(f"cannot push the state to {remote}: {text}") from None
+                    raise GitError(f"cannot push the state to {shown}: {text}") from None
             else:
                 if repo.head.commit.hexsha == before:
                     return "pushed"
                 return "combined with a concurrent push and pushed"
-            if not self._combine(remote, branch, before, verify):
+            if not self._combine(remote, branch, before, verify, shown=shown, env=env):
                 return "nothing to push: the remote holds everything this run committed"
         repo.git.reset("--keep", "--quiet", before)
         raise GitError(
-            f"cannot push the state to {remote}: other runs pushed first {PUSH_ROUNDS} times; "
+            f"cannot push the state to {shown}: other runs pushed first {PUSH_ROUNDS} times; "
             "the local commit is kept"
         )
 
     def _combine(
-        self, remote: str, branch: str, before: str, verify: Callable[[], list[str]]
+        self,
+        remote: str,
+        branch: str,
+        before: str,
+        verify: Callable[[], list[str]],
+        *,
+        shown: str,
+        env: Mapping[str, str] | None,
     ) -> bool:
         """Our commits replayed on what the remote holds now, or refused as they were;
         False when we have none it lacks (a run that committed nothing)."""
@@ -211,7 +231,7 @@ class StateRepo:
 
         repo = self.repo
         try:
-            repo.git.fetch("--quiet", remote, branch)
+            repo.git.fetch("--quiet", remote, branch, env=env)
             theirs = repo.git.rev_parse("FETCH_HEAD")
             ours = repo.head.commit.hexsha
             if repo.git.merge_base(ours, theirs) == ours:
@@ -225,18 +245,24 @@ class StateRepo:
         except git.GitCommandError as exc:
             repo.git.reset("--keep", "--quiet", before)
             raise GitError(
-                f"push to {remote} refused: cannot combine with the concurrent push "
+                f"push to {shown} refused: cannot combine with the concurrent push "
                 f"({_stderr(exc)}); the local commit is kept"
             ) from None
         problems = verify()
         if problems:
             repo.git.reset("--keep", "--quiet", before)
             raise GitError(
-                f"push to {remote} refused: combined with the concurrent push, the state "
+                f"push to {shown} refused: combined with the concurrent push, the state "
                 f"would be inconsistent ({problems[0]}); the local commit is kept, "
                 "resolve by hand"
             )
         return True
+
+    def _recover_locks(self) -> None:
+        try:
+            git_locks.recover(self.root, Path(self.repo.git_dir), wait=self.lock_wait)
+        except git_locks.HeldLockError as exc:
+            raise GitError(f"cannot commit the state in {self.root}: {exc}") from None
 
     def _replay_onto(self, theirs: str, ours: str) -> None:
         from safedeploy.adapters.audit import rechain
@@ -376,4 +402,4 @@ def _allowed(allowed_signers: Path) -> dict[str, str]:
 
 def _stderr(exc: Exception) -> str:
     text = getattr(exc, "stderr", "") or str(exc)
-    return " ".join(str(text).split()).removeprefix("stderr: ").strip("' ")[:300]
+    return redact(" ".join(str(text).split()).removeprefix("stderr: ").strip("' ")[:300])

@@ -9,6 +9,7 @@ from somewhere untrusted cannot make a write land outside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -29,9 +30,12 @@ from safedeploy.domain.incidents import Incident, is_safe_id
 from safedeploy.domain.proposals import Proposal
 from safedeploy.domain.shards import WHOLE, Shard, combined, parse_label
 from safedeploy.domain.summary import Summary
-from safedeploy.errors import StateFileError, StateLockedError
+from safedeploy.errors import StateFileError, StateLockedError, StateWriteError, disk_fault
 
 DEFAULT_LOCK_TIMEOUT: Final = 10.0
+# A run writes a few files of a few kilobytes each; below this much free space it stops
+# before its first write, so a disk filled to the brim leaves the state exactly as it was.
+MIN_FREE_BYTES: Final = 1 << 20
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,8 +48,27 @@ class Loaded(Generic[M]):
     errors: tuple[StateFileError, ...]
 
 
+def unwritable(path: Path, exc: OSError) -> str:
+    fault = disk_fault(exc, path)
+    return str(fault) if fault else f"cannot write {path}: {exc.strerror}"
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file beside the target, fsync, rename over it, fsync the directory."""
+    """Temp file beside the target, fsync, rename over it, fsync the directory.
+
+    A disk that refuses (full, read-only, not permitted) leaves the old file and no
+    temporary one, and is StateWriteError: exit 3, one line.
+    """
+    try:
+        _replace_atomically(path, data)
+    except OSError as exc:
+        fault = disk_fault(exc, path)
+        if fault is None:
+            raise
+        raise fault from None
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -66,6 +89,39 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _exclude_lock(root: Path) -> None:
+    """The lock in the state repository's `.git/info/exclude`, so that it never shows in
+    `git status` even where `safedeploy init` wrote no `.gitignore`."""
+    info = root / ".git" / "info"
+    if not (root / ".git").is_dir():
+        return
+    exclude = info / "exclude"
+    line = f"/{layout.LOCK}"
+    with contextlib.suppress(OSError):  # a read-only repository: the lock fails next
+        text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+        if line not in text.splitlines():
+            info.mkdir(exist_ok=True)
+            lead = "" if not text or text.endswith("\n") else "\n"
+            exclude.write_text(f"{text}{lead}{line}\n", encoding="utf-8")
+
+
+def _check_room(root: Path) -> None:
+    """Refuse before the first write on a read-only or (nearly) full disk.
+
+    A disk that fills up after this check ends the run like a crash at that write: every
+    file whole, as the crash contract of docs/reliability.md states.
+    """
+    found = os.statvfs(root)
+    if found.f_flag & os.ST_RDONLY:
+        raise StateWriteError(unwritable(root, OSError(errno.EROFS, os.strerror(errno.EROFS))))
+    free = found.f_bavail * found.f_frsize
+    if free < MIN_FREE_BYTES:
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise StateWriteError(
+            f"{unwritable(root, full)} ({free} bytes free, a run needs {MIN_FREE_BYTES})"
+        )
 
 
 def validation_message(display: str, error: ValidationError) -> str:
@@ -106,7 +162,11 @@ class StateStore:
     def lock(self) -> Iterator[None]:
         """Hold the directory lock so two runs (cron, a human) cannot interleave writes."""
         lock_path = self.resolve(layout.LOCK)
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateWriteError(unwritable(lock_path.parent, exc)) from None
+        _exclude_lock(self.root)
         try:
             self._lock.acquire(timeout=self.lock_timeout)
         except filelock.Timeout as exc:
@@ -114,7 +174,10 @@ class StateStore:
                 f"state directory {self.root} is locked by another run ({layout.LOCK}); "
                 f"gave up after {self.lock_timeout:g}s, retry when it finishes"
             ) from exc
+        except OSError as exc:  # after Timeout, which is an OSError too
+            raise StateWriteError(unwritable(lock_path, exc)) from None
         try:
+            _check_room(self.root)
             yield
         finally:
             self._lock.release()

@@ -7,16 +7,20 @@ all of them. Nothing is ever assumed: a repo that cannot be read gives a reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
 from safedeploy.adapters.envrepo import EnvRepo
+from safedeploy.adapters.git_credentials import HostToken
 from safedeploy.adapters.manifests import version_reader, version_target
 from safedeploy.adapters.settings import Settings
 from safedeploy.adapters.target_edits import edit_for
 from safedeploy.domain.catalog import Service
 from safedeploy.domain.decisions import Refusal
+from safedeploy.domain.layout import CONFIG, SERVICES
 from safedeploy.domain.proposals import Proposal
+from safedeploy.domain.urls import remote_refusal
 from safedeploy.domain.versions import Release, Versions, VersionsFound, VersionsUnavailable
 from safedeploy.errors import BadInputError, SafedeployError
 
@@ -31,11 +35,29 @@ def resolve_remote(remote: str, state: Path) -> str:
 class EnvRepos:
     """The environment repositories of a run: one clone each, synced once, shared by all."""
 
-    def __init__(self, settings: Settings, state: Path) -> None:
+    def __init__(self, settings: Settings, state: Path, *, github_token: str | None = None) -> None:
         self._settings = settings
         self._state = state
+        # The token goes to git only for remotes on the configured GitHub host.
+        self._host_token = (
+            HostToken(settings.github.git_host, github_token) if github_token else None
+        )
         self._repos: dict[str, EnvRepo] = {}
         self._synced: dict[str, SafedeployError | None] = {}
+
+    def check_hosts(self, services: Iterable[Service]) -> None:
+        """BadInputError naming the first file and field whose repo is on a host that is
+        not allowed, or plain http:// off this machine; before anything is fetched."""
+        allowed = self._settings.allowed_hosts
+        named = [(f"{self._state / CONFIG}: environment.repo", self._settings.environment.repo)]
+        named += [
+            (f"{SERVICES}/{service.name}.yaml: spec.target.repo", service.spec.target.repo)
+            for service in services
+        ]
+        for where, remote in named:
+            problem = remote_refusal(remote, allowed) if remote else None
+            if problem is not None:
+                raise BadInputError(f"{where}: {problem}")
 
     def for_service(self, service: Service) -> EnvRepo:
         """The service's environment repo, not yet synced; BadInputError when none is set."""
@@ -47,7 +69,11 @@ class EnvRepos:
             )
         remote = resolve_remote(remote, self._state)
         if remote not in self._repos:
-            self._repos[remote] = EnvRepo(remote, self._state / self._settings.environment.cache)
+            self._repos[remote] = EnvRepo(
+                remote,
+                self._state / self._settings.environment.cache,
+                host_token=self._host_token,
+            )
         return self._repos[remote]
 
     def synced(self, service: Service) -> EnvRepo:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from typer.exceptions import TyperException
@@ -29,7 +29,8 @@ from safedeploy.cli import (
     state_commands,
 )
 from safedeploy.cli.options import StateOption, state_dir
-from safedeploy.errors import EXIT_BAD_INPUT, SafedeployError
+from safedeploy.domain.urls import redact
+from safedeploy.errors import EXIT_BAD_INPUT, SafedeployError, disk_fault
 
 # Allocations between two young collections (the default is 700).
 GC_THRESHOLD = 100_000
@@ -93,12 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = app(args=args, standalone_mode=False)
     except SafedeployError as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        for line in lines:
-            print_error(line)
-        if wants_json(args):
-            print_json({"error": "\n".join(lines), "exit": exc.exit_code})
-        sys.exit(exc.exit_code)
+        _fail(exc, args)
+    except OSError as exc:
+        # A full or read-only disk wherever it surfaces: one line and exit 3, no traceback.
+        fault = disk_fault(exc)
+        if fault is None:
+            raise
+        _fail(fault, args)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -114,6 +116,18 @@ def main(argv: list[str] | None = None) -> None:
             print_json({"error": " ".join(exc.format_message().split()), "exit": EXIT_BAD_INPUT})
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(exc: SafedeployError, args: list[str]) -> NoReturn:
+    from safedeploy.cli.terminal import print_error, print_json
+
+    # The last boundary before the terminal: no URL leaves with its credentials.
+    lines = [redact(line) for line in str(exc).splitlines()] or [type(exc).__name__]
+    for line in lines:
+        print_error(line)
+    if wants_json(args):
+        print_json({"error": "\n".join(lines), "exit": exc.exit_code})
+    sys.exit(exc.exit_code)
 
 
 def wants_json(args: list[str]) -> bool:

@@ -35,6 +35,12 @@ MARKERS: Final = (CONFIG, *STATE_DIRS)
 MANAGED: Final = (INCIDENTS, PROPOSALS, EVIDENCE, AUDIT, CONTROL)
 # Never committed, never a decision.
 NEVER: Final = (LOCK,)
+# The environment repositories' clones, unless environment.cache names another folder.
+DEFAULT_CACHE: Final = ".safedeploy-cache"
+# What `safedeploy init` writes into `.gitignore`, and what the lock adds to
+# `.git/info/exclude`: the clone cache, the lock, and a write's temporary file.
+GITIGNORE: Final = ".gitignore"
+IGNORED: Final = (f"/{DEFAULT_CACHE}/", f"/{LOCK}", ".*.tmp")
 
 # Evidence folder documents, in the order a reviewer reads them.
 DECISION_DOC: Final = "decision.json"

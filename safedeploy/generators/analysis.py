@@ -30,6 +30,7 @@ from safedeploy.domain.durations import format_duration, parse_duration
 from safedeploy.domain.layout import CONFIG
 from safedeploy.domain.selectors import Matcher, Selector
 from safedeploy.domain.slo import error_budget
+from safedeploy.domain.urls import split_credentials
 from safedeploy.errors import BadInputError
 from safedeploy.generators.rules import error_ratio_expr, events_expr, number
 from safedeploy.usecases.context import Context
@@ -216,4 +217,5 @@ def generate_analysis_templates(ctx: Context, names: list[str], address: str | N
             f"{ctx.state / CONFIG}: prometheus.url: not set, and the AnalysisTemplate needs "
             "the address Argo Rollouts queries (set it or pass --address)"
         )
-    return render_templates(services, url)
+    # A manifest is committed to the environment repo: never with the credentials.
+    return render_templates(services, split_credentials(url)[0])

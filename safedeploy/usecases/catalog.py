@@ -8,7 +8,7 @@ from pathlib import Path
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.templates import example_files
 from safedeploy.domain.catalog import Catalog, whole
-from safedeploy.domain.layout import SERVICES, STATE_DIRS
+from safedeploy.domain.layout import GITIGNORE, IGNORED, SERVICES, STATE_DIRS
 from safedeploy.errors import BadInputError
 from safedeploy.usecases.context import Context
 
@@ -36,4 +36,17 @@ def init(directory: Path) -> list[Path]:
         with path.open("x", encoding="utf-8") as handle:
             handle.write(text)
         created.append(path)
+    created.append(_ignore(directory / GITIGNORE))
     return created
+
+
+def _ignore(path: Path) -> Path:
+    """`.gitignore` with the clone cache and the lock, so `git add -A` commits neither;
+    an existing file keeps its lines and gains the missing ones."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    missing = [line for line in IGNORED if line not in text.splitlines()]
+    if missing:
+        lead = "" if not text or text.endswith("\n") else "\n"
+        header = "# safedeploy: local only, never committed\n"
+        path.write_text(f"{text}{lead}{header}" + "".join(f"{m}\n" for m in missing), "utf-8")
+    return path

@@ -84,9 +84,12 @@ class Context:
 
     @cached_property
     def env_repos(self) -> EnvRepos:
+        from safedeploy.adapters.github import TOKEN_VARIABLE
         from safedeploy.adapters.target_versions import EnvRepos
 
-        return EnvRepos(self.settings, self.state)
+        repos = EnvRepos(self.settings, self.state, github_token=self.environ.get(TOKEN_VARIABLE))
+        repos.check_hosts(self.catalog.services)
+        return repos
 
     @cached_property
     def versions(self) -> TargetVersions:
@@ -105,7 +108,7 @@ class Context:
         from safedeploy.adapters.state_repo import StateRepo
 
         self.require_state_dir()
-        return StateRepo(self.state, self.audit_key)
+        return StateRepo(self.state, self.audit_key, lock_wait=self.lock_timeout)
 
     @cached_property
     def audit_key(self) -> bytes | None:

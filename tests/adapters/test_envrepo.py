@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from safedeploy.adapters import manifests
-from safedeploy.adapters.envrepo import DEFAULT_IDENTITY, EnvRepo, Identity, display_remote, redact
+from safedeploy.adapters.envrepo import DEFAULT_IDENTITY, EnvRepo, Identity
 from safedeploy.domain.catalog import Target
 from safedeploy.errors import BadInputError, GitError
 from testing.gitrepos import (
@@ -192,11 +192,3 @@ def test_unreachable_remote_names_it_without_credentials(tmp_path: Path) -> None
 def test_missing_local_remote(tmp_path: Path) -> None:
     with pytest.raises(GitError, match="cannot fetch environment repo"):
         EnvRepo(str(tmp_path / "absent.git"), tmp_path / "cache").sync()
-
-
-def test_redaction() -> None:
-    assert display_remote("https://x-access-token:ghp_abc@github.com/acme/env.git") == (
-        "https://github.com/acme/env.git"
-    )
-    assert redact("fatal: https://u:p@h/r failed") == "fatal: https://***@h/r failed"
-    assert display_remote("git@github.com:acme/env.git") == "git@github.com:acme/env.git"

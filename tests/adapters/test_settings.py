@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from safedeploy.adapters.settings import load_settings
+from safedeploy.adapters.settings import load_settings, parse_settings
 from safedeploy.errors import BadInputError
 
 
@@ -47,3 +47,31 @@ def test_http_and_https_urls_are_kept_as_written(tmp_path: Path) -> None:
     assert settings.prometheus.url == "http://127.0.0.1:9090/prefix/"
     assert settings.notify.webhook_url == "https://hooks.example.com/x"
     assert settings.github.api_url == "https://api.github.com"
+
+
+def test_allowed_hosts_default_to_the_configured_repos() -> None:
+    settings = parse_settings(
+        '[environment]\nrepo = "git@GitHub.com:acme/env.git"\n', "safedeploy.toml", {}
+    )
+    assert settings.allowed_hosts == frozenset({"github.com"})
+    enterprise = parse_settings(
+        '[github]\nrepo = "acme/env"\napi_url = "https://ghe.example.com/api/v3"\n',
+        "safedeploy.toml",
+        {},
+    )
+    assert enterprise.github.git_host == "ghe.example.com"
+    assert enterprise.allowed_hosts == frozenset({"ghe.example.com"})
+    assert parse_settings(None, "safedeploy.toml", {}).allowed_hosts == frozenset()
+
+
+def test_allowed_hosts_from_the_file_or_the_environment() -> None:
+    listed = parse_settings(
+        '[environment]\nrepo = "https://a.example/env.git"\nallowed_hosts = ["B.example"]\n',
+        "safedeploy.toml",
+        {},
+    )
+    assert listed.allowed_hosts == frozenset({"b.example"})  # the list replaces the default
+    overridden = parse_settings(
+        None, "safedeploy.toml", {"SAFEDEPLOY_ENVIRONMENT_ALLOWED_HOSTS": "a.example, c.example"}
+    )
+    assert overridden.allowed_hosts == frozenset({"a.example", "c.example"})
