@@ -37,7 +37,20 @@ def rollout_schema() -> dict[str, Any]:
     return crd_schema(ROLLOUT_CRD, "Rollout")
 
 
+@cache
+def _rollout_validator() -> jsonschema.protocols.Validator:
+    # jsonschema.validate checks the (large) CRD schema itself on every call; once is enough.
+    schema = rollout_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
 def assert_valid_rollout(text: str) -> None:
     """The Rollout document of a manifest validates, through JSON as the API server sees it."""
     documents = [d for d in YAML(typ="safe").load_all(text) if d.get("kind") == "Rollout"]
-    jsonschema.validate(json.loads(json.dumps(documents[0])), rollout_schema())
+    error = jsonschema.exceptions.best_match(
+        _rollout_validator().iter_errors(json.loads(json.dumps(documents[0])))
+    )
+    if error is not None:
+        raise error

@@ -218,14 +218,26 @@ CONTENTS: dict[str, bytes] = {
 }
 
 
-@pytest.mark.parametrize("content", CONTENTS)
+HOSTILE_FILES = [
+    f"incidents/{INCIDENT}.json",
+    PROPOSAL_FILE,
+    f"evidence/incident-{INCIDENT}/decision.json",
+    "control-plane/state/summary.json",
+]
+
+
+# Each content and each file by default (the diagonal); every pair in the soak run.
 @pytest.mark.parametrize(
-    "relative",
+    ("relative", "content"),
     [
-        f"incidents/{INCIDENT}.json",
-        PROPOSAL_FILE,
-        f"evidence/incident-{INCIDENT}/decision.json",
-        "control-plane/state/summary.json",
+        pytest.param(
+            relative,
+            content,
+            id=f"{relative}-{content}",
+            marks=() if i == j else (pytest.mark.soak,),
+        )
+        for i, relative in enumerate(HOSTILE_FILES)
+        for j, content in enumerate(CONTENTS)
     ],
 )
 def test_hostile_contents_get_a_clean_error(guarded: Guarded, relative: str, content: str) -> None:

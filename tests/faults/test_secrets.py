@@ -16,6 +16,8 @@ import base64
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from testing.cli import Result
 from testing.cli import run as run_installed
 from testing.faults import (
@@ -76,6 +78,9 @@ def _scenario(world: FaultWorld, server: FakeGitHub) -> list[Result]:
     return outputs
 
 
+# A whole scenario, about ten seconds: the soak run (the /proc and host checks of
+# test_git_credentials.py run by default).
+@pytest.mark.soak
 def test_the_token_appears_nowhere_but_the_authorization_header(
     fault_world: FaultWorld, github_server: FakeGitHub, tmp_path: Path
 ) -> None:
