@@ -53,7 +53,12 @@ def _files(state: Path, *directories: str) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("mode", ["hang", "500", "garbage", "html", "truncated", "nested"])
+# A hang costs the whole deadline twice; the client's own deadline test covers it by
+# default (tests/adapters/test_prometheus.py), the whole command in the soak run.
+@pytest.mark.parametrize(
+    "mode",
+    [pytest.param("hang", marks=pytest.mark.soak), "500", "garbage", "html", "truncated", "nested"],
+)
 def test_a_broken_prometheus_proposes_nothing_and_exits_3(
     fault_world: FaultWorld,
     burning_world: FaultWorld,
