@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from hypothesis import settings
+
 pytest_plugins = [
     "testing.prometheus",
     "testing.victoria",
@@ -31,3 +33,8 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 os.environ.setdefault(
     "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"safedeploy-pycache-{os.getuid()}")
 )
+
+# Speed is measured in bench/, never in a unit test: hypothesis' per-example deadline would
+# turn a loaded CI machine into failures that say nothing about the code.
+settings.register_profile("safedeploy", deadline=None)
+settings.load_profile("safedeploy")
