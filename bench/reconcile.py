@@ -32,7 +32,7 @@ from safedeploy.usecases.evidence_charts import ChartSubject, charted
 from safedeploy.usecases.reconcile import ReconcileResult, reconcile
 from safedeploy.usecases.slo_status import evaluate_services
 from testing.builders import write_service
-from testing.gitrepos import git, rollout_text
+from testing.gitrepos import env_with_two_releases
 from testing.history import T_END, synthetic_scenarios, write_history
 
 HISTORY = 2 * 3_600
@@ -63,30 +63,13 @@ def build_audit(state: Path, lines: int) -> None:
                 f.write(line)
 
 
-def build_env(root: Path, names: list[str]) -> Path:
-    """A bare environment repo where every service's rollout went 1.0.0 -> 1.1.0."""
-    bare, work = root / "env.git", root / "env-work"
-    git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    git(root, "clone", "--quiet", str(bare), str(work))
-    git(work, "checkout", "--quiet", "-b", "main")
-    for number, version in enumerate(("1.0.0", "1.1.0")):
-        for name in names:
-            target = work / "apps" / name / "rollout.yaml"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(rollout_text(version).replace("checkout", name))
-        git(work, "add", "apps")
-        git(work, "commit", "--quiet", "-m", f"release {version}", when=1_767_225_600 + number)
-    git(work, "push", "--quiet", "origin", "main")
-    return bare
-
-
 def build_state(root: Path, services: int, incidents: int, audit_lines: int) -> Path:
     state = root / "state"
     scenarios = synthetic_scenarios(services)
     for scenario in scenarios:
         write_service(state / "services", scenario.service)
     history = write_history(root / "metrics.om", scenarios, duration=HISTORY, step=STEP)
-    env = build_env(root, [s.service for s in scenarios])
+    env = env_with_two_releases(root, [s.service for s in scenarios])
     (state / "safedeploy.toml").write_text(
         f'[prometheus]\nmetrics_file = "{history.path}"\n\n[environment]\nrepo = "{env}"\n'
     )

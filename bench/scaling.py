@@ -26,7 +26,7 @@ from pathlib import Path
 from safedeploy.adapters.catalog_cache import ParsedServices
 from safedeploy.adapters.catalog_files import load_catalog
 from testing.builders import write_service
-from testing.gitrepos import git, rollout_text
+from testing.gitrepos import env_with_two_releases
 from testing.history import T_END, T_END_SECONDS, synthetic_scenarios, write_history
 from testing.prometheus import (
     RunningPrometheus,
@@ -53,28 +53,11 @@ print(f"maxrss {peak} {done.returncode}")
 """
 
 
-def build_env(root: Path, names: list[str]) -> Path:
-    """A bare environment repo where every service's rollout went 1.0.0 -> 1.1.0."""
-    bare, work = root / "env.git", root / "env-work"
-    git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    git(root, "clone", "--quiet", str(bare), str(work))
-    git(work, "checkout", "--quiet", "-b", "main")
-    for number, version in enumerate(("1.0.0", "1.1.0")):
-        for name in names:
-            target = work / "apps" / name / "rollout.yaml"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(rollout_text(version).replace("checkout", name))
-        git(work, "add", "apps")
-        git(work, "commit", "--quiet", "-m", f"release {version}", when=1_767_225_600 + number)
-    git(work, "push", "--quiet", "origin", "main")
-    return bare
-
-
 def build_state(root: Path, names: list[str], url: str) -> Path:
     state = root / "state"
     for name in names:
         write_service(state / "services", name)
-    env = build_env(root, names)
+    env = env_with_two_releases(root, names)
     (state / "safedeploy.toml").write_text(
         f'[prometheus]\nurl = "{url}"\n\n[environment]\nrepo = "{env}"\n'
     )

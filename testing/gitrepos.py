@@ -236,3 +236,20 @@ def env_remote(_env_remote_template: EnvRemote, tmp_path: Path) -> Iterator[EnvR
         default_branch=_env_remote_template.default_branch,
         commits=_env_remote_template.commits,
     )
+
+
+def env_with_two_releases(root: Path, names: list[str]) -> Path:
+    """A bare environment repo where every service's rollout went 1.0.0 -> 1.1.0."""
+    bare, work = root / "env.git", root / "env-work"
+    git(root, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    git(root, "clone", "--quiet", str(bare), str(work))
+    git(work, "checkout", "--quiet", "-b", "main")
+    for number, version in enumerate(("1.0.0", "1.1.0")):
+        for name in names:
+            target = work / "apps" / name / "rollout.yaml"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(rollout_text(version).replace("checkout", name))
+        git(work, "add", "apps")
+        git(work, "commit", "--quiet", "-m", f"release {version}", when=1_767_225_600 + number)
+    git(work, "push", "--quiet", "origin", "main")
+    return bare
