@@ -17,16 +17,7 @@ from pathlib import Path
 import pytest
 
 from testing.faults import AT_BREACH, AT_HEALTHY, AT_LATE, FaultWorld, copy_world, run
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=sre", "-c", "user.email=sre@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+from testing.gitrepos import git
 
 
 def _left_over(path: Path) -> Path:
@@ -41,14 +32,14 @@ def _left_over(path: Path) -> Path:
 @pytest.fixture
 def repo_world(fault_world: FaultWorld, tmp_path: Path) -> FaultWorld:
     world = copy_world(fault_world, tmp_path / "world")
-    _git(world.state, "init", "-q", "--initial-branch=main")
-    _git(world.state, "add", ".")
-    _git(world.state, "commit", "-qm", "Initial state")
+    git(world.state, "init", "-q", "--initial-branch=main")
+    git(world.state, "add", ".")
+    git(world.state, "commit", "-qm", "Initial state")
     return world
 
 
 def _commits(world: FaultWorld) -> int:
-    return int(_git(world.state, "rev-list", "--count", "HEAD"))
+    return int(git(world.state, "rev-list", "--count", "HEAD"))
 
 
 def test_a_left_over_index_lock_in_the_state_repo_is_removed(repo_world: FaultWorld) -> None:
@@ -65,11 +56,11 @@ def test_left_over_locks_in_the_clone_cache_are_removed(repo_world: FaultWorld) 
     (clone,) = [p for p in (repo_world.base / "cache").glob("env-*") if p.is_dir()]
     # A new commit on the remote: the next fetch must move origin/main, under its lock.
     work = repo_world.base / "work"
-    _git(repo_world.base, "clone", "-q", str(repo_world.env), str(work))
+    git(repo_world.base, "clone", "-q", str(repo_world.env), str(work))
     (work / "NOTES").write_text("a change\n")
-    _git(work, "add", "NOTES")
-    _git(work, "commit", "-qm", "notes")
-    _git(work, "push", "-q", "origin", "HEAD")
+    git(work, "add", "NOTES")
+    git(work, "commit", "-qm", "notes")
+    git(work, "push", "-q", "origin", "HEAD")
     locks = [
         _left_over(clone / "index.lock"),
         _left_over(clone / "refs" / "remotes" / "origin" / "main.lock"),
@@ -78,8 +69,8 @@ def test_left_over_locks_in_the_clone_cache_are_removed(repo_world: FaultWorld) 
     done = run("reconcile", "--at", AT_BREACH, cwd=repo_world.state)
     assert done.code == 0, done.stderr
     assert [lock for lock in locks if lock.exists()] == []
-    head = _git(work, "rev-parse", "HEAD")
-    assert _git(clone, "rev-parse", "refs/remotes/origin/main") == head
+    head = git(work, "rev-parse", "HEAD")
+    assert git(clone, "rev-parse", "refs/remotes/origin/main") == head
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ out of the state repository, and the lock stays out of `git status` without it t
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from safedeploy.domain import layout
 from testing.faults import AT_BREACH, FaultWorld, copy_world, run
+from testing.gitrepos import git
 
 CHECKOUT = "services/checkout.yaml"
 
@@ -30,16 +30,6 @@ def _allow(world: FaultWorld, hosts: str) -> None:
     config = world.state / layout.CONFIG
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("[environment]\n", f"[environment]\n{hosts}\n"), "utf-8")
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=sre", "-c", "user.email=sre@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 @pytest.mark.parametrize(
@@ -98,25 +88,25 @@ def test_init_keeps_the_cache_and_the_lock_out_of_the_state_repo(tmp_path: Path)
     assert made.code == 0, made.stderr
     ignored = (state / layout.GITIGNORE).read_text(encoding="utf-8").splitlines()
     assert set(layout.IGNORED) <= set(ignored)
-    _git(state, "init", "-q")
+    git(state, "init", "-q")
     (state / layout.DEFAULT_CACHE / "env-0123").mkdir(parents=True)
     (state / layout.DEFAULT_CACHE / "env-0123" / "config").write_text("[core]\n")
     (state / layout.LOCK).write_text("")
     (state / layout.CONTROL / ".summary.json.abc.tmp").write_text("{")
-    _git(state, "add", "-A")
-    staged = _git(state, "diff", "--cached", "--name-only").split()
+    git(state, "add", "-A")
+    staged = git(state, "diff", "--cached", "--name-only").split()
     assert layout.GITIGNORE in staged and layout.CONFIG in staged
     assert [p for p in staged if layout.DEFAULT_CACHE in p or p.endswith((".lock", ".tmp"))] == []
 
 
 def test_the_lock_never_shows_in_git_status(fault_world: FaultWorld, tmp_path: Path) -> None:
     world = copy_world(fault_world, tmp_path / "world")  # made without init: no .gitignore
-    _git(world.state, "init", "-q", "--initial-branch=main")
-    _git(world.state, "add", ".")
-    _git(world.state, "commit", "-qm", "Initial state")
+    git(world.state, "init", "-q", "--initial-branch=main")
+    git(world.state, "add", ".")
+    git(world.state, "commit", "-qm", "Initial state")
     done = run("reconcile", "--at", AT_BREACH, cwd=world.state)
     assert done.code == 0, done.stderr
     assert (world.state / layout.LOCK).exists()
-    status = _git(world.state, "status", "--porcelain", "--untracked-files=all")
+    status = git(world.state, "status", "--porcelain", "--untracked-files=all")
     assert layout.LOCK not in status
-    assert _git(world.state, "log", "--oneline").count("\n") >= 2  # the run did commit
+    assert len(git(world.state, "log", "--oneline").splitlines()) >= 2  # the run did commit

@@ -13,7 +13,6 @@ token, its base64 form and its second half.
 from __future__ import annotations
 
 import base64
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,19 +30,10 @@ from testing.faults import (
     copy_world,
 )
 from testing.github_server import FakeGitHub
+from testing.gitrepos import git
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 NEEDLES = (TOKEN, TOKEN[len(TOKEN) // 2 :], base64.b64encode(TOKEN.encode()).decode())
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=sre", "-c", "user.email=sre@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 def _scenario(world: FaultWorld, server: FakeGitHub) -> list[Result]:
@@ -85,9 +75,9 @@ def test_the_token_appears_nowhere_but_the_authorization_header(
     fault_world: FaultWorld, github_server: FakeGitHub, tmp_path: Path
 ) -> None:
     world = copy_world(fault_world, tmp_path / "world")
-    _git(world.state, "init", "-q", "--initial-branch=main")
-    _git(world.state, "add", ".")
-    _git(world.state, "commit", "-qm", "Initial state")
+    git(world.state, "init", "-q", "--initial-branch=main")
+    git(world.state, "add", ".")
+    git(world.state, "commit", "-qm", "Initial state")
     outputs = _scenario(world, github_server)
 
     places: dict[str, str] = {}
@@ -95,7 +85,7 @@ def test_the_token_appears_nowhere_but_the_authorization_header(
         if path.is_file():
             places[str(path.relative_to(world.base))] = path.read_bytes().decode("latin-1")
     for repo in (world.state, world.env):
-        places[f"git log -p --all in {repo.name}"] = _git(repo, "log", "-p", "--all")
+        places[f"git log -p --all in {repo.name}"] = git(repo, "log", "-p", "--all")
     for number, output in enumerate(outputs):
         places[f"command {number} stdout"] = output.stdout
         places[f"command {number} stderr"] = output.stderr

@@ -15,7 +15,6 @@ passwords and for the Basic credentials made of them.
 from __future__ import annotations
 
 import base64
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +23,7 @@ import pytest
 from testing.faults import AT_BREACH, AT_LATE, ROLLBACK, TOKEN, FaultWorld, Outcome, copy_world, run
 from testing.git_http import GitHttpServer, serve_git
 from testing.github_server import FakeGitHub
+from testing.gitrepos import git
 from testing.prometheus import RunningPrometheus
 from testing.webhook import Webhook, unreachable_url
 
@@ -45,23 +45,13 @@ def _with(url: str, which: str) -> str:
     return f"{scheme}://{user}:{password}@{rest}"
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=sre", "-c", "user.email=sre@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
 def _state_repository(world: FaultWorld) -> Path:
-    _git(world.state, "init", "-q", "--initial-branch=main")
-    _git(world.state, "add", ".")
-    _git(world.state, "commit", "-qm", "Initial state")
+    git(world.state, "init", "-q", "--initial-branch=main")
+    git(world.state, "add", ".")
+    git(world.state, "commit", "-qm", "Initial state")
     bare = world.base / "state.git"
-    _git(world.base, "init", "-q", "--bare", "--initial-branch=main", str(bare))
-    _git(world.state, "push", "-q", str(bare), "main")
+    git(world.base, "init", "-q", "--bare", "--initial-branch=main", str(bare))
+    git(world.state, "push", "-q", str(bare), "main")
     return bare
 
 
@@ -144,7 +134,7 @@ def test_no_url_credential_is_written_or_printed(
             places[str(path.relative_to(tmp_path))] = path.read_bytes().decode("latin-1")
     for world in worlds:
         for repo in (world.state, world.base / "state.git", world.env):
-            log = _git(repo, "log", "-p", "--all")
+            log = git(repo, "log", "-p", "--all")
             places[f"git log -p --all in {repo.relative_to(tmp_path)}"] = log
     for number, output in enumerate(outputs):
         places[f"command {number} stdout"] = output.stdout
@@ -161,9 +151,9 @@ def test_no_url_credential_is_written_or_printed(
     # Each credential was used: git pushed with both, Prometheus answered, the hook got two.
     assert {SECRETS["environment"][1], SECRETS["state"][1]} <= set(server.passwords_sent)
     for world, remote in zip(worlds, bare, strict=True):
-        pushed = _git(remote, "rev-parse", "main").strip()
-        assert _git(world.state, "merge-base", "--is-ancestor", pushed, "HEAD") == ""
-        assert int(_git(remote, "rev-list", "--count", "main")) >= 2  # beyond the initial one
+        pushed = git(remote, "rev-parse", "main")
+        assert git(world.state, "merge-base", "--is-ancestor", pushed, "HEAD") == ""
+        assert int(git(remote, "rev-list", "--count", "main")) >= 2  # beyond the initial one
     assert len(webhook.bodies) >= 3  # the failed two attempts, then a delivered message
     # The scan saw the URLs it had to: what was read from the Prometheus it names.
     # The scan saw the URLs it had to: the gate names the Prometheus it read, the summary
