@@ -37,11 +37,7 @@ class DemoPrinter:
         elif isinstance(payload, ReconcileResult):
             render_reconcile(payload, as_json=False)
         elif isinstance(payload, str):
-            # Off a terminal the Markdown is already plain text; rich would pad every line.
-            if console.is_terminal:
-                console.print(Markdown(payload))
-            else:
-                console.print(payload, markup=False, highlight=False)
+            self._block(Markdown(payload), payload)
         elif isinstance(payload, tuple) and isinstance(payload[0], Report):
             where, found = payload
             print_report(where)
@@ -54,17 +50,22 @@ class DemoPrinter:
                     f"branch {approval.proposal.approval.branch} pushed to {approval.remote}"
                 )
             console.print(f"incident {approval.incident.id}: {approval.incident.state}")
-            if diff and console.is_terminal:
-                console.print(Syntax(diff, "diff", word_wrap=True))
-            elif diff:
-                console.print(diff, markup=False, highlight=False)
+            if diff:
+                self._block(Syntax(diff, "diff", word_wrap=True), diff)
 
     def _heading(self, title: str) -> None:
         if self.console.is_terminal:
             self.console.print(Rule(title, align="left"))
         else:
-            # Off a terminal the console is unwrapped: a rule would be a million dashes long.
             self.console.print(f"── {title} ──")
+
+    def _block(self, rich: Markdown | Syntax, text: str) -> None:
+        # Off a terminal the console is unwrapped: a rule, a Markdown block or a diff would
+        # be padded to a million columns, while the text itself already reads as it is.
+        if self.console.is_terminal:
+            self.console.print(rich)
+        else:
+            self.console.print(text, markup=False, highlight=False)
 
     def finish(self, directory: Path) -> None:
         elapsed = time.perf_counter() - self.started
