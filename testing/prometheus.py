@@ -137,23 +137,29 @@ def serve(data_dir: Path, history: History) -> Iterator[RunningPrometheus]:
     log_path = data_dir.parent / "prometheus.log"
     started = time.perf_counter()
     port = free_port()
+    argv = [
+        str(PROMETHEUS),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={data_dir}",
+        "--storage.tsdb.retention.time=100y",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running(argv, log_path, url):
+        timings = {"start": time.perf_counter() - started}
+        yield RunningPrometheus(url, T_END, history, data_dir, timings)
+
+
+@contextmanager
+def running(
+    argv: list[str], log_path: Path, url: str, *, probe: str = "/-/ready"
+) -> Iterator[None]:
+    """A server process logging to `log_path`, ready at `url` + `probe`, until the block exits."""
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(PROMETHEUS),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={data_dir}",
-                "--storage.tsdb.retention.time=100y",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url, process, log_path)
-            timings = {"start": time.perf_counter() - started}
-            yield RunningPrometheus(url, T_END, history, data_dir, timings)
+            wait_ready(url, process, log_path, probe=probe)
+            yield
         finally:
             stop(process)
 

@@ -9,7 +9,6 @@ run against either.
 
 from __future__ import annotations
 
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -31,8 +30,7 @@ from testing.prometheus import (
     PrometheusUnavailableError,
     RunningPrometheus,
     free_port,
-    stop,
-    wait_ready,
+    running,
 )
 
 VICTORIA = Path("/usr/bin/victoria-metrics")
@@ -51,28 +49,20 @@ def serve(data_dir: Path) -> Iterator[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = data_dir.parent / "victoria-metrics.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(VICTORIA),
-                f"-storageDataPath={data_dir}",
-                f"-httpListenAddr=127.0.0.1:{port}",
-                # The history is from 2026: keep it whatever the machine's clock says.
-                "-retentionPeriod=100y",
-                # Answer at exactly the instant asked, from data imported a moment ago.
-                "-search.latencyOffset=0s",
-                "-search.disableCache",
-                "-loggerLevel=ERROR",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url, process, log_path, probe="/health")
-            yield url
-        finally:
-            stop(process)
+    argv = [
+        str(VICTORIA),
+        f"-storageDataPath={data_dir}",
+        f"-httpListenAddr=127.0.0.1:{port}",
+        # The history is from 2026: keep it whatever the machine's clock says.
+        "-retentionPeriod=100y",
+        # Answer at exactly the instant asked, from data imported a moment ago.
+        "-search.latencyOffset=0s",
+        "-search.disableCache",
+        "-loggerLevel=ERROR",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running(argv, log_path, url, probe="/health"):
+        yield url
 
 
 def import_history(url: str, history: History) -> float:
