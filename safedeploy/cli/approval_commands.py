@@ -11,7 +11,6 @@ from safedeploy.cli.options import (
     JsonOption,
     NoCommitOption,
     PushOption,
-    RejectReasonOption,
     StateOption,
     context,
     instant,
@@ -43,7 +42,7 @@ def approve(
 def reject(
     ctx: typer.Context,
     proposal: ProposalArgument,
-    reason: RejectReasonOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why the proposal is closed.")],
     by: ByOption = None,
     no_commit: NoCommitOption = False,
     push: PushOption = False,

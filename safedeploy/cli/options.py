@@ -46,36 +46,15 @@ ServicesOption = Annotated[
 ]
 ServiceFilter = Annotated[str | None, typer.Option("--service", help="Only this service.")]
 ActiveOnly = Annotated[bool, typer.Option("--active", help="Only open ones.")]
-
-
-def _one_line_by(value: str | None) -> str | None:
-    from safedeploy.domain.one_line import one_line
-
-    return None if value is None else one_line(value, "--by")
-
-
-def _one_line_reason(value: str) -> str:
-    from safedeploy.domain.one_line import one_line
-
-    return one_line(value, "--reason")
-
-
-# Both end up in commit messages and one-line records: refused at once, before any work,
-# when they hold a control character (a newline would write trailers of its own).
 ByOption = Annotated[
     str | None,
     typer.Option(
         "--by",
-        callback=_one_line_by,
         help="Who decides: with GitHub the token's owner, else the signer of the state "
         'commit; needed only when approvals.identity is "declared" (default: $GITHUB_ACTOR).',
     ),
 ]
-ReasonOption = Annotated[str, typer.Option("--reason", help="Why.", callback=_one_line_reason)]
-RejectReasonOption = Annotated[
-    str,
-    typer.Option("--reason", help="Why the proposal is closed.", callback=_one_line_reason),
-]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why.")]
 # `--out` is always a file; a command that writes several files takes `--out-dir`.
 OutFileOption = Annotated[
     Path | None,
