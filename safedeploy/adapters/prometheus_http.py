@@ -164,35 +164,41 @@ class PrometheusClient:
     def range_where(self) -> str:
         return f"{self.url.rstrip('/')}{RANGE_PATH}"
 
-    def instant(self, promql: str, at: datetime) -> QueryOutcome:
-        """The instant vector of `promql` at `at`, or why there is none.
+    def instant(self, promql: str, at: datetime, *, named: str | None = None) -> QueryOutcome:
+        """The instant vector of `promql` at `at`, or why there is none; a message names
+        the query as `named` when given (a batch over thousands of services is megabytes).
 
         Every sample must be stamped at `at`: Prometheus stamps an instant vector with the
         evaluation's time, so any other stamp is an answer to another question (a cache,
         a proxy, a clock), and 35 minutes of old errors would read as the present.
         """
         data = {"query": promql, "time": _stamp(at)}
-        answer = self._ask(QUERY_PATH, data, promql, _Response[_Vector])
+        shown = named or promql
+        answer = self._ask(QUERY_PATH, data, shown, _Response[_Vector])
         if isinstance(answer, QueryFailure):
             return answer
         asked = _millis(at.timestamp())
         for sample in answer.result:
             if _millis(sample.value[0]) != asked:
                 return QueryFailure(
-                    f"{self.where} answered {promql} with a sample stamped "
+                    f"{self.where} answered {shown} with a sample stamped "
                     f"{_when(sample.value[0])}, {_offset(sample.value[0], at.timestamp())} "
                     f"the asked {_when(at.timestamp())}",
                     untrue=True,
                 )
         return answer.result
 
-    def range(self, promql: str, start: datetime, end: datetime, step: int) -> RangeOutcome:
-        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`.
+    def range(
+        self, promql: str, start: datetime, end: datetime, step: int, *, named: str | None = None
+    ) -> RangeOutcome:
+        """The matrix of `promql` evaluated every `step` seconds from `start` to `end`
+        (`named` as for `instant`).
 
         Every point must fall on one of the asked instants, at most once per series.
         """
         data = {"query": promql, "start": _stamp(start), "end": _stamp(end), "step": str(step)}
-        answer = self._ask(RANGE_PATH, data, promql, _Response[_Matrix])
+        shown = named or promql
+        answer = self._ask(RANGE_PATH, data, shown, _Response[_Matrix])
         if isinstance(answer, QueryFailure):
             return answer
         first, last = _millis(start.timestamp()), _millis(end.timestamp())
@@ -203,7 +209,7 @@ class PrometheusClient:
                 off_grid = (stamp - first) % (step * 1000) or not first <= stamp <= last
                 if off_grid or (previous is not None and stamp <= previous):
                     return QueryFailure(
-                        f"{self.range_where} answered {promql} with a point stamped "
+                        f"{self.range_where} answered {shown} with a point stamped "
                         f"{_when(seconds)}, not one of the asked instants from "
                         f"{_when(start.timestamp())} every {step}s",
                         untrue=True,

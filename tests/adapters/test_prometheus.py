@@ -4,6 +4,7 @@ and against a local HTTP server for the faults a real Prometheus will not produc
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -19,7 +20,7 @@ import pytest
 
 from safedeploy.adapters.catalog_files import load_catalog
 from safedeploy.adapters.embedded_source import EmbeddedSource
-from safedeploy.adapters.prometheus import PrometheusSource, plan
+from safedeploy.adapters.prometheus import WINDOW_LABEL, PrometheusSource, plan
 from safedeploy.adapters.prometheus_http import PrometheusClient
 from safedeploy.domain.catalog import SLO, Service
 from safedeploy.domain.measurements import IncreaseQuery, InstantGrid, Measurement
@@ -206,8 +207,9 @@ def test_requests_do_not_grow_with_services(prometheus: RunningPrometheus) -> No
     names = [s.service for s in synthetic_scenarios(50)]
     many_queries = all_queries(names)
     many_answers = many.increases(many_queries, prometheus.at)
-    # 8 windows x 4 layouts (errors, total, bucket, count), whatever the number of services.
-    assert few.requests_made == many.requests_made == 32
+    # One per layout (errors, total, bucket, count), each over its 8 windows, whatever the
+    # number of services.
+    assert few.requests_made == many.requests_made == 4
     assert len(many_answers) == len(many_queries) == 50 * 2 * 2 * 8
     assert all(m.status == "ok" for m in few_answers.values())
 
@@ -265,9 +267,10 @@ def test_plan_groups_by_layout_and_escapes_regex_values() -> None:
     ]
     (batch,) = plan(queries, "service")
     assert batch.promql == (
-        'sum by (service) (increase(m{code=~"5..", service=~"a\\\\.b|p\\\\|q|q\\"x"}[5m]))'
+        'label_replace(sum by (service) (increase(m{code=~"5..", service=~"a\\\\.b|p\\\\|q|q\\"x"}'
+        '[5m])), "safedeploy_window", "5m", "", "")'
     )
-    assert set(batch.members) == {"a.b", 'q"x', "p|q"}
+    assert set(batch.members) == {("5m", "a.b"), ("5m", 'q"x'), ("5m", "p|q")}
 
 
 ODD_SERVICES = {"a.b": 1, "aXb": 2, 'quote"d': 3, "back\\slash": 4, "p|q": 5, "(paren": 6}
@@ -331,15 +334,29 @@ class Reply:
     trickle: float = 0.0  # between every byte of the body
 
 
-def vector(*samples: tuple[dict[str, str], str], result_type: str = "vector") -> bytes:
-    result = [{"metric": labels, "value": [AT.timestamp(), value]} for labels, value in samples]
+def tagged(labels: dict[str, str], window: str | None) -> dict[str, str]:
+    """The labels a batch's series carry: the service's and the window's tag (`plan`)."""
+    return labels if window is None else {**labels, WINDOW_LABEL: window}
+
+
+def windows_of(promql: str) -> list[str]:
+    return re.findall(rf'"{WINDOW_LABEL}", "([^"]+)"', promql)
+
+
+def vector(
+    *samples: tuple[dict[str, str], str], result_type: str = "vector", window: str | None = "1h"
+) -> bytes:
+    result = [
+        {"metric": tagged(labels, window), "value": [AT.timestamp(), value]}
+        for labels, value in samples
+    ]
     return json.dumps(
         {"status": "success", "data": {"resultType": result_type, "result": result}}
     ).encode()
 
 
 def matrix(*series: tuple[dict[str, str], list[tuple[float, str]]]) -> bytes:
-    result = [{"metric": labels, "values": values} for labels, values in series]
+    result = [{"metric": tagged(labels, "1h"), "values": values} for labels, values in series]
     return json.dumps(
         {"status": "success", "data": {"resultType": "matrix", "result": result}}
     ).encode()
@@ -428,7 +445,10 @@ CHECKOUT_TOTAL = IncreaseQuery(
     ),
     window=3_600,
 )
-PROMQL = 'sum by (service) (increase(http_requests_total{service="checkout"}[1h]))'
+INNER = 'sum by (service) (increase(http_requests_total{service="checkout"}[1h]))'
+PROMQL = f'label_replace({INNER}, "{WINDOW_LABEL}", "1h", "", "")'
+# In every reason about checkout's 1h total: the batch's query, or its own part of it.
+OWN = 'increase(http_requests_total{service="checkout"}[1h])'
 
 
 def one(source: PrometheusSource) -> Measurement:
@@ -440,7 +460,7 @@ def assert_names_url_and_query(measurement: Measurement, url: str, *fragments: s
     assert measurement.value is None
     reason = measurement.reason or ""
     assert f"{url}/api/v1/query" in reason, reason
-    assert PROMQL in reason, reason
+    assert OWN in reason, reason
     for fragment in fragments:
         assert fragment in reason, reason
 
@@ -513,7 +533,7 @@ def test_one_deadline_covers_every_batch_of_a_run(
     """The SLO batch and the canary batch of one run share the run's deadline: a second
     batch after a hang fails at once instead of waiting for a deadline of its own."""
     fault_server.answer(Reply(body=vector(), delay=30.0))
-    source = PrometheusSource(fault_server.url, timeout=0.5, retries=0, deadline=1.0)
+    source = PrometheusSource(fault_server.url, timeout=0.5, retries=0, deadline=0.4)
     services = catalog(tmp_path, "a")
     evaluate_services(services, source, AT)
     asked = len(fault_server.queries)
@@ -521,7 +541,7 @@ def test_one_deadline_covers_every_batch_of_a_run(
     [again] = evaluate_services(services, source, AT)
     assert time.monotonic() - started < 0.5
     assert len(fault_server.queries) == asked  # nothing more was sent
-    assert all("deadline of 1s passed" in slo.reason for slo in again.slos)
+    assert all("deadline of 0.4s passed" in slo.reason for slo in again.slos)
 
 
 def test_error_then_success_is_retried(fault_server: FaultServer) -> None:
@@ -614,7 +634,10 @@ def healthy_for(*services: str) -> Callable[[str], Reply]:
 
     def reply(promql: str) -> Reply:
         value = "0" if 'code=~"5.."' in promql else "1000"
-        return Reply(body=vector(*(({"service": s}, value) for s in services)))
+        samples = [
+            tagged({"service": s}, window) for window in windows_of(promql) for s in services
+        ]
+        return Reply(body=vector(*((labels, value) for labels in samples), window=None))
 
     return reply
 
@@ -658,7 +681,7 @@ def test_refused_connection_makes_every_slo_unknown_without_waiting(tmp_path: Pa
         assert f"{url}/api/v1/query" in slo.reason and "cannot connect" in slo.reason
         assert "sum by (service) (increase(" in slo.reason
     # The first queries in flight used their retries; the rest were not sent to a closed
-    # port: the count is bounded by the concurrency, not by the 32 queries.
+    # port: the count is bounded by the concurrency, not by the 4 queries.
     assert source.requests_made <= 3 * source.concurrency
 
 
@@ -676,7 +699,7 @@ def test_a_series_missing_for_one_service_only(fault_server: FaultServer, tmp_pa
     # One query per window and layout for both services: the batch is shared. One more
     # per metric b's selectors never matched looks at its labels (this server cannot
     # answer that, so b stays unknown, never "no errors").
-    assert source.requests_made == len(fault_server.queries) == 32 + 3
+    assert source.requests_made == len(fault_server.queries) == 4 + 3
     assert fault_server.paths.count("/api/v1/labels") == 3
 
 
@@ -685,7 +708,7 @@ def test_a_transient_failure_is_absorbed(fault_server: FaultServer, tmp_path: Pa
     source = source_for(fault_server.url)
     (a,) = evaluate_services(catalog(tmp_path, "a"), source, AT)
     assert a.severity == "normal"
-    assert source.requests_made == 33
+    assert source.requests_made == 5
 
 
 # Ranges from a local HTTP server
@@ -706,7 +729,7 @@ def test_a_range_goes_to_query_range_and_fills_each_instant(fault_server: FaultS
     assert [m.value for m in answers] == [10.0, None, 30.0, 40.0, 50.0]
     assert answers[1].status == "empty"
     assert f"{fault_server.url}/api/v1/query_range" in (answers[1].reason or "")
-    assert PROMQL in (answers[1].reason or "")
+    assert OWN in (answers[1].reason or "")
     assert fault_server.paths == ["/api/v1/query_range"]
     assert fault_server.queries == [PROMQL]
 

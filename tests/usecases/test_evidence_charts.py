@@ -88,9 +88,9 @@ def test_more_services_ask_for_no_more_ranges(prometheus: RunningPrometheus) -> 
         before = source.requests_made
         charted(source, [ChartSubject(s, st) for s, st in zip(services, statuses, strict=True)])
         requests.append(source.requests_made - before)
-    # One query_range per grid and layout: (4 pairs + the budget) grids, 2 windows each for
-    # pairs, 2 layouts (errors and total, bucket and count) per SLO.
-    assert requests[0] == requests[1] == 2 * (4 * 2 + 1) * 2
+    # One query_range per grid and layout, over all its windows: (4 pairs + the budget)
+    # grids, 2 layouts (errors and total, bucket and count) per SLO.
+    assert requests[0] == requests[1] == 2 * (4 + 1) * 2
 
 
 def test_a_source_without_history_draws_charts_that_say_so() -> None:
